@@ -1,0 +1,23 @@
+//! Everything the server, the browser client and the bots must agree on, byte for byte.
+//!
+//! This crate does no IO, reads no clock and uses no OS randomness: time enters as [`tick::Tick`]
+//! and a fixed step, so `sim::step` gives the same result on every machine and on wasm32.
+//!
+//! # Layout
+//! - [`ids`]: `PlayerId` newtype.
+//! - [`tick`]: `Tick` counter and tick-rate helpers.
+//! - [`protocol`]: every message on the wire, the protocol version and the size limits.
+//! - [`codec`]: encode/decode with limits; the only module that names bincode.
+//! - [`validate`]: sanitising names, chat and input at the protocol edge.
+//! - [`map`]: the arena map format read from `assets/maps/*.json`.
+//! - [`sim`]: the world, its rules and the pure, deterministic `step`.
+//! - [`interp`]: a snapshot buffer that interpolates remote players between snapshots.
+
+pub mod codec;
+pub mod ids;
+pub mod interp;
+pub mod map;
+pub mod protocol;
+pub mod sim;
+pub mod tick;
+pub mod validate;

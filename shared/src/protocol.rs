@@ -1,0 +1,196 @@
+//! Every message that crosses the WebSocket, and the limits that bound them.
+//!
+//! One binary WebSocket message carries exactly one [`ClientMsg`] or [`ServerMsg`], encoded by
+//! [`crate::codec`]. The first client message must be [`ClientMsg::Hello`]; the server answers with
+//! [`ServerMsg::Welcome`] or closes the socket with one of the [`close`] codes and a reason.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::PlayerId;
+use crate::map::Map;
+use crate::tick::Tick;
+
+/// Bumped on every incompatible change to the messages below.
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Largest encoded client message the server accepts. A full `Input` with
+/// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
+pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
+/// Largest encoded server message a client accepts (a `Welcome` carries the map).
+pub const MAX_SERVER_MSG_BYTES: usize = 256 * 1024;
+/// Player names: 1 to this many characters after trimming.
+pub const MAX_NAME_CHARS: usize = 16;
+/// Chat lines: 1 to this many characters after sanitising.
+pub const MAX_CHAT_CHARS: usize = 120;
+/// Input commands per `Input` message: the newest plus redundant copies of unacknowledged ones.
+pub const MAX_INPUTS_PER_MSG: usize = 8;
+/// Room names: up to this many characters; empty means the default room.
+pub const MAX_ROOM_CHARS: usize = 32;
+
+/// WebSocket close codes the server uses, with the meaning a client should take from them.
+pub mod close {
+    /// The server is restarting or shutting down: reconnect shortly.
+    pub const RESTART: u16 = 1012;
+    /// Normal close (the client left).
+    pub const NORMAL: u16 = 1000;
+    /// The server is going away for good.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A protocol violation: undecodable frame, wrong first message, wrong version.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Data of a type the server does not accept (text frames).
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A policy violation: a rule of the game protocol was broken (bad name, time-out, flooding).
+    pub const POLICY: u16 = 1008;
+    /// A message larger than [`super::MAX_CLIENT_MSG_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+    /// Try again later: the room or the server is full.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+
+    /// Whether a client should reconnect after seeing `code`.
+    pub fn should_reconnect(code: u16) -> bool {
+        !matches!(code, NORMAL | PROTOCOL_ERROR | UNSUPPORTED_DATA | POLICY | TOO_BIG)
+    }
+}
+
+/// Client → server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ClientMsg {
+    Hello(Hello),
+    Input(InputMsg),
+    Chat { text: String },
+    Ping { client_time: f64 },
+}
+
+/// The first message on every connection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol_version: u16,
+    pub name: String,
+    /// Empty for the default room.
+    pub room: String,
+}
+
+/// The newest input command plus the last few the server has not acknowledged yet, oldest
+/// first, so that one late or lost message never leaves a gap.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InputMsg {
+    /// The newest snapshot tick the client has received.
+    pub ack_tick: Tick,
+    pub inputs: Vec<InputCmd>,
+}
+
+/// What a player does during one simulation tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InputCmd {
+    /// Increases by one per command; the server applies each sequence number once, in order.
+    pub seq: u32,
+    /// Movement direction, each axis in -127..=127 (screen axes: +y is down). The vector's length
+    /// is clamped to 1 by the simulation.
+    pub move_x: i8,
+    pub move_y: i8,
+    /// Aim direction (any length, (0, 0) keeps the previous aim).
+    pub aim_x: i16,
+    pub aim_y: i16,
+    /// Bit set of [`buttons`].
+    pub buttons: u8,
+}
+
+/// Bits of [`InputCmd::buttons`].
+pub mod buttons {
+    pub const FIRE: u8 = 1;
+    /// Every bit the protocol defines; others are cleared on receipt.
+    pub const ALL: u8 = FIRE;
+}
+
+/// Server → client.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ServerMsg {
+    Welcome(Box<Welcome>),
+    Snapshot(Snapshot),
+    /// Reliable, ordered game events (never dropped for slow clients, unlike snapshots).
+    Events { tick: Tick, events: Vec<GameEvent> },
+    Pong { client_time: f64, server_tick: Tick },
+}
+
+/// The server's answer to a valid `Hello`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Welcome {
+    pub player_id: PlayerId,
+    pub tick_hz: u16,
+    /// Snapshots per second.
+    pub send_hz: u16,
+    pub server_tick: Tick,
+    /// The map the room plays on, as the server loaded it from `assets/maps/`.
+    pub map: Map,
+    /// Everyone in the room, including the new player.
+    pub roster: Vec<RosterEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterEntry {
+    pub id: PlayerId,
+    pub name: String,
+}
+
+/// The room's state at one tick, as one client sees it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub tick: Tick,
+    /// The highest input sequence number of the receiving player the server has applied.
+    pub ack_input: u32,
+    pub players: Vec<PlayerSnap>,
+    /// Bit `i` is set when pickup `i` of the map is available.
+    pub pickups: u64,
+}
+
+/// Positions are quantized to 1/[`POS_SCALE`] of a world unit.
+pub const POS_SCALE: f32 = 16.0;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerSnap {
+    pub id: PlayerId,
+    /// Position × [`POS_SCALE`].
+    pub x: i32,
+    pub y: i32,
+    /// Aim angle, a full turn mapped onto 0..=65535.
+    pub aim: u16,
+    pub health: u8,
+    pub alive: bool,
+    pub score: i32,
+    pub deaths: u32,
+}
+
+/// Things that happened, delivered reliably and in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum GameEvent {
+    Joined { id: PlayerId, name: String },
+    Left { id: PlayerId },
+    Chat { from: PlayerId, text: String },
+    /// A laser shot from `from` to `to` (positions × [`POS_SCALE`]); `hit` is the player struck.
+    Shot { shooter: PlayerId, from: (i32, i32), to: (i32, i32), hit: Option<PlayerId> },
+    Killed { killer: PlayerId, victim: PlayerId },
+    Respawned { id: PlayerId },
+    PickedUp { id: PlayerId, pickup: u8 },
+}
+
+/// Encodes a world position for the wire.
+pub fn quantize_pos(value: f32) -> i32 {
+    (value * POS_SCALE).round() as i32
+}
+
+/// Decodes a wire position.
+pub fn dequantize_pos(value: i32) -> f32 {
+    value as f32 / POS_SCALE
+}
+
+/// Encodes a direction as an angle (render-only: the simulation never uses angles).
+pub fn quantize_angle(dir: glam::Vec2) -> u16 {
+    let turns = dir.y.atan2(dir.x) / std::f32::consts::TAU;
+    (turns.rem_euclid(1.0) * 65536.0).round() as u32 as u16
+}
+
+/// The unit vector an encoded angle stands for.
+pub fn dequantize_angle(angle: u16) -> glam::Vec2 {
+    let radians = f32::from(angle) / 65536.0 * std::f32::consts::TAU;
+    glam::Vec2::new(radians.cos(), radians.sin())
+}

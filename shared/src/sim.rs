@@ -1,0 +1,172 @@
+//! The authoritative game rules as one pure, deterministic function: [`step`].
+//!
+//! `step` takes the world and this tick's inputs and returns what happened. It reads no clock,
+//! does no IO and iterates only ordered collections, so the same inputs give the same world, bit
+//! for bit, on the server, in the browser (prediction) and in the bots. Positions are quantized to
+//! the wire's 1/16 unit at the end of every movement, so a snapshot describes the world exactly.
+
+mod combat;
+mod movement;
+mod spawn;
+
+use std::collections::BTreeMap;
+
+use glam::Vec2;
+
+use crate::ids::PlayerId;
+use crate::map::Map;
+use crate::protocol::{GameEvent, InputCmd, PlayerSnap, buttons, quantize_angle, quantize_pos};
+use crate::tick::{Tick, ticks_for_secs};
+
+pub use combat::{ShotResult, trace_shot};
+pub use movement::{move_player, move_vector, quantize};
+
+/// Collision radius of a ship, in world units.
+pub const PLAYER_RADIUS: f32 = 16.0;
+/// Top speed, in world units per second.
+pub const PLAYER_SPEED: f32 = 200.0;
+pub const MAX_HEALTH: u8 = 100;
+pub const LASER_DAMAGE: u8 = 25;
+pub const LASER_RANGE: f32 = 1000.0;
+pub const FIRE_COOLDOWN_SECS: f32 = 0.35;
+pub const RESPAWN_SECS: f32 = 3.0;
+pub const PICKUP_HEAL: u8 = 40;
+/// A player touching a pickup within this distance of its centre takes it.
+pub const PICKUP_RADIUS: f32 = 24.0;
+pub const PICKUP_RESPAWN_SECS: f32 = 10.0;
+
+/// The inputs applied during one tick. A player without an entry repeats its last input.
+pub type TickInputs = BTreeMap<PlayerId, InputCmd>;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Player {
+    pub id: PlayerId,
+    pub pos: Vec2,
+    /// Unit vector.
+    pub aim: Vec2,
+    pub health: u8,
+    /// `Some` while dead: the tick at which the player respawns.
+    pub respawn_at: Option<Tick>,
+    /// The first tick at which the player may fire again.
+    pub next_fire: Tick,
+    pub score: i32,
+    pub deaths: u32,
+    /// Repeated on ticks without a fresh input (a held key stays held).
+    pub last_input: InputCmd,
+}
+
+impl Player {
+    pub fn alive(&self) -> bool {
+        self.respawn_at.is_none()
+    }
+
+    pub fn snap(&self) -> PlayerSnap {
+        PlayerSnap {
+            id: self.id,
+            x: quantize_pos(self.pos.x),
+            y: quantize_pos(self.pos.y),
+            aim: quantize_angle(self.aim),
+            health: self.health,
+            alive: self.alive(),
+            score: self.score,
+            deaths: self.deaths,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct World {
+    /// The last tick simulated.
+    pub tick: Tick,
+    pub tick_hz: u16,
+    pub map: Map,
+    pub players: BTreeMap<PlayerId, Player>,
+    /// Per map pickup: `None` when available, else the tick it comes back.
+    pub pickups: Vec<Option<Tick>>,
+}
+
+impl World {
+    pub fn new(map: Map, tick_hz: u16) -> World {
+        let pickups = vec![None; map.pickups.len()];
+        World { tick: Tick(0), tick_hz, map, players: BTreeMap::new(), pickups }
+    }
+
+    /// Seconds per tick.
+    pub fn dt(&self) -> f32 {
+        1.0 / f32::from(self.tick_hz)
+    }
+
+    /// Adds a player at the safest spawn point. Returns `false` if the id is taken.
+    pub fn add_player(&mut self, id: PlayerId) -> bool {
+        if self.players.contains_key(&id) {
+            return false;
+        }
+        let pos = spawn::safest_spawn(self);
+        let player = Player {
+            id,
+            pos,
+            aim: Vec2::X,
+            health: MAX_HEALTH,
+            respawn_at: None,
+            next_fire: self.tick,
+            score: 0,
+            deaths: 0,
+            last_input: InputCmd::default(),
+        };
+        self.players.insert(id, player);
+        true
+    }
+
+    pub fn remove_player(&mut self, id: PlayerId) -> Option<Player> {
+        self.players.remove(&id)
+    }
+
+    /// Bit `i` set when pickup `i` is available.
+    pub fn pickup_bits(&self) -> u64 {
+        self.pickups.iter().enumerate().filter(|(_, state)| state.is_none()).fold(0, |bits, (i, _)| bits | 1 << i)
+    }
+}
+
+/// Advances the world by one tick. Pure and deterministic.
+pub fn step(world: &mut World, inputs: &TickInputs) -> Vec<GameEvent> {
+    let mut events = Vec::new();
+    world.tick = world.tick.next();
+    // Steps run in this order every tick:
+    apply_inputs(world, inputs); //             1. Movement and aim.
+    spawn::take_pickups(world, &mut events); // 2. Health pickups.
+    combat::fire(world, &mut events); //        3. Lasers, damage, kills.
+    spawn::respawn_players(world, &mut events); // 4. Dead players whose delay ran out.
+    spawn::restore_pickups(world); //           5. Pickups whose delay ran out.
+    events
+}
+
+fn apply_inputs(world: &mut World, inputs: &TickInputs) {
+    let dt = world.dt();
+    for player in world.players.values_mut() {
+        if let Some(input) = inputs.get(&player.id) {
+            player.last_input = *input;
+        }
+        if !player.alive() {
+            continue;
+        }
+        let input = player.last_input;
+        player.pos = move_player(&world.map, player.pos, move_vector(&input), dt);
+        let aim = Vec2::new(f32::from(input.aim_x), f32::from(input.aim_y));
+        if aim != Vec2::ZERO {
+            player.aim = aim.normalize();
+        }
+    }
+}
+
+/// Whether `input` asks to fire.
+pub fn wants_fire(input: &InputCmd) -> bool {
+    input.buttons & buttons::FIRE != 0
+}
+
+/// Fire cooldown and respawn delay in ticks at `tick_hz`.
+pub fn fire_cooldown_ticks(tick_hz: u16) -> u32 {
+    ticks_for_secs(FIRE_COOLDOWN_SECS, tick_hz)
+}
+
+#[cfg(test)]
+mod tests;
