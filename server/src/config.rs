@@ -1,0 +1,84 @@
+//! Server configuration from command-line flags and `SKIRMISH_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Every knob of the server. Passed explicitly to the parts that need it.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "skirmish-server", version, about = "Skirmish authoritative game server")]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "SKIRMISH_BIND", default_value = "127.0.0.1:7777")]
+    pub bind: SocketAddr,
+    /// Simulation rate of each room, in ticks per second.
+    #[arg(long, env = "SKIRMISH_TICK_HZ", default_value_t = shared::tick::DEFAULT_TICK_HZ,
+          value_parser = clap::value_parser!(u16).range(10..=120))]
+    pub tick_hz: u16,
+    /// Snapshots per second sent to each client (at most the tick rate; defaults to it).
+    #[arg(long, env = "SKIRMISH_SEND_HZ", value_parser = clap::value_parser!(u16).range(1..=120))]
+    pub send_hz: Option<u16>,
+    /// Players per room.
+    #[arg(long, env = "SKIRMISH_MAX_PLAYERS", default_value_t = 32)]
+    pub max_players: usize,
+    /// Rooms that may exist at once (players name a room in `Hello`; empty means "main").
+    #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 8)]
+    pub max_rooms: usize,
+    /// Open WebSocket connections in total; more are refused with 503 before the upgrade.
+    #[arg(long, env = "SKIRMISH_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Directory holding the built client (`trunk build` output).
+    #[arg(long, env = "SKIRMISH_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// Map file shared with the client (sent inside `Welcome`).
+    #[arg(long, env = "SKIRMISH_MAP", default_value = "assets/maps/arena.json")]
+    pub map: PathBuf,
+    /// A new connection must send `Hello` within this many milliseconds.
+    #[arg(long, env = "SKIRMISH_HELLO_TIMEOUT_MS", default_value_t = 5000)]
+    pub hello_timeout_ms: u64,
+    /// Interval between WebSocket pings, in milliseconds.
+    #[arg(long, env = "SKIRMISH_PING_INTERVAL_MS", default_value_t = 5000)]
+    pub ping_interval_ms: u64,
+    /// A connection silent for this long (no frame, not even a pong) is closed.
+    #[arg(long, env = "SKIRMISH_IDLE_TIMEOUT_MS", default_value_t = 15000)]
+    pub idle_timeout_ms: u64,
+    /// A single socket write (or close) taking longer than this drops the connection.
+    #[arg(long, env = "SKIRMISH_WRITE_TIMEOUT_MS", default_value_t = 3000)]
+    pub write_timeout_ms: u64,
+}
+
+impl ServerConfig {
+    /// The defaults, as if started without flags or environment.
+    pub fn defaults() -> ServerConfig {
+        ServerConfig::parse_from(["skirmish-server"])
+    }
+
+    /// Ticks between two snapshots to the same client.
+    pub fn ticks_per_send(&self) -> u32 {
+        let send_hz = self.send_hz.unwrap_or(self.tick_hz).clamp(1, self.tick_hz);
+        (u32::from(self.tick_hz) / u32::from(send_hz)).max(1)
+    }
+
+    /// The snapshot rate actually achieved by sending every [`Self::ticks_per_send`] ticks.
+    pub fn effective_send_hz(&self) -> u16 {
+        (u32::from(self.tick_hz) / self.ticks_per_send()) as u16
+    }
+
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_millis(self.hello_timeout_ms)
+    }
+
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_timeout_ms)
+    }
+}

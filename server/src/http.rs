@@ -1,0 +1,96 @@
+//! HTTP routes: `/ws` (the game), `/healthz`, and the built client for everything else.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::services::ServeDir;
+
+use crate::config::ServerConfig;
+use crate::lobby::Lobby;
+use crate::{session, upgrade};
+
+/// What every request handler and session can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) lobby: Arc<Lobby>,
+    /// One permit per open game socket.
+    pub(crate) connections: Arc<Semaphore>,
+    /// Fired on shutdown: sessions close with 1012.
+    pub(crate) cancel: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+}
+
+impl AppState {
+    pub(crate) fn new(
+        config: Arc<ServerConfig>,
+        lobby: Arc<Lobby>,
+        cancel: CancellationToken,
+        tracker: TaskTracker,
+    ) -> AppState {
+        let connections = Arc::new(Semaphore::new(config.max_connections));
+        AppState { config, lobby, connections, cancel, tracker }
+    }
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    let client = ServeDir::new(&state.config.static_dir).not_found_service(get(client_missing));
+    Router::new()
+        .route("/ws", get(websocket))
+        .route("/healthz", get(healthz))
+        .fallback_service(client)
+        .with_state(state)
+}
+
+async fn websocket(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response<Body> {
+    let accept = match upgrade::accept_key(request.headers()) {
+        Ok(accept) => accept,
+        Err(refusal) => return refusal.response(),
+    };
+    if state.cancel.is_cancelled() {
+        return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server restarting");
+    }
+    let Ok(permit) = state.connections.clone().try_acquire_owned() else {
+        return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server full, try again later");
+    };
+    let tracker = state.tracker.clone();
+    tracker.spawn(async move {
+        match upgrade::into_websocket(request).await {
+            Ok(socket) => session::run(socket, peer, state, permit).await,
+            Err(err) => tracing::debug!(%peer, %err, "upgrade failed"),
+        }
+    });
+    upgrade::switching_protocols(&accept)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let rooms = state.lobby.populations();
+    let players: usize = rooms.iter().map(|(_, n)| n).sum();
+    let open = state.config.max_connections - state.connections.available_permits();
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "rooms": rooms.len(),
+        "players": players,
+        "connections": open,
+    }))
+}
+
+async fn client_missing() -> Response<Body> {
+    upgrade::plain(
+        StatusCode::NOT_FOUND,
+        "Not found. If you expected the game here, the client is not built: run `cargo xtask run`.",
+    )
+}

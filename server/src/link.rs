@@ -1,0 +1,164 @@
+//! The meeting point of one player's session task and its room task.
+//!
+//! Inbound (session → room): a short buffer of input commands, de-duplicated by sequence
+//! number, where the newest win and the oldest beyond [`MAX_PENDING_INPUTS`] are dropped and
+//! counted; plus a few pending chat lines. Outbound (room → session): a **latest-wins** snapshot
+//! slot that a newer snapshot overwrites, and a bounded queue of reliable event frames. Nothing
+//! here can grow without limit, whatever the client does or fails to do.
+//!
+//! Both sides hold the locks only for a few pointer moves, never across an `.await`.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use shared::ids::PlayerId;
+use shared::protocol::{InputCmd, InputMsg, close};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::close::Close;
+
+/// Input commands a room keeps per player beyond the one it applies this tick.
+pub(crate) const MAX_PENDING_INPUTS: usize = 6;
+/// Chat lines waiting for the next tick; more are dropped.
+pub(crate) const MAX_PENDING_CHAT: usize = 4;
+/// Reliable frames (events, pongs) waiting for the socket. A client this far behind is kicked.
+pub(crate) const MAX_QUEUED_FRAMES: usize = 256;
+
+pub(crate) struct Link {
+    pub(crate) player_id: PlayerId,
+    inbound: Mutex<Inbound>,
+    outbound: Mutex<Outbound>,
+    wake_writer: Notify,
+    kicked: CancellationToken,
+    kick_reason: Mutex<Option<Close>>,
+    /// Snapshots overwritten before the socket took them.
+    pub(crate) snapshots_replaced: AtomicU64,
+    /// Input commands dropped because the buffer was full.
+    pub(crate) inputs_dropped: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inbound {
+    inputs: VecDeque<InputCmd>,
+    newest_seq: u32,
+    chat: VecDeque<String>,
+}
+
+#[derive(Default)]
+struct Outbound {
+    frames: VecDeque<Bytes>,
+    snapshot: Option<Bytes>,
+}
+
+impl Link {
+    pub(crate) fn new(player_id: PlayerId) -> Link {
+        Link {
+            player_id,
+            inbound: Mutex::default(),
+            outbound: Mutex::default(),
+            wake_writer: Notify::new(),
+            kicked: CancellationToken::new(),
+            kick_reason: Mutex::new(None),
+            snapshots_replaced: AtomicU64::new(0),
+            inputs_dropped: AtomicU64::new(0),
+        }
+    }
+
+    // ---- session side ----
+
+    /// Buffers the commands of an input message that are newer than any seen before.
+    pub(crate) fn push_inputs(&self, message: &InputMsg) {
+        let mut inbound = lock(&self.inbound);
+        for cmd in &message.inputs {
+            if cmd.seq <= inbound.newest_seq {
+                continue; // A redundant copy of a command already buffered or applied.
+            }
+            inbound.newest_seq = cmd.seq;
+            if inbound.inputs.len() == MAX_PENDING_INPUTS {
+                inbound.inputs.pop_front();
+                self.inputs_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            inbound.inputs.push_back(*cmd);
+        }
+    }
+
+    /// Queues a sanitised chat line; returns `false` if it was dropped.
+    pub(crate) fn push_chat(&self, text: String) -> bool {
+        let mut inbound = lock(&self.inbound);
+        if inbound.chat.len() >= MAX_PENDING_CHAT {
+            return false;
+        }
+        inbound.chat.push_back(text);
+        true
+    }
+
+    /// Waits for the next frame to write: reliable frames first, then the newest snapshot.
+    /// Cancel-safe: a frame is only taken when the future completes.
+    pub(crate) async fn next_frame(&self) -> Bytes {
+        loop {
+            if let Some(frame) = self.take_frame() {
+                return frame;
+            }
+            self.wake_writer.notified().await;
+        }
+    }
+
+    fn take_frame(&self) -> Option<Bytes> {
+        let mut outbound = lock(&self.outbound);
+        outbound.frames.pop_front().or_else(|| outbound.snapshot.take())
+    }
+
+    /// Resolves when the room kicked this player; yields the reason.
+    pub(crate) async fn kicked(&self) -> Close {
+        self.kicked.cancelled().await;
+        lock(&self.kick_reason).clone().unwrap_or_else(|| Close::new(close::POLICY, "removed"))
+    }
+
+    // ---- room side ----
+
+    /// The oldest buffered input command, if any.
+    pub(crate) fn take_input(&self) -> Option<InputCmd> {
+        lock(&self.inbound).inputs.pop_front()
+    }
+
+    pub(crate) fn take_chat(&self) -> Option<String> {
+        lock(&self.inbound).chat.pop_front()
+    }
+
+    /// Replaces any snapshot the socket has not taken yet.
+    pub(crate) fn publish_snapshot(&self, frame: Bytes) {
+        if lock(&self.outbound).snapshot.replace(frame).is_some() {
+            self.snapshots_replaced.fetch_add(1, Ordering::Relaxed);
+        }
+        self.wake_writer.notify_one();
+    }
+
+    /// Queues a reliable frame. A client that lets [`MAX_QUEUED_FRAMES`] pile up is kicked.
+    pub(crate) fn send_reliable(&self, frame: Bytes) {
+        let mut outbound = lock(&self.outbound);
+        if outbound.frames.len() >= MAX_QUEUED_FRAMES {
+            drop(outbound);
+            self.kick(Close::new(close::POLICY, "client too slow to receive game events"));
+            return;
+        }
+        outbound.frames.push_back(frame);
+        drop(outbound);
+        self.wake_writer.notify_one();
+    }
+
+    pub(crate) fn kick(&self, reason: Close) {
+        lock(&self.kick_reason).get_or_insert(reason);
+        self.kicked.cancel();
+    }
+}
+
+/// Locks a mutex; a poisoned lock (a panic elsewhere) still holds consistent plain data here.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests;

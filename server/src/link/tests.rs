@@ -1,0 +1,55 @@
+use super::*;
+use shared::tick::Tick;
+
+fn inputs(seqs: &[u32]) -> InputMsg {
+    InputMsg { ack_tick: Tick(0), inputs: seqs.iter().map(|&seq| InputCmd { seq, ..InputCmd::default() }).collect() }
+}
+
+#[test]
+fn redundant_inputs_are_applied_once_in_order() {
+    let link = Link::new(PlayerId(1));
+    link.push_inputs(&inputs(&[1, 2, 3]));
+    link.push_inputs(&inputs(&[2, 3, 4]));
+    let seqs: Vec<u32> = std::iter::from_fn(|| link.take_input()).map(|cmd| cmd.seq).collect();
+    assert_eq!(seqs, vec![1, 2, 3, 4], "each sequence number once, oldest first");
+}
+
+#[test]
+fn input_flood_keeps_only_the_newest() {
+    let link = Link::new(PlayerId(1));
+    for seq in 1..=100 {
+        link.push_inputs(&inputs(&[seq]));
+    }
+    let seqs: Vec<u32> = std::iter::from_fn(|| link.take_input()).map(|cmd| cmd.seq).collect();
+    assert_eq!(seqs, (95..=100).collect::<Vec<_>>(), "the newest {MAX_PENDING_INPUTS} survive");
+    assert_eq!(link.inputs_dropped.load(Ordering::Relaxed), 94, "the rest are counted as dropped");
+}
+
+#[test]
+fn snapshot_slot_is_latest_wins() {
+    let link = Link::new(PlayerId(1));
+    link.send_reliable(Bytes::from_static(b"event"));
+    link.publish_snapshot(Bytes::from_static(b"old"));
+    link.publish_snapshot(Bytes::from_static(b"new"));
+    assert_eq!(link.take_frame().as_deref(), Some(&b"event"[..]), "reliable frames go first");
+    assert_eq!(link.take_frame().as_deref(), Some(&b"new"[..]), "only the newest snapshot is sent");
+    assert_eq!(link.take_frame(), None, "nothing else is queued");
+    assert_eq!(link.snapshots_replaced.load(Ordering::Relaxed), 1, "the replaced snapshot is counted");
+}
+
+#[test]
+fn reliable_queue_overflow_kicks() {
+    let link = Link::new(PlayerId(1));
+    for _ in 0..=MAX_QUEUED_FRAMES {
+        link.send_reliable(Bytes::from_static(b"e"));
+    }
+    assert!(link.kicked.is_cancelled(), "a client that never reads is kicked");
+    assert_eq!(lock(&link.outbound).frames.len(), MAX_QUEUED_FRAMES, "the queue stays bounded");
+}
+
+#[test]
+fn chat_backlog_is_bounded() {
+    let link = Link::new(PlayerId(1));
+    let accepted = (0..10).filter(|i| link.push_chat(format!("line {i}"))).count();
+    assert_eq!(accepted, MAX_PENDING_CHAT, "at most {MAX_PENDING_CHAT} lines wait for a tick");
+}
