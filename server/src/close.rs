@@ -33,9 +33,9 @@ impl Close {
     /// What to tell a peer whose stream failed, or `None` when the socket itself is gone.
     pub(crate) fn for_ws_error(err: &WsError) -> Option<Close> {
         match err {
-            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
-                Some(Close::new(close::TOO_BIG, format!("message of {size} bytes exceeds {max_size}")))
-            }
+            WsError::Capacity(CapacityError::MessageTooLong { size, max_size }) => Some(
+                Close::new(close::TOO_BIG, format!("message of {size} bytes exceeds {max_size}")),
+            ),
             WsError::Capacity(other) => Some(Close::new(close::TOO_BIG, other.to_string())),
             WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
             WsError::Protocol(other) => Some(Close::new(close::PROTOCOL_ERROR, other.to_string())),

@@ -26,7 +26,12 @@ pub(crate) struct Lobby {
 pub(crate) struct TooManyRooms;
 
 impl Lobby {
-    pub(crate) fn new(config: Arc<ServerConfig>, map: Map, cancel: CancellationToken, tracker: TaskTracker) -> Lobby {
+    pub(crate) fn new(
+        config: Arc<ServerConfig>,
+        map: Map,
+        cancel: CancellationToken,
+        tracker: TaskTracker,
+    ) -> Lobby {
         Lobby { config, map, rooms: Mutex::new(BTreeMap::new()), cancel, tracker }
     }
 
@@ -40,7 +45,8 @@ impl Lobby {
         if rooms.len() >= self.config.max_rooms {
             return Err(TooManyRooms);
         }
-        let room = room::spawn(self.config.clone(), self.map.clone(), self.cancel.clone(), &self.tracker);
+        let room =
+            room::spawn(self.config.clone(), self.map.clone(), self.cancel.clone(), &self.tracker);
         rooms.insert(name.to_string(), room.clone());
         tracing::info!(room = name, "room started");
         Ok(room)
@@ -51,7 +57,9 @@ impl Lobby {
         let rooms = self.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         rooms
             .iter()
-            .map(|(name, room)| (name.clone(), room.stats.players.load(std::sync::atomic::Ordering::Relaxed)))
+            .map(|(name, room)| {
+                (name.clone(), room.stats.players.load(std::sync::atomic::Ordering::Relaxed))
+            })
             .collect()
     }
 }

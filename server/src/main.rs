@@ -18,7 +18,9 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let config = ServerConfig::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
 
@@ -26,13 +28,18 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", config.bind))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let host = if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
-    let host = if addr.is_ipv6() && !addr.ip().is_unspecified() { format!("[{host}]") } else { host };
+    let host =
+        if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };
+    let host =
+        if addr.is_ipv6() && !addr.ip().is_unspecified() { format!("[{host}]") } else { host };
     if !config.static_dir.join("index.html").is_file() {
         tracing::warn!(dir = %config.static_dir.display(), "no built client found: run `cargo xtask run` to build it");
     }
     tracing::info!(%addr, tick_hz = config.tick_hz, map = %config.map.display(), "listening");
-    println!("Skirmish is running: open http://{host}:{}/ in your browser (Ctrl-C to stop)", addr.port());
+    println!(
+        "Skirmish is running: open http://{host}:{}/ in your browser (Ctrl-C to stop)",
+        addr.port()
+    );
 
     server::run(listener, config, shutdown_signal()).await
 }

@@ -175,9 +175,16 @@ impl Room {
             send_hz: self.config.effective_send_hz(),
             server_tick: self.world.tick,
             map: self.world.map.clone(),
-            roster: self.members.iter().map(|(id, m)| RosterEntry { id: *id, name: m.name.clone() }).collect(),
+            roster: self
+                .members
+                .iter()
+                .map(|(id, m)| RosterEntry { id: *id, name: m.name.clone() })
+                .collect(),
         };
-        Ok(Joined { link, welcome: Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome)))) })
+        Ok(Joined {
+            link,
+            welcome: Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome)))),
+        })
     }
 
     fn leave(&mut self, id: PlayerId) {
@@ -218,8 +225,11 @@ impl Room {
         let players: Vec<_> = self.world.players.values().map(Player::snap).collect();
         let pickups = self.world.pickup_bits();
         for member in self.members.values() {
-            let snapshot = Snapshot { tick, ack_input: member.last_seq, players: players.clone(), pickups };
-            member.link.publish_snapshot(Bytes::from(encode_server(&ServerMsg::Snapshot(snapshot))));
+            let snapshot =
+                Snapshot { tick, ack_input: member.last_seq, players: players.clone(), pickups };
+            member
+                .link
+                .publish_snapshot(Bytes::from(encode_server(&ServerMsg::Snapshot(snapshot))));
         }
     }
 }

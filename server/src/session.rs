@@ -27,7 +27,12 @@ use crate::upgrade::WsStream;
 /// After sending our close frame, how long we wait for the peer's before dropping the socket.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-pub(crate) async fn run(mut socket: WsStream, peer: SocketAddr, app: AppState, _permit: OwnedSemaphorePermit) {
+pub(crate) async fn run(
+    mut socket: WsStream,
+    peer: SocketAddr,
+    app: AppState,
+    _permit: OwnedSemaphorePermit,
+) {
     let close = match admit(&mut socket, &app).await {
         Ok((room, joined)) => {
             let id = joined.link.player_id;
@@ -47,7 +52,10 @@ pub(crate) async fn run(mut socket: WsStream, peer: SocketAddr, app: AppState, _
 }
 
 /// Reads and checks `Hello`, then takes a seat in the named room.
-async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, crate::room::Joined), Close> {
+async fn admit(
+    socket: &mut WsStream,
+    app: &AppState,
+) -> Result<(RoomHandle, crate::room::Joined), Close> {
     let hello = tokio::select! {
         read = timeout(app.config.hello_timeout(), read_hello(socket)) => {
             read.map_err(|_| Close::new(close::POLICY, "no Hello within the time-out"))??
@@ -57,12 +65,18 @@ async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, cra
     if hello.protocol_version != PROTOCOL_VERSION {
         return Err(Close::new(
             close::PROTOCOL_ERROR,
-            format!("protocol version {} not supported (server speaks {PROTOCOL_VERSION}); reload the page", hello.protocol_version),
+            format!(
+                "protocol version {} not supported (server speaks {PROTOCOL_VERSION}); reload the page",
+                hello.protocol_version
+            ),
         ));
     }
     let name = sanitize_name(&hello.name).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
     check_room(&hello.room).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
-    let room = app.lobby.room(&hello.room).map_err(|_| Close::new(close::TRY_AGAIN_LATER, "too many rooms"))?;
+    let room = app
+        .lobby
+        .room(&hello.room)
+        .map_err(|_| Close::new(close::TRY_AGAIN_LATER, "too many rooms"))?;
     match room.join(name).await {
         Ok(joined) => Ok((room, joined)),
         Err(JoinError::Full) => Err(Close::new(close::TRY_AGAIN_LATER, "room is full")),
@@ -75,7 +89,8 @@ async fn read_hello(socket: &mut WsStream) -> Result<Hello, Close> {
         let message = match socket.next().await {
             None => return Err(Close::new(close::PROTOCOL_ERROR, "closed before Hello")),
             Some(Err(err)) => {
-                return Err(Close::for_ws_error(&err).unwrap_or_else(|| Close::new(close::PROTOCOL_ERROR, "socket error")));
+                return Err(Close::for_ws_error(&err)
+                    .unwrap_or_else(|| Close::new(close::PROTOCOL_ERROR, "socket error")));
             }
             Some(Ok(message)) => message,
         };
@@ -83,7 +98,9 @@ async fn read_hello(socket: &mut WsStream) -> Result<Hello, Close> {
             Message::Binary(bytes) => match decode_client(&bytes) {
                 Ok(ClientMsg::Hello(hello)) => Ok(hello),
                 Ok(_) => Err(Close::new(close::PROTOCOL_ERROR, "the first message must be Hello")),
-                Err(err) => Err(Close::new(close::PROTOCOL_ERROR, format!("undecodable Hello: {err}"))),
+                Err(err) => {
+                    Err(Close::new(close::PROTOCOL_ERROR, format!("undecodable Hello: {err}")))
+                }
             },
             Message::Text(_) => Err(Close::new(close::UNSUPPORTED_DATA, "binary frames only")),
             Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
@@ -104,7 +121,10 @@ async fn play(
     if let Err(close) = write(socket, Message::Binary(welcome), write_timeout).await {
         return close;
     }
-    let mut ping = tokio::time::interval_at(Instant::now() + app.config.ping_interval(), app.config.ping_interval());
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + app.config.ping_interval(),
+        app.config.ping_interval(),
+    );
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     loop {
@@ -145,12 +165,16 @@ async fn play(
 fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<(), Option<Close>> {
     let bytes = match message {
         Message::Binary(bytes) => bytes,
-        Message::Text(_) => return Err(Some(Close::new(close::UNSUPPORTED_DATA, "binary frames only"))),
+        Message::Text(_) => {
+            return Err(Some(Close::new(close::UNSUPPORTED_DATA, "binary frames only")));
+        }
         Message::Close(_) => return Err(None),
         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(()),
     };
-    let decoded = decode_client(&bytes).map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")));
-    let checked = decoded.and_then(|m| check_client_msg(m).map_err(|v| Close::new(v.close_code(), v.to_string())));
+    let decoded = decode_client(&bytes)
+        .map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")));
+    let checked = decoded
+        .and_then(|m| check_client_msg(m).map_err(|v| Close::new(v.close_code(), v.to_string())));
     checked.map_err(Some).and_then(|message| {
         match message {
             ClientMsg::Input(input) => link.push_inputs(&input),
@@ -163,14 +187,20 @@ fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<()
                 let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
                 link.send_reliable(Bytes::from(encode_server(&pong)));
             }
-            ClientMsg::Hello(_) => return Err(Some(Close::new(close::PROTOCOL_ERROR, "Hello sent twice"))),
+            ClientMsg::Hello(_) => {
+                return Err(Some(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
+            }
         }
         Ok(())
     })
 }
 
 /// Sends one message within the time-out. `Err(None)`: the socket is gone or stuck.
-async fn write(socket: &mut WsStream, message: Message, limit: Duration) -> Result<(), Option<Close>> {
+async fn write(
+    socket: &mut WsStream,
+    message: Message,
+    limit: Duration,
+) -> Result<(), Option<Close>> {
     match timeout(limit, socket.send(message)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(Close::for_ws_error(&err)),
@@ -183,7 +213,8 @@ async fn write(socket: &mut WsStream, message: Message, limit: Duration) -> Resu
 
 /// Sends a close frame and waits briefly for the peer's reply, all bounded in time.
 async fn send_close(socket: &mut WsStream, close: Close, limit: Duration) {
-    let frame = CloseFrame { code: CloseCode::from(close.code), reason: close.reason.into_owned().into() };
+    let frame =
+        CloseFrame { code: CloseCode::from(close.code), reason: close.reason.into_owned().into() };
     if timeout(limit, socket.close(Some(frame))).await.is_err() {
         return;
     }

@@ -39,9 +39,11 @@ pub(crate) enum Refusal {
 /// Checks the handshake headers and returns the `Sec-WebSocket-Accept` value.
 pub(crate) fn accept_key(headers: &HeaderMap) -> Result<String, Refusal> {
     let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).any(|v| {
-            v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token))
-        })
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|part| part.trim().eq_ignore_ascii_case(token)))
     };
     if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
         return Err(Refusal::NotWebSocket);
@@ -56,7 +58,9 @@ pub(crate) fn accept_key(headers: &HeaderMap) -> Result<String, Refusal> {
 impl Refusal {
     pub(crate) fn response(&self) -> Response<Body> {
         let (status, text) = match self {
-            Refusal::NotWebSocket => (StatusCode::UPGRADE_REQUIRED, "this endpoint speaks WebSocket only"),
+            Refusal::NotWebSocket => {
+                (StatusCode::UPGRADE_REQUIRED, "this endpoint speaks WebSocket only")
+            }
             Refusal::BadVersion => (StatusCode::UPGRADE_REQUIRED, "WebSocket version 13 required"),
             Refusal::MissingKey => (StatusCode::BAD_REQUEST, "missing Sec-WebSocket-Key"),
         };
@@ -71,7 +75,9 @@ impl Refusal {
 pub(crate) fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
 }
 
@@ -91,7 +97,8 @@ pub(crate) fn switching_protocols(accept: &str) -> Response<Body> {
 /// Completes the upgrade once hyper has sent the 101, yielding the game socket.
 pub(crate) async fn into_websocket(request: Request<Body>) -> Result<WsStream, hyper::Error> {
     let upgraded = hyper::upgrade::on(request).await?;
-    Ok(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config())).await)
+    Ok(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(ws_config()))
+        .await)
 }
 
 #[cfg(test)]
@@ -99,7 +106,10 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v)))
+            .collect()
     }
 
     #[test]
@@ -110,15 +120,27 @@ mod tests {
             ("sec-websocket-version", "13"),
             ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ]);
-        assert_eq!(accept_key(&request), Ok("s3pPLMBiTxaQ9kYGzzhZRk3xK4o=".into()), "RFC 6455 sample key");
+        assert_eq!(
+            accept_key(&request),
+            Ok("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into()),
+            "RFC 6455 sample key"
+        );
     }
 
     #[test]
     fn refuses_plain_http_old_versions_and_missing_keys() {
         assert_eq!(accept_key(&headers(&[])), Err(Refusal::NotWebSocket));
-        let old = headers(&[("connection", "upgrade"), ("upgrade", "websocket"), ("sec-websocket-version", "8")]);
+        let old = headers(&[
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "8"),
+        ]);
         assert_eq!(accept_key(&old), Err(Refusal::BadVersion));
-        let keyless = headers(&[("connection", "upgrade"), ("upgrade", "websocket"), ("sec-websocket-version", "13")]);
+        let keyless = headers(&[
+            ("connection", "upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+        ]);
         assert_eq!(accept_key(&keyless), Err(Refusal::MissingKey));
     }
 }

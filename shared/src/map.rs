@@ -96,11 +96,16 @@ impl Map {
         for wall in &self.walls {
             let finite = wall.min.is_finite() && wall.max.is_finite();
             if !finite || wall.max.cmple(wall.min).any() {
-                return Err(format!("wall {:?} must have a positive, finite size", <[f32; 4]>::from(*wall)));
+                return Err(format!(
+                    "wall {:?} must have a positive, finite size",
+                    <[f32; 4]>::from(*wall)
+                ));
             }
         }
         for point in self.spawns.iter().chain(&self.pickups) {
-            let inside = point.is_finite() && point.cmpge(Vec2::ZERO).all() && point.cmple(self.size()).all();
+            let inside = point.is_finite()
+                && point.cmpge(Vec2::ZERO).all()
+                && point.cmple(self.size()).all();
             if !inside {
                 return Err(format!("point {point} lies outside the map"));
             }
@@ -118,7 +123,8 @@ mod tests {
 
     #[test]
     fn parses_the_shipped_arena() {
-        let map = Map::from_json(include_str!("../../assets/maps/arena.json")).expect("arena parses");
+        let map =
+            Map::from_json(include_str!("../../assets/maps/arena.json")).expect("arena parses");
         assert_eq!(map.id, "arena");
         assert!(map.walls.len() >= 4, "the arena has cover");
         assert!(map.spawns.len() >= 4, "the arena has several spawn points");
@@ -126,21 +132,24 @@ mod tests {
 
     #[test]
     fn parses_the_open_bench_arena() {
-        let map = Map::from_json(include_str!("../../assets/maps/open.json")).expect("open map parses");
+        let map =
+            Map::from_json(include_str!("../../assets/maps/open.json")).expect("open map parses");
         assert!(map.walls.is_empty(), "the benchmark arena has no walls");
         assert_eq!(map.size(), Vec2::new(4000.0, 4000.0));
     }
 
     #[test]
     fn refuses_spawn_inside_wall() {
-        let text = r#"{"id":"x","width":200,"height":200,"walls":[[0,0,100,100]],"spawns":[[50,50]]}"#;
+        let text =
+            r#"{"id":"x","width":200,"height":200,"walls":[[0,0,100,100]],"spawns":[[50,50]]}"#;
         let err = Map::from_json(text).expect_err("spawn inside a wall is refused");
         assert!(err.to_string().contains("inside a wall"), "{err}");
     }
 
     #[test]
     fn refuses_negative_wall_and_missing_spawns() {
-        let text = r#"{"id":"x","width":200,"height":200,"walls":[[0,0,-5,10]],"spawns":[[150,150]]}"#;
+        let text =
+            r#"{"id":"x","width":200,"height":200,"walls":[[0,0,-5,10]],"spawns":[[150,150]]}"#;
         assert!(Map::from_json(text).is_err(), "a wall with negative width is refused");
         let text = r#"{"id":"x","width":200,"height":200,"spawns":[]}"#;
         assert!(Map::from_json(text).is_err(), "a map without spawns is refused");

@@ -108,8 +108,14 @@ pub enum ServerMsg {
     Welcome(Box<Welcome>),
     Snapshot(Snapshot),
     /// Reliable, ordered game events (never dropped for slow clients, unlike snapshots).
-    Events { tick: Tick, events: Vec<GameEvent> },
-    Pong { client_time: f64, server_tick: Tick },
+    Events {
+        tick: Tick,
+        events: Vec<GameEvent>,
+    },
+    Pong {
+        client_time: f64,
+        server_tick: Tick,
+    },
 }
 
 /// The server's answer to a valid `Hello`.
@@ -163,14 +169,35 @@ pub struct PlayerSnap {
 /// Things that happened, delivered reliably and in order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum GameEvent {
-    Joined { id: PlayerId, name: String },
-    Left { id: PlayerId },
-    Chat { from: PlayerId, text: String },
+    Joined {
+        id: PlayerId,
+        name: String,
+    },
+    Left {
+        id: PlayerId,
+    },
+    Chat {
+        from: PlayerId,
+        text: String,
+    },
     /// A laser shot from `from` to `to` (positions × [`POS_SCALE`]); `hit` is the player struck.
-    Shot { shooter: PlayerId, from: (i32, i32), to: (i32, i32), hit: Option<PlayerId> },
-    Killed { killer: PlayerId, victim: PlayerId },
-    Respawned { id: PlayerId },
-    PickedUp { id: PlayerId, pickup: u8 },
+    Shot {
+        shooter: PlayerId,
+        from: (i32, i32),
+        to: (i32, i32),
+        hit: Option<PlayerId>,
+    },
+    Killed {
+        killer: PlayerId,
+        victim: PlayerId,
+    },
+    Respawned {
+        id: PlayerId,
+    },
+    PickedUp {
+        id: PlayerId,
+        pickup: u8,
+    },
 }
 
 /// Encodes a world position for the wire.

@@ -123,7 +123,11 @@ impl World {
 
     /// Bit `i` set when pickup `i` is available.
     pub fn pickup_bits(&self) -> u64 {
-        self.pickups.iter().enumerate().filter(|(_, state)| state.is_none()).fold(0, |bits, (i, _)| bits | 1 << i)
+        self.pickups
+            .iter()
+            .enumerate()
+            .filter(|(_, state)| state.is_none())
+            .fold(0, |bits, (i, _)| bits | 1 << i)
     }
 }
 

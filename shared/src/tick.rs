@@ -8,7 +8,9 @@ pub const DEFAULT_TICK_HZ: u16 = 30;
 pub const TICK_HZ_RANGE: std::ops::RangeInclusive<u16> = 10..=120;
 
 /// A simulation step number. Tick 0 is the room's first step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Tick(pub u32);
 
 impl Tick {

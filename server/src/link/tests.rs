@@ -2,7 +2,10 @@ use super::*;
 use shared::tick::Tick;
 
 fn inputs(seqs: &[u32]) -> InputMsg {
-    InputMsg { ack_tick: Tick(0), inputs: seqs.iter().map(|&seq| InputCmd { seq, ..InputCmd::default() }).collect() }
+    InputMsg {
+        ack_tick: Tick(0),
+        inputs: seqs.iter().map(|&seq| InputCmd { seq, ..InputCmd::default() }).collect(),
+    }
 }
 
 #[test]
@@ -34,7 +37,11 @@ fn snapshot_slot_is_latest_wins() {
     assert_eq!(link.take_frame().as_deref(), Some(&b"event"[..]), "reliable frames go first");
     assert_eq!(link.take_frame().as_deref(), Some(&b"new"[..]), "only the newest snapshot is sent");
     assert_eq!(link.take_frame(), None, "nothing else is queued");
-    assert_eq!(link.snapshots_replaced.load(Ordering::Relaxed), 1, "the replaced snapshot is counted");
+    assert_eq!(
+        link.snapshots_replaced.load(Ordering::Relaxed),
+        1,
+        "the replaced snapshot is counted"
+    );
 }
 
 #[test]

@@ -5,11 +5,22 @@ use crate::tick::Tick;
 
 fn sample_client_messages() -> Vec<ClientMsg> {
     vec![
-        ClientMsg::Hello(Hello { protocol_version: PROTOCOL_VERSION, name: "Ada".into(), room: String::new() }),
+        ClientMsg::Hello(Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: "Ada".into(),
+            room: String::new(),
+        }),
         ClientMsg::Input(InputMsg {
             ack_tick: Tick(41),
             inputs: (1..=MAX_INPUTS_PER_MSG as u32)
-                .map(|seq| InputCmd { seq, move_x: -127, move_y: 127, aim_x: -300, aim_y: 32767, buttons: buttons::FIRE })
+                .map(|seq| InputCmd {
+                    seq,
+                    move_x: -127,
+                    move_y: 127,
+                    aim_x: -300,
+                    aim_y: 32767,
+                    buttons: buttons::FIRE,
+                })
                 .collect(),
         }),
         ClientMsg::Chat { text: "gg ✨ <b>wp</b>".into() },
@@ -21,14 +32,19 @@ fn sample_client_messages() -> Vec<ClientMsg> {
 fn client_messages_round_trip() {
     for message in sample_client_messages() {
         let bytes = encode_client(&message);
-        assert!(bytes.len() <= MAX_CLIENT_MSG_BYTES, "{message:?} fits the limit ({} bytes)", bytes.len());
+        assert!(
+            bytes.len() <= MAX_CLIENT_MSG_BYTES,
+            "{message:?} fits the limit ({} bytes)",
+            bytes.len()
+        );
         assert_eq!(decode_client(&bytes), Ok(message.clone()), "round trip of {message:?}");
     }
 }
 
 #[test]
 fn server_messages_round_trip() {
-    let map = crate::map::Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
+    let map =
+        crate::map::Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
     let messages = vec![
         ServerMsg::Welcome(Box::new(Welcome {
             player_id: PlayerId(7),
@@ -41,14 +57,28 @@ fn server_messages_round_trip() {
         ServerMsg::Snapshot(Snapshot {
             tick: Tick(100),
             ack_input: 55,
-            players: vec![PlayerSnap { id: PlayerId(7), x: -16, y: 1 << 20, aim: 65535, health: 100, alive: true, score: 3, deaths: 1 }],
+            players: vec![PlayerSnap {
+                id: PlayerId(7),
+                x: -16,
+                y: 1 << 20,
+                aim: 65535,
+                health: 100,
+                alive: true,
+                score: 3,
+                deaths: 1,
+            }],
             pickups: 0b1011,
         }),
         ServerMsg::Events {
             tick: Tick(100),
             events: vec![
                 GameEvent::Joined { id: PlayerId(8), name: "Bob".into() },
-                GameEvent::Shot { shooter: PlayerId(7), from: (1, 2), to: (3, 4), hit: Some(PlayerId(8)) },
+                GameEvent::Shot {
+                    shooter: PlayerId(7),
+                    from: (1, 2),
+                    to: (3, 4),
+                    hit: Some(PlayerId(8)),
+                },
                 GameEvent::Killed { killer: PlayerId(7), victim: PlayerId(8) },
                 GameEvent::Chat { from: PlayerId(8), text: "hi".into() },
                 GameEvent::Left { id: PlayerId(8) },
@@ -85,7 +115,11 @@ fn rejects_forged_length_prefix_without_allocating() {
 fn rejects_trailing_bytes() {
     let mut bytes = encode_client(&ClientMsg::Ping { client_time: 1.0 });
     bytes.push(0);
-    assert_eq!(decode_client(&bytes), Err(DecodeError::TrailingBytes(1)), "one extra byte is refused");
+    assert_eq!(
+        decode_client(&bytes),
+        Err(DecodeError::TrailingBytes(1)),
+        "one extra byte is refused"
+    );
 }
 
 #[test]

@@ -9,7 +9,16 @@ fn snap(tick: u32, x: f32) -> Snapshot {
     Snapshot {
         tick: Tick(tick),
         ack_input: 0,
-        players: vec![PlayerSnap { id: PlayerId(1), x: quantize_pos(x), y: 0, aim: 0, health: 100, alive: true, score: 0, deaths: 0 }],
+        players: vec![PlayerSnap {
+            id: PlayerId(1),
+            x: quantize_pos(x),
+            y: 0,
+            aim: 0,
+            health: 100,
+            alive: true,
+            score: 0,
+            deaths: 0,
+        }],
         pickups: 0,
     }
 }
@@ -22,7 +31,11 @@ fn draws_between_the_two_snapshots_around_render_time() {
     }
     // Half a tick after tick 2's arrival, minus one tick of delay: render at tick 1.5.
     let drawn = buffer.sample(1000.0 + 2.5 * MS_PER_TICK, MS_PER_TICK);
-    assert!((drawn[0].pos.x - 15.0).abs() < 0.01, "halfway between x=10 and x=20, got {}", drawn[0].pos.x);
+    assert!(
+        (drawn[0].pos.x - 15.0).abs() < 0.01,
+        "halfway between x=10 and x=20, got {}",
+        drawn[0].pos.x
+    );
 }
 
 #[test]
@@ -33,13 +46,18 @@ fn motion_never_steps_backward_under_jitter() {
     let mut next_snap = 0u32;
     for frame in 0..600 {
         let now = f64::from(frame) * 1000.0 / 60.0;
-        while f64::from(next_snap) * MS_PER_TICK + jitter[next_snap as usize % jitter.len()] <= now {
+        while f64::from(next_snap) * MS_PER_TICK + jitter[next_snap as usize % jitter.len()] <= now
+        {
             buffer.push(now, snap(next_snap, next_snap as f32 * 5.0));
             next_snap += 1;
         }
         let drawn = buffer.sample(now, 2.0 * MS_PER_TICK + 20.0);
         if let Some(player) = drawn.first() {
-            assert!(player.pos.x >= last_x, "frame {frame}: x went back from {last_x} to {}", player.pos.x);
+            assert!(
+                player.pos.x >= last_x,
+                "frame {frame}: x went back from {last_x} to {}",
+                player.pos.x
+            );
             last_x = player.pos.x;
         }
     }

@@ -58,7 +58,11 @@ pub(super) fn fire(world: &mut World, events: &mut Vec<GameEvent>) {
             continue; // Killed earlier this tick by a lower id.
         }
         let (origin, dir) = (shooter.pos, shooter.aim);
-        let targets = world.players.values().filter(|p| p.id != shooter_id && p.alive()).map(|p| (p.id, p.pos));
+        let targets = world
+            .players
+            .values()
+            .filter(|p| p.id != shooter_id && p.alive())
+            .map(|p| (p.id, p.pos));
         let shot = trace_shot(&world.map, origin, dir, targets);
         let tick = world.tick;
         if let Some(shooter) = world.players.get_mut(&shooter_id) {

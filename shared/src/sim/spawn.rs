@@ -25,8 +25,12 @@ pub(super) fn safest_spawn(world: &World) -> Vec2 {
 
 pub(super) fn respawn_players(world: &mut World, events: &mut Vec<GameEvent>) {
     let tick = world.tick;
-    let due: Vec<_> =
-        world.players.values().filter(|p| p.respawn_at.is_some_and(|at| tick >= at)).map(|p| p.id).collect();
+    let due: Vec<_> = world
+        .players
+        .values()
+        .filter(|p| p.respawn_at.is_some_and(|at| tick >= at))
+        .map(|p| p.id)
+        .collect();
     for id in due {
         let pos = safest_spawn(world);
         if let Some(player) = world.players.get_mut(&id) {
@@ -47,10 +51,9 @@ pub(super) fn take_pickups(world: &mut World, events: &mut Vec<GameEvent>) {
             continue;
         }
         let spot = world.map.pickups[index];
-        let taker = world
-            .players
-            .values_mut()
-            .find(|p| p.alive() && p.health < MAX_HEALTH && p.pos.distance_squared(spot) <= reach_sq);
+        let taker = world.players.values_mut().find(|p| {
+            p.alive() && p.health < MAX_HEALTH && p.pos.distance_squared(spot) <= reach_sq
+        });
         if let Some(player) = taker {
             player.health = player.health.saturating_add(PICKUP_HEAL).min(MAX_HEALTH);
             *state = Some(back_at);

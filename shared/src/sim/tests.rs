@@ -34,7 +34,14 @@ fn world_with(map: Map, positions: &[Vec2]) -> World {
 }
 
 fn input(move_x: i8, move_y: i8, aim: (i16, i16), fire: bool) -> InputCmd {
-    InputCmd { seq: 0, move_x, move_y, aim_x: aim.0, aim_y: aim.1, buttons: if fire { buttons::FIRE } else { 0 } }
+    InputCmd {
+        seq: 0,
+        move_x,
+        move_y,
+        aim_x: aim.0,
+        aim_y: aim.1,
+        buttons: if fire { buttons::FIRE } else { 0 },
+    }
 }
 
 fn run(world: &mut World, ticks: u32, inputs: &[(u32, InputCmd)]) -> Vec<GameEvent> {
@@ -55,10 +62,31 @@ fn pos(world: &World, id: u32) -> Vec2 {
 fn movement_cases() {
     let per_second = PLAYER_SPEED;
     let cases = [
-        ("one second right", Vec2::new(200.0, 200.0), (127, 0), HZ as u32, vec![], Vec2::new(200.0 + per_second, 200.0)),
-        ("one second up", Vec2::new(500.0, 500.0), (0, -127), HZ as u32, vec![], Vec2::new(500.0, 500.0 - per_second)),
+        (
+            "one second right",
+            Vec2::new(200.0, 200.0),
+            (127, 0),
+            HZ as u32,
+            vec![],
+            Vec2::new(200.0 + per_second, 200.0),
+        ),
+        (
+            "one second up",
+            Vec2::new(500.0, 500.0),
+            (0, -127),
+            HZ as u32,
+            vec![],
+            Vec2::new(500.0, 500.0 - per_second),
+        ),
         ("idle", Vec2::new(500.0, 500.0), (0, 0), HZ as u32, vec![], Vec2::new(500.0, 500.0)),
-        ("stopped by map edge", Vec2::new(950.0, 500.0), (127, 0), HZ as u32, vec![], Vec2::new(1000.0 - PLAYER_RADIUS, 500.0)),
+        (
+            "stopped by map edge",
+            Vec2::new(950.0, 500.0),
+            (127, 0),
+            HZ as u32,
+            vec![],
+            Vec2::new(1000.0 - PLAYER_RADIUS, 500.0),
+        ),
         (
             "stopped by wall",
             Vec2::new(300.0, 500.0),
@@ -102,7 +130,8 @@ fn diagonal_and_oversized_input_never_exceeds_speed() {
 
 #[test]
 fn positions_stay_on_the_wire_grid() {
-    let mut world = world_with(open_map(vec![wall(300.0, 300.0, 50.0, 50.0)]), &[Vec2::new(250.0, 250.0)]);
+    let mut world =
+        world_with(open_map(vec![wall(300.0, 300.0, 50.0, 50.0)]), &[Vec2::new(250.0, 250.0)]);
     for tick in 0..60 {
         run(&mut world, 1, &[(1, input(100, 77, (1, 0), false))]);
         let p = pos(&world, 1) * crate::protocol::POS_SCALE;
@@ -112,13 +141,17 @@ fn positions_stay_on_the_wire_grid() {
 
 #[test]
 fn laser_hits_target_in_line() {
-    let mut world = world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
+    let mut world =
+        world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
     let events = run(&mut world, 1, &[(1, input(0, 0, (1, 0), true))]);
     let shot = events.iter().find(|e| matches!(e, GameEvent::Shot { .. })).expect("a shot event");
     let GameEvent::Shot { shooter, to, hit, .. } = shot else { unreachable!() };
     assert_eq!((*shooter, *hit), (PlayerId(1), Some(PlayerId(2))), "player 1 hits player 2");
     let end_x = crate::protocol::dequantize_pos(to.0);
-    assert!((end_x - (600.0 - PLAYER_RADIUS)).abs() < 0.1, "laser stops at the target's edge, got {end_x}");
+    assert!(
+        (end_x - (600.0 - PLAYER_RADIUS)).abs() < 0.1,
+        "laser stops at the target's edge, got {end_x}"
+    );
     assert_eq!(world.players[&PlayerId(2)].health, MAX_HEALTH - LASER_DAMAGE, "target lost health");
 }
 
@@ -136,7 +169,8 @@ fn wall_blocks_laser() {
 
 #[test]
 fn miss_when_aiming_away() {
-    let mut world = world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
+    let mut world =
+        world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
     let events = run(&mut world, 1, &[(1, input(0, 0, (0, 1), true))]);
     assert!(events.iter().any(|e| matches!(e, GameEvent::Shot { hit: None, .. })), "{events:?}");
 }
@@ -153,10 +187,12 @@ fn holding_fire_respects_cooldown() {
 
 #[test]
 fn kill_scores_then_victim_respawns() {
-    let mut world = world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
+    let mut world =
+        world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
     let shots_to_kill = u32::from(MAX_HEALTH.div_ceil(LASER_DAMAGE));
     let ticks = (shots_to_kill - 1) * fire_cooldown_ticks(HZ) + 1;
-    let events = run(&mut world, ticks, &[(1, input(0, 0, (1, 0), true)), (2, input(0, 0, (0, 0), false))]);
+    let events =
+        run(&mut world, ticks, &[(1, input(0, 0, (1, 0), true)), (2, input(0, 0, (0, 0), false))]);
     assert!(
         events.contains(&GameEvent::Killed { killer: PlayerId(1), victim: PlayerId(2) }),
         "kill event after {shots_to_kill} hits: {events:?}"
@@ -168,14 +204,25 @@ fn kill_scores_then_victim_respawns() {
     // Dead players neither move nor get hit; then they come back with full health.
     let dead_pos = pos(&world, 2);
     let respawn_ticks = ticks_for_secs(RESPAWN_SECS, HZ);
-    let events = run(&mut world, respawn_ticks - 1, &[(1, input(0, 0, (0, 0), false)), (2, input(127, 0, (0, 0), false))]);
+    let events = run(
+        &mut world,
+        respawn_ticks - 1,
+        &[(1, input(0, 0, (0, 0), false)), (2, input(127, 0, (0, 0), false))],
+    );
     assert_eq!(pos(&world, 2), dead_pos, "a dead player does not move");
     assert!(!events.iter().any(|e| matches!(e, GameEvent::Respawned { .. })), "no early respawn");
     let events = run(&mut world, 1, &[(2, input(0, 0, (0, 0), false))]);
-    assert!(events.contains(&GameEvent::Respawned { id: PlayerId(2) }), "respawn on time: {events:?}");
+    assert!(
+        events.contains(&GameEvent::Respawned { id: PlayerId(2) }),
+        "respawn on time: {events:?}"
+    );
     let victim = &world.players[&PlayerId(2)];
     assert!(victim.alive() && victim.health == MAX_HEALTH, "back alive at full health");
-    assert_eq!(victim.pos, Vec2::new(900.0, 500.0), "respawned at the spawn farthest from the killer");
+    assert_eq!(
+        victim.pos,
+        Vec2::new(900.0, 500.0),
+        "respawned at the spawn farthest from the killer"
+    );
 }
 
 #[test]
@@ -208,7 +255,8 @@ fn missing_input_repeats_last_one() {
 
 /// A pseudo-random but fixed input script for `players` players over `ticks` ticks.
 fn scripted_run(players: u32, ticks: u32) -> Vec<Vec<u8>> {
-    let map = crate::map::Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
+    let map =
+        crate::map::Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
     let mut world = World::new(map, HZ);
     for id in 1..=players {
         world.add_player(PlayerId(id));
@@ -226,9 +274,11 @@ fn scripted_run(players: u32, ticks: u32) -> Vec<Vec<u8>> {
         let inputs: TickInputs = (1..=players)
             .map(|id| {
                 let r = next();
-                let target = world.players[&PlayerId(id % players + 1)].pos - world.players[&PlayerId(id)].pos;
+                let target = world.players[&PlayerId(id % players + 1)].pos
+                    - world.players[&PlayerId(id)].pos;
                 let aim = (target.x as i16, target.y as i16);
-                let cmd = input((r & 0xff) as u8 as i8, (r >> 8 & 0xff) as u8 as i8, aim, r >> 31 == 1);
+                let cmd =
+                    input((r & 0xff) as u8 as i8, (r >> 8 & 0xff) as u8 as i8, aim, r >> 31 == 1);
                 (PlayerId(id), cmd)
             })
             .collect();

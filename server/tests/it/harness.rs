@@ -1,0 +1,114 @@
+//! Starts a server on an ephemeral 127.0.0.1 port and stops it when the test ends.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bots::client::BotClient;
+use server::ServerConfig;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) struct TestServer {
+    pub(crate) addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    _static_dir: TempDir,
+}
+
+/// A directory removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub(crate) fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub(crate) fn test_config() -> ServerConfig {
+    let mut config = ServerConfig::defaults();
+    config.map = repo_root().join("assets/maps/arena.json");
+    config
+}
+
+impl TestServer {
+    pub(crate) async fn start() -> TestServer {
+        TestServer::start_with(test_config()).await
+    }
+
+    pub(crate) async fn start_with(mut config: ServerConfig) -> TestServer {
+        let dir =
+            std::env::temp_dir().join(format!("skirmish-it-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&dir).expect("creating a temp static dir");
+        std::fs::write(dir.join("index.html"), "<!doctype html><title>Skirmish test page</title>")
+            .expect("writing index.html");
+        config.static_dir = dir.clone();
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        TestServer { addr, stop: Some(stop), task: Some(task), _static_dir: TempDir(dir) }
+    }
+
+    pub(crate) fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub(crate) async fn join(&self, name: &str) -> BotClient {
+        BotClient::connect(&self.ws_url(), name, WAIT)
+            .await
+            .unwrap_or_else(|err| panic!("{name} joins: {err:#}"))
+    }
+
+    /// Triggers graceful shutdown and waits for `run` to return.
+    pub(crate) async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("server task");
+        tokio::time::timeout(WAIT, task)
+            .await
+            .expect("server stops within the bound")
+            .expect("server task")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A minimal HTTP/1.1 GET over a raw socket: returns (status, headers+body text).
+pub(crate) async fn http_get(addr: SocketAddr, path: &str, extra_headers: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connecting");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra_headers}\r\n");
+    stream.write_all(request.as_bytes()).await.expect("writing request");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("reading");
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    (status, text)
+}

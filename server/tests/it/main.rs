@@ -1,0 +1,7 @@
+//! Integration tests against a real server on 127.0.0.1 with real WebSocket clients.
+//! Every test binds port 0, bounds its waits, and shuts its server down.
+
+mod abuse;
+mod game;
+mod harness;
+mod http;
