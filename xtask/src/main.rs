@@ -1,1 +1,40 @@
-fn main() {}
+//! Project automation, the `cargo xtask` pattern: plain Rust, no extra tools needed to start.
+//!
+//! ```text
+//! cargo xtask run [-- <server flags>]   install what is missing, build the client, start the server
+//! cargo xtask test                      install what is missing, run every test
+//! cargo xtask ci                        formatting and lint checks, then `test`
+//! cargo xtask setup                     only install the tools
+//! ```
+//!
+//! Each step that installs something first checks whether it is already there, so the second
+//! run on a machine starts at once.
+
+mod cmd;
+mod tasks;
+mod tools;
+
+use anyhow::bail;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let rest: Vec<String> = rest.iter().filter(|arg| *arg != "--").cloned().collect();
+    let root = cmd::repo_root()?;
+    std::env::set_current_dir(&root)?;
+    match task {
+        "run" => tasks::run(&rest),
+        "test" => tasks::test(),
+        "ci" => tasks::ci(),
+        "setup" => tools::ensure_all(tools::Need::Everything).map(|_| ()),
+        "build-client" => tools::ensure_all(tools::Need::ClientBuild).and_then(|env| tasks::build_client(&env)),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <run|test|ci|setup|build-client> [-- server flags]");
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`: try `cargo xtask help`"),
+    }
+}

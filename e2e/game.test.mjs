@@ -1,0 +1,182 @@
+// End-to-end: the real WASM client in headless Chromium against the real server on 127.0.0.1.
+// Two browser pages join; one moves, fires and chats; the other sees all of it. The test saves
+// screenshots to e2e/artifacts/ and fails if the canvas is blank.
+//
+// Run through `cargo xtask test`, or by hand with the server built and the client in dist/:
+//   SKIRMISH_SERVER_BIN=target/debug/skirmish-server SKIRMISH_DIST=dist node --test e2e/
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const serverBin = process.env.SKIRMISH_SERVER_BIN ?? join(root, 'target/debug/skirmish-server');
+const dist = process.env.SKIRMISH_DIST ?? join(root, 'dist');
+const artifacts = join(here, 'artifacts');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const WAIT_MS = 20_000;
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+}
+
+/** Starts the game server; resolves once it prints the URL to open. */
+async function startServer(port) {
+  const child = spawn(serverBin, [
+    '--bind', `127.0.0.1:${port}`, '--static-dir', dist, '--map', join(root, 'assets/maps/arena.json'),
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
+  let log = '';
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), WAIT_MS);
+    child.stdout.on('data', (chunk) => {
+      if (String(chunk).includes(`http://127.0.0.1:${port}/`)) { clearTimeout(timer); ok(); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); fail(new Error(`server exited with ${code}:\n${log}`)); });
+  });
+  return { child, log: () => log };
+}
+
+async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'skirmish-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1000, height: 700 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return { context, profile };
+}
+
+/** Polls `fn` in the page until it returns a truthy value. */
+async function waitFor(page, what, fn, arg) {
+  const handle = await page.waitForFunction(fn, arg, { timeout: WAIT_MS, polling: 100 })
+    .catch((err) => { throw new Error(`timed out waiting for ${what}: ${err.message}`); });
+  return handle.jsonValue();
+}
+
+async function join(page, url, name) {
+  const errors = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(url);
+  await page.fill('#name-input', name);
+  await page.click('#join-button');
+  await waitFor(page, `${name} to join`, () => window.skirmishDebug?.().state === 'joined');
+  assert.equal(await page.isVisible('#join-form'), false, 'the join form is hidden after joining');
+  return errors;
+}
+
+const debug = (page) => page.evaluate(() => window.skirmishDebug());
+
+/** Counts distinct colours on a grid of canvas samples, and the share that differs from the corner. */
+async function canvasVariety(page) {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('canvas#game');
+    const ctx = canvas.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    const colours = new Set();
+    let differing = 0; let samples = 0;
+    const corner = data.slice(0, 4).join(',');
+    for (let y = 0; y < canvas.height; y += 7) {
+      for (let x = 0; x < canvas.width; x += 7) {
+        const i = (y * canvas.width + x) * 4;
+        const rgba = `${data[i]},${data[i + 1]},${data[i + 2]},${data[i + 3]}`;
+        colours.add(rgba);
+        samples += 1;
+        if (rgba !== corner) differing += 1;
+      }
+    }
+    return { colours: colours.size, differing: differing / samples, width: canvas.width, height: canvas.height };
+  });
+}
+
+test('two browser players join, move, fire and chat', { timeout: 180_000 }, async () => {
+  mkdirSync(artifacts, { recursive: true });
+  const port = await freePort();
+  const server = await startServer(port);
+  const url = `http://127.0.0.1:${port}/`;
+  const browsers = [await launchBrowser(), await launchBrowser()];
+  try {
+    const alice = await browsers[0].context.newPage();
+    const bob = await browsers[1].context.newPage();
+    const aliceErrors = await join(alice, url, 'Alice');
+    const bobErrors = await join(bob, url, 'Bob');
+    const aliceId = (await debug(alice)).playerId;
+    assert.equal(typeof aliceId, 'number', 'Alice has a player id');
+
+    // Bob sees Alice, with her name.
+    const seen = await waitFor(bob, 'Bob to see Alice', (id) =>
+      window.skirmishDebug().players.find((p) => p.id === id && p.name === 'Alice'), aliceId);
+    console.log(`Bob sees Alice at (${seen.x.toFixed(1)}, ${seen.y.toFixed(1)})`);
+
+    // Alice moves toward the middle of the arena; Bob sees her travel.
+    const key = seen.x < 800 ? 'KeyD' : 'KeyA';
+    await alice.keyboard.down(key);
+    await alice.waitForTimeout(1000);
+    await alice.keyboard.up(key);
+    const moved = await waitFor(bob, 'Bob to see Alice move', ([id, x0]) => {
+      const p = window.skirmishDebug().players.find((q) => q.id === id);
+      return p && Math.abs(p.x - x0) > 80 ? p : null;
+    }, [aliceId, seen.x]);
+    console.log(`Alice moved from x=${seen.x.toFixed(1)} to x=${moved.x.toFixed(1)} in Bob's view`);
+
+    // Alice fires; Bob sees a laser shot.
+    const shotsBefore = (await debug(bob)).shotsSeen;
+    const box = await alice.locator('canvas#game').boundingBox();
+    await alice.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
+    const shots = await waitFor(bob, 'Bob to see Alice fire',
+      (before) => window.skirmishDebug().shotsSeen > before && window.skirmishDebug().shotsSeen, shotsBefore);
+    console.log(`Bob has seen ${shots} shot(s)`);
+
+    // Alice chats, with markup that must stay text.
+    const line = 'hello from Alice <b>bold</b> <img src=x onerror=alert(1)>';
+    await alice.fill('#chat-input', line);
+    await alice.press('#chat-input', 'Enter');
+    await waitFor(bob, 'Bob to receive the chat line', (text) =>
+      [...document.querySelectorAll('#chat-log .chat-line')].some((el) => el.textContent.includes(text)), line);
+    const markup = await bob.evaluate(() => document.querySelectorAll('#chat-log b, #chat-log img').length);
+    assert.equal(markup, 0, 'chat is rendered as text, never as HTML');
+    assert.ok((await debug(bob)).chat.some((l) => l.includes('hello from Alice')), 'the chat line is in Bob\'s log');
+
+    // The HUD shows ping and FPS; the canvas shows a drawn arena, not a blank surface.
+    await bob.waitForTimeout(1200);
+    const hud = await bob.textContent('#hud');
+    assert.match(hud, /ping/i, `the HUD shows ping: ${hud}`);
+    assert.match(hud, /fps/i, `the HUD shows FPS: ${hud}`);
+    await alice.screenshot({ path: join(artifacts, 'alice.png') });
+    await bob.screenshot({ path: join(artifacts, 'bob.png') });
+    for (const [name, page] of [['Alice', alice], ['Bob', bob]]) {
+      const variety = await canvasVariety(page);
+      console.log(`${name}'s canvas ${variety.width}x${variety.height}: ${variety.colours} colours, ${(variety.differing * 100).toFixed(1)}% drawn`);
+      assert.ok(variety.colours >= 4 && variety.differing > 0.02, `${name}'s canvas is not blank: ${JSON.stringify(variety)}`);
+    }
+    assert.deepEqual(aliceErrors, [], 'no script errors on Alice\'s page');
+    assert.deepEqual(bobErrors, [], 'no script errors on Bob\'s page');
+    console.log(`screenshots saved in ${artifacts}`);
+  } finally {
+    for (const { context, profile } of browsers) {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    }
+    const exited = new Promise((ok) => server.child.once('exit', (code, signal) => ok({ code, signal })));
+    server.child.kill('SIGTERM');
+    const timeout = new Promise((ok) => setTimeout(() => ok(null), 10_000));
+    const result = await Promise.race([exited, timeout]);
+    if (result === null) server.child.kill('SIGKILL');
+    assert.deepEqual(result, { code: 0, signal: null }, `the server exits 0 on SIGTERM within 10 s\n${server.log()}`);
+  }
+});

@@ -1,0 +1,74 @@
+//! The tasks: run the game, run every test, run CI's checks.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Context;
+
+use crate::cmd::run as sh;
+use crate::tools::{self, CHROMEDRIVER, Need, ToolEnv};
+
+/// Builds the client into `dist/` with Trunk (release profile, wasm-opt) and reports its size.
+pub(crate) fn build_client(env: &ToolEnv) -> anyhow::Result<()> {
+    sh(env.command("trunk").args(["build", "--release", "--config", "Trunkfile.toml"]))?;
+    report_wasm_size()
+}
+
+fn report_wasm_size() -> anyhow::Result<()> {
+    for entry in std::fs::read_dir("dist").context("reading dist/")? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "wasm") {
+            let raw = std::fs::read(&path)?;
+            let gzipped = gzip_size(&path)?;
+            println!("client wasm: {} ({} bytes raw, {} bytes gzipped; budget 250 KB)", path.display(), raw.len(), gzipped);
+        }
+    }
+    Ok(())
+}
+
+fn gzip_size(path: &Path) -> anyhow::Result<usize> {
+    let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().context("running gzip")?;
+    Ok(out.stdout.len())
+}
+
+/// `cargo xtask run`: build the client, then run the server in the foreground.
+pub(crate) fn run(server_args: &[String]) -> anyhow::Result<()> {
+    let env = tools::ensure_all(Need::ClientBuild)?;
+    build_client(&env)?;
+    let mut server = env.command("cargo");
+    server.args(["run", "--release", "--package", "server", "--bin", "skirmish-server", "--"]).args(server_args);
+    sh(&mut server)
+}
+
+/// `cargo xtask test`: every test, native, wasm in headless Chromium, and end to end.
+pub(crate) fn test() -> anyhow::Result<()> {
+    let env = tools::ensure_all(Need::Everything)?;
+    // 1. Native unit and integration tests of every crate (the server's run real sockets).
+    sh(env.command("cargo").args(["test", "--workspace", "--locked"]))?;
+    // 2. Client logic compiled to wasm, in headless Chromium through ChromeDriver.
+    sh(env
+        .command("cargo")
+        .args(["test", "--locked", "--target", "wasm32-unknown-unknown", "--package", "client"])
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
+    // 3. The real page against the real server, two browser pages (playwright-core).
+    build_client(&env)?;
+    sh(env.command("cargo").args(["build", "--locked", "--package", "server", "--bin", "skirmish-server"]))?;
+    let server_bin = Path::new("target/debug/skirmish-server").canonicalize().context("locating the server binary")?;
+    sh(env
+        .command("node")
+        .args(["--test", "--test-reporter=spec", "e2e/game.test.mjs"])
+        .env("SKIRMISH_SERVER_BIN", server_bin)
+        .env("SKIRMISH_DIST", Path::new("dist").canonicalize()?))
+}
+
+/// `cargo xtask ci`: formatting and lints, then every test.
+pub(crate) fn ci() -> anyhow::Result<()> {
+    let env = tools::ensure_all(Need::Everything)?;
+    sh(env.command("cargo").args(["fmt", "--all", "--check"]))?;
+    sh(env.command("cargo").args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    sh(env.command("cargo").args([
+        "clippy", "--package", "client", "--all-targets", "--target", "wasm32-unknown-unknown", "--locked", "--", "-D", "warnings",
+    ]))?;
+    test()
+}

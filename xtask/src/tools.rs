@@ -1,0 +1,154 @@
+//! Installs the tools the build and the tests need, each only when it is missing:
+//! the wasm32 target, Trunk, the wasm-bindgen CLI matching `Cargo.lock`, wasm-opt (npm's
+//! binaryen, since Debian's is too old for current rustc output), Chromium with ChromeDriver,
+//! and the end-to-end test's npm packages.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+use crate::cmd::{self, output, run};
+
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132.0.0";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Which tools a task needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Building the browser client (`cargo xtask run`).
+    ClientBuild,
+    /// Everything, including the browser and the end-to-end test's packages.
+    Everything,
+}
+
+/// The environment for commands that use the installed tools.
+pub(crate) struct ToolEnv {
+    /// `PATH` with `~/.cargo/bin` and the local wasm-opt first.
+    pub(crate) path: String,
+}
+
+impl ToolEnv {
+    pub(crate) fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("PATH", &self.path).env("TRUNK_SKIP_VERSION_CHECK", "true");
+        command
+    }
+}
+
+pub(crate) fn ensure_all(need: Need) -> anyhow::Result<ToolEnv> {
+    let env = tool_env()?;
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen(&env)?;
+    ensure_trunk(&env)?;
+    ensure_wasm_opt(&env)?;
+    if need == Need::Everything {
+        ensure_browser()?;
+        ensure_e2e_packages(&env)?;
+    }
+    Ok(env)
+}
+
+fn tool_env() -> anyhow::Result<ToolEnv> {
+    let root = cmd::repo_root()?;
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?
+        .join("bin");
+    let local_bin = root.join(".tools/node_modules/.bin");
+    let mut paths = vec![local_bin, cargo_bin];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    let path = std::env::join_paths(paths).context("building PATH")?.to_string_lossy().to_string();
+    Ok(ToolEnv { path })
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The exact wasm-bindgen version in `Cargo.lock`; the CLI must match it.
+fn locked_wasm_bindgen_version() -> anyhow::Result<String> {
+    let lock = std::fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    bail!("wasm-bindgen is not in Cargo.lock")
+}
+
+fn installed_version(env: &ToolEnv, program: &str) -> Option<String> {
+    let text = output(env.command(program).arg("--version"))?;
+    text.split_whitespace().nth(1).map(str::to_string)
+}
+
+fn ensure_wasm_bindgen(env: &ToolEnv) -> anyhow::Result<()> {
+    let wanted = locked_wasm_bindgen_version()?;
+    if installed_version(env, "wasm-bindgen").as_deref() == Some(wanted.as_str())
+        && installed_version(env, "wasm-bindgen-test-runner").as_deref() == Some(wanted.as_str())
+    {
+        return Ok(());
+    }
+    println!("installing wasm-bindgen-cli {wanted} (matches Cargo.lock; a few minutes)");
+    run(env.command("cargo").args(["install", "--locked", "wasm-bindgen-cli", "--version", &wanted]))
+}
+
+fn ensure_trunk(env: &ToolEnv) -> anyhow::Result<()> {
+    if installed_version(env, "trunk").as_deref() == Some(TRUNK_VERSION) {
+        return Ok(());
+    }
+    println!("installing trunk {TRUNK_VERSION} (about 8 minutes on 2 cores, once)");
+    run(env.command("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))
+}
+
+fn ensure_wasm_opt(env: &ToolEnv) -> anyhow::Result<()> {
+    let local = Path::new(".tools/node_modules/.bin/wasm-opt");
+    if local.exists() && output(env.command("wasm-opt").arg("--version")).is_some_and(|v| v.contains("132")) {
+        return Ok(());
+    }
+    npm_available()?;
+    run(env.command("npm").args(["install", "--no-audit", "--no-fund", "--prefix", ".tools", &format!("binaryen@{BINARYEN_VERSION}")]))
+}
+
+fn npm_available() -> anyhow::Result<()> {
+    if output(Command::new("npm").arg("--version")).is_none() {
+        bail!("npm is needed (Node.js 18 or newer): install Node.js, e.g. `apt-get install nodejs npm`");
+    }
+    Ok(())
+}
+
+fn ensure_browser() -> anyhow::Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    println!("installing Debian's chromium and chromium-driver for the browser tests");
+    let sudo = !cmd::is_root();
+    let apt = |args: &[&str]| {
+        let mut command = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+        if sudo {
+            command.arg("apt-get");
+        }
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut command)
+    };
+    apt(&["update", "-q"]).context("apt-get update (run as root or with sudo)")?;
+    apt(&["install", "-y", "-q", "chromium", "chromium-driver"]).context("installing chromium")
+}
+
+fn ensure_e2e_packages(env: &ToolEnv) -> anyhow::Result<()> {
+    if Path::new("e2e/node_modules/playwright-core/package.json").exists() {
+        return Ok(());
+    }
+    npm_available()?;
+    run(env.command("npm").args(["ci", "--no-audit", "--no-fund", "--prefix", "e2e"]))
+}
