@@ -1,4 +1,5 @@
-//! HTTP routes: `/ws` (the game), `/healthz`, and the built client for everything else.
+//! HTTP routes: `/ws` (the game), `/healthz`, `/metrics` (Prometheus), `/api/rooms` (JSON),
+//! and the built client for everything else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tower_http::services::ServeDir;
 
 use crate::config::ServerConfig;
 use crate::lobby::Lobby;
+use crate::metrics::Metrics;
 use crate::{session, upgrade};
 
 /// What every request handler and session can reach.
@@ -23,6 +25,7 @@ use crate::{session, upgrade};
 pub(crate) struct AppState {
     pub(crate) config: Arc<ServerConfig>,
     pub(crate) lobby: Arc<Lobby>,
+    pub(crate) metrics: Arc<Metrics>,
     /// One permit per open game socket.
     pub(crate) connections: Arc<Semaphore>,
     /// Fired on shutdown: sessions close with 1012.
@@ -34,11 +37,12 @@ impl AppState {
     pub(crate) fn new(
         config: Arc<ServerConfig>,
         lobby: Arc<Lobby>,
+        metrics: Arc<Metrics>,
         cancel: CancellationToken,
         tracker: TaskTracker,
     ) -> AppState {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        AppState { config, lobby, connections, cancel, tracker }
+        AppState { config, lobby, metrics, connections, cancel, tracker }
     }
 }
 
@@ -47,6 +51,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/rooms", get(rooms))
         .fallback_service(client)
         .with_state(state)
 }
@@ -64,6 +70,7 @@ async fn websocket(
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server restarting");
     }
     let Ok(permit) = state.connections.clone().try_acquire_owned() else {
+        state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server full, try again later");
     };
     let tracker = state.tracker.clone();
@@ -86,6 +93,23 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         "players": players,
         "connections": open,
     }))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let body = state.metrics.render(&state.lobby.populations());
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}
+
+async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
+    let rooms: Vec<_> = state
+        .lobby
+        .rooms()
+        .into_iter()
+        .map(|(name, players, tick)| {
+            serde_json::json!({ "name": name, "players": players, "max_players": state.config.max_players, "tick": tick })
+        })
+        .collect();
+    axum::Json(serde_json::json!({ "rooms": rooms, "tick_hz": state.config.tick_hz }))
 }
 
 async fn client_missing() -> Response<Body> {

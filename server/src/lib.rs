@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: `ServerConfig`, from flags and environment.
-//! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`.
+//! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`, `/metrics`, `/api/rooms`.
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
 //! - `session`: one task per socket: `Hello`, then reads into the player's link and writes
 //!   frames out of it.
@@ -12,6 +12,7 @@
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
 //! - `lobby`: rooms by name.
 //! - `close`: close codes and reasons, and how socket errors map onto them.
+//! - `metrics`: counters and the tick histogram behind `/metrics`.
 
 pub mod config;
 
@@ -19,6 +20,7 @@ mod close;
 mod http;
 mod link;
 mod lobby;
+mod metrics;
 mod room;
 mod session;
 mod upgrade;
@@ -50,8 +52,15 @@ pub async fn run(
     let config = Arc::new(config);
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let lobby = Arc::new(lobby::Lobby::new(config.clone(), map, cancel.clone(), tracker.clone()));
-    let app = http::AppState::new(config.clone(), lobby, cancel.clone(), tracker.clone());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let lobby = Arc::new(lobby::Lobby::new(
+        config.clone(),
+        map,
+        metrics.clone(),
+        cancel.clone(),
+        tracker.clone(),
+    ));
+    let app = http::AppState::new(config.clone(), lobby, metrics, cancel.clone(), tracker.clone());
 
     let stop = cancel.clone();
     let serving = axum::serve(

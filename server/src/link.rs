@@ -9,8 +9,7 @@
 //! Both sides hold the locks only for a few pointer moves, never across an `.await`.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use shared::ids::PlayerId;
@@ -19,6 +18,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::close::Close;
+use crate::metrics::{Metrics, add};
 
 /// Input commands a room keeps per player beyond the one it applies this tick.
 pub(crate) const MAX_PENDING_INPUTS: usize = 6;
@@ -34,10 +34,8 @@ pub(crate) struct Link {
     wake_writer: Notify,
     kicked: CancellationToken,
     kick_reason: Mutex<Option<Close>>,
-    /// Snapshots overwritten before the socket took them.
-    pub(crate) snapshots_replaced: AtomicU64,
-    /// Input commands dropped because the buffer was full.
-    pub(crate) inputs_dropped: AtomicU64,
+    /// Counts replaced snapshots and dropped inputs and chat lines.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 #[derive(Default)]
@@ -54,7 +52,7 @@ struct Outbound {
 }
 
 impl Link {
-    pub(crate) fn new(player_id: PlayerId) -> Link {
+    pub(crate) fn new(player_id: PlayerId, metrics: Arc<Metrics>) -> Link {
         Link {
             player_id,
             inbound: Mutex::default(),
@@ -62,8 +60,7 @@ impl Link {
             wake_writer: Notify::new(),
             kicked: CancellationToken::new(),
             kick_reason: Mutex::new(None),
-            snapshots_replaced: AtomicU64::new(0),
-            inputs_dropped: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -79,7 +76,7 @@ impl Link {
             inbound.newest_seq = cmd.seq;
             if inbound.inputs.len() == MAX_PENDING_INPUTS {
                 inbound.inputs.pop_front();
-                self.inputs_dropped.fetch_add(1, Ordering::Relaxed);
+                add(&self.metrics.inputs_dropped, 1);
             }
             inbound.inputs.push_back(*cmd);
         }
@@ -89,6 +86,7 @@ impl Link {
     pub(crate) fn push_chat(&self, text: String) -> bool {
         let mut inbound = lock(&self.inbound);
         if inbound.chat.len() >= MAX_PENDING_CHAT {
+            add(&self.metrics.chat_dropped, 1);
             return false;
         }
         inbound.chat.push_back(text);
@@ -131,7 +129,7 @@ impl Link {
     /// Replaces any snapshot the socket has not taken yet.
     pub(crate) fn publish_snapshot(&self, frame: Bytes) {
         if lock(&self.outbound).snapshot.replace(frame).is_some() {
-            self.snapshots_replaced.fetch_add(1, Ordering::Relaxed);
+            add(&self.metrics.snapshots_replaced, 1);
         }
         self.wake_writer.notify_one();
     }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 use crate::room::{self, RoomHandle};
 
 pub(crate) const DEFAULT_ROOM: &str = "main";
@@ -16,6 +17,7 @@ pub(crate) const DEFAULT_ROOM: &str = "main";
 pub(crate) struct Lobby {
     config: Arc<ServerConfig>,
     map: Map,
+    metrics: Arc<Metrics>,
     rooms: Mutex<BTreeMap<String, RoomHandle>>,
     cancel: CancellationToken,
     tracker: TaskTracker,
@@ -29,10 +31,11 @@ impl Lobby {
     pub(crate) fn new(
         config: Arc<ServerConfig>,
         map: Map,
+        metrics: Arc<Metrics>,
         cancel: CancellationToken,
         tracker: TaskTracker,
     ) -> Lobby {
-        Lobby { config, map, rooms: Mutex::new(BTreeMap::new()), cancel, tracker }
+        Lobby { config, map, metrics, rooms: Mutex::new(BTreeMap::new()), cancel, tracker }
     }
 
     /// The room called `name`, started now if it is new.
@@ -45,11 +48,28 @@ impl Lobby {
         if rooms.len() >= self.config.max_rooms {
             return Err(TooManyRooms);
         }
-        let room =
-            room::spawn(self.config.clone(), self.map.clone(), self.cancel.clone(), &self.tracker);
+        let room = room::spawn(
+            self.config.clone(),
+            self.map.clone(),
+            self.metrics.clone(),
+            self.cancel.clone(),
+            &self.tracker,
+        );
         rooms.insert(name.to_string(), room.clone());
         tracing::info!(room = name, "room started");
         Ok(room)
+    }
+
+    /// Name, population and current tick of each room.
+    pub(crate) fn rooms(&self) -> Vec<(String, usize, u32)> {
+        let rooms = self.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let load = std::sync::atomic::Ordering::Relaxed;
+        rooms
+            .iter()
+            .map(|(name, room)| {
+                (name.clone(), room.stats.players.load(load), room.stats.tick.load(load))
+            })
+            .collect()
     }
 
     /// Name and population of each room.

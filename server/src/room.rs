@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ServerConfig;
 use crate::link::Link;
+use crate::metrics::{Metrics, add};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -37,7 +38,6 @@ pub(crate) struct RoomHandle {
 pub(crate) struct RoomStats {
     pub(crate) players: AtomicUsize,
     pub(crate) tick: AtomicU32,
-    pub(crate) overruns: AtomicU32,
 }
 
 pub(crate) struct Joined {
@@ -76,6 +76,7 @@ impl RoomHandle {
 pub(crate) fn spawn(
     config: Arc<ServerConfig>,
     map: Map,
+    metrics: Arc<Metrics>,
     cancel: CancellationToken,
     tracker: &tokio_util::task::TaskTracker,
 ) -> RoomHandle {
@@ -89,6 +90,7 @@ pub(crate) fn spawn(
         next_id: 1,
         events: Vec::new(),
         stats: stats.clone(),
+        metrics,
         config,
     };
     tracker.spawn(room.run(control_rx, cancel));
@@ -110,6 +112,7 @@ struct Room {
     /// Events of this tick, sent reliably to every member after the step.
     events: Vec<GameEvent>,
     stats: Arc<RoomStats>,
+    metrics: Arc<Metrics>,
 }
 
 impl Room {
@@ -125,10 +128,12 @@ impl Room {
                 () = cancel.cancelled() => break,
             };
             if Instant::now().saturating_duration_since(scheduled) > period * MAX_CATCH_UP_TICKS {
-                self.stats.overruns.fetch_add(1, Ordering::Relaxed);
+                add(&self.metrics.tick_overruns, 1);
                 ticker.reset();
             }
+            let started = std::time::Instant::now();
             self.tick(&mut control);
+            self.metrics.observe_tick(started.elapsed());
         }
     }
 
@@ -164,7 +169,7 @@ impl Room {
         let id = PlayerId(self.next_id);
         self.next_id += 1;
         self.world.add_player(id);
-        let link = Arc::new(Link::new(id));
+        let link = Arc::new(Link::new(id, self.metrics.clone()));
         self.members.insert(id, Member { name: name.clone(), link: link.clone(), last_seq: 0 });
         self.events.push(GameEvent::Joined { id, name: name.clone() });
         self.stats.players.store(self.members.len(), Ordering::Relaxed);

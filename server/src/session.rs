@@ -5,6 +5,7 @@
 //! stops reading costs one parked task for at most that long, never the room's time.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,11 +22,50 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::close::Close;
 use crate::http::AppState;
 use crate::link::Link;
-use crate::room::{JoinError, RoomHandle, current_tick};
+use crate::metrics::{DisconnectReason, Metrics, add};
+use crate::room::{JoinError, Joined, RoomHandle, current_tick};
 use crate::upgrade::WsStream;
 
 /// After sending our close frame, how long we wait for the peer's before dropping the socket.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
+
+/// How a session ends.
+#[derive(Debug)]
+enum Ending {
+    /// We close with this code and reason.
+    Close(Close),
+    /// The peer sent a close frame (tungstenite answers it).
+    PeerClosed,
+    /// The socket failed or vanished without a close frame.
+    Lost,
+    /// A write did not finish in time: the peer stopped reading.
+    Stalled,
+}
+
+impl Ending {
+    fn reason(&self) -> DisconnectReason {
+        match self {
+            Ending::PeerClosed => DisconnectReason::ClientClosed,
+            Ending::Lost => DisconnectReason::ConnectionLost,
+            Ending::Stalled => DisconnectReason::SlowConsumer,
+            Ending::Close(close) => match close.code {
+                close::RESTART => DisconnectReason::ServerRestart,
+                close::TOO_BIG => DisconnectReason::TooBig,
+                close::TRY_AGAIN_LATER => DisconnectReason::Refused,
+                close::POLICY if close.reason.contains("time-out") => DisconnectReason::Timeout,
+                close::POLICY if close.reason.contains("too slow") => {
+                    DisconnectReason::SlowConsumer
+                }
+                close::POLICY => DisconnectReason::Policy,
+                _ => DisconnectReason::ProtocolError,
+            },
+        }
+    }
+
+    fn from_ws_error(err: &tokio_tungstenite::tungstenite::Error) -> Ending {
+        Close::for_ws_error(err).map_or(Ending::Lost, Ending::Close)
+    }
+}
 
 pub(crate) async fn run(
     mut socket: WsStream,
@@ -33,41 +73,42 @@ pub(crate) async fn run(
     app: AppState,
     _permit: OwnedSemaphorePermit,
 ) {
-    let close = match admit(&mut socket, &app).await {
+    add(&app.metrics.connections, 1);
+    add(&app.metrics.connections_total, 1);
+    let ending = match admit(&mut socket, &app).await {
         Ok((room, joined)) => {
             let id = joined.link.player_id;
-            let outcome = play(&mut socket, &app, &room, &joined.link, joined.welcome).await;
+            let ending = play(&mut socket, &app, &room, &joined).await;
             room.leave(id).await;
-            tracing::debug!(%peer, player = %id, close = ?outcome, "session ended");
-            outcome
+            tracing::debug!(%peer, player = %id, ?ending, "session ended");
+            ending
         }
         Err(close) => {
             tracing::debug!(%peer, ?close, "connection refused");
-            Some(close)
+            Ending::Close(close)
         }
     };
-    if let Some(close) = close {
+    app.metrics.disconnected(ending.reason());
+    if let Ending::Close(close) = ending {
         send_close(&mut socket, close, app.config.write_timeout()).await;
     }
+    app.metrics.connections.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// Reads and checks `Hello`, then takes a seat in the named room.
-async fn admit(
-    socket: &mut WsStream,
-    app: &AppState,
-) -> Result<(RoomHandle, crate::room::Joined), Close> {
+async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joined), Close> {
     let hello = tokio::select! {
-        read = timeout(app.config.hello_timeout(), read_hello(socket)) => {
+        read = timeout(app.config.hello_timeout(), read_hello(socket, &app.metrics)) => {
             read.map_err(|_| Close::new(close::POLICY, "no Hello within the time-out"))??
         }
         () = app.cancel.cancelled() => return Err(Close::restart()),
     };
     if hello.protocol_version != PROTOCOL_VERSION {
+        let version = hello.protocol_version;
         return Err(Close::new(
             close::PROTOCOL_ERROR,
             format!(
-                "protocol version {} not supported (server speaks {PROTOCOL_VERSION}); reload the page",
-                hello.protocol_version
+                "protocol version {version} not supported (server speaks {PROTOCOL_VERSION}); reload the page"
             ),
         ));
     }
@@ -84,7 +125,7 @@ async fn admit(
     }
 }
 
-async fn read_hello(socket: &mut WsStream) -> Result<Hello, Close> {
+async fn read_hello(socket: &mut WsStream, metrics: &Metrics) -> Result<Hello, Close> {
     loop {
         let message = match socket.next().await {
             None => return Err(Close::new(close::PROTOCOL_ERROR, "closed before Hello")),
@@ -94,6 +135,7 @@ async fn read_hello(socket: &mut WsStream) -> Result<Hello, Close> {
             }
             Some(Ok(message)) => message,
         };
+        count_in(metrics, &message);
         return match message {
             Message::Binary(bytes) => match decode_client(&bytes) {
                 Ok(ClientMsg::Hello(hello)) => Ok(hello),
@@ -109,104 +151,106 @@ async fn read_hello(socket: &mut WsStream) -> Result<Hello, Close> {
     }
 }
 
-/// The main loop. Returns the close to send, or `None` if the socket is already gone.
-async fn play(
-    socket: &mut WsStream,
-    app: &AppState,
-    room: &RoomHandle,
-    link: &Link,
-    welcome: Bytes,
-) -> Option<Close> {
+/// The main loop: reads into the link, writes out of it, pings, until something ends it.
+async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: &Joined) -> Ending {
+    let link = &joined.link;
+    let metrics = &app.metrics;
     let write_timeout = app.config.write_timeout();
-    if let Err(close) = write(socket, Message::Binary(welcome), write_timeout).await {
-        return close;
+    if let Err(ending) =
+        write(socket, Message::Binary(joined.welcome.clone()), write_timeout, metrics).await
+    {
+        return ending;
     }
-    let mut ping = tokio::time::interval_at(
-        Instant::now() + app.config.ping_interval(),
-        app.config.ping_interval(),
-    );
+    let ping_every = app.config.ping_interval();
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     loop {
-        tokio::select! {
+        let step = tokio::select! {
             biased;
-            () = app.cancel.cancelled() => return Some(Close::restart()),
-            reason = link.kicked() => return Some(reason),
+            () = app.cancel.cancelled() => Err(Ending::Close(Close::restart())),
+            reason = link.kicked() => Err(Ending::Close(reason)),
             read = socket.next() => {
                 last_heard = Instant::now();
                 match read {
-                    None => return None,
-                    Some(Err(err)) => return Close::for_ws_error(&err),
+                    None => Err(Ending::Lost),
+                    Some(Err(err)) => Err(Ending::from_ws_error(&err)),
                     Some(Ok(message)) => {
-                        if let Err(outcome) = handle_message(message, link, room) {
-                            return outcome;
-                        }
+                        count_in(metrics, &message);
+                        handle_message(message, link, room)
                     }
                 }
             }
-            frame = link.next_frame() => {
-                if let Err(close) = write(socket, Message::Binary(frame), write_timeout).await {
-                    return close;
-                }
-            }
+            frame = link.next_frame() => write(socket, Message::Binary(frame), write_timeout, metrics).await,
             _ = ping.tick() => {
                 if last_heard.elapsed() > app.config.idle_timeout() {
-                    return Some(Close::new(close::POLICY, "idle time-out"));
-                }
-                if let Err(close) = write(socket, Message::Ping(Bytes::new()), write_timeout).await {
-                    return close;
+                    Err(Ending::Close(Close::new(close::POLICY, "idle time-out")))
+                } else {
+                    write(socket, Message::Ping(Bytes::new()), write_timeout, metrics).await
                 }
             }
+        };
+        if let Err(ending) = step {
+            return ending;
         }
     }
 }
 
-/// Handles one message. `Err(None)`: the peer closed. `Err(Some)`: close with this reason.
-fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<(), Option<Close>> {
+fn count_in(metrics: &Metrics, message: &Message) {
+    add(&metrics.frames_in, 1);
+    add(&metrics.bytes_in, message.len() as u64);
+}
+
+/// Handles one message after the handshake.
+fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<(), Ending> {
     let bytes = match message {
         Message::Binary(bytes) => bytes,
         Message::Text(_) => {
-            return Err(Some(Close::new(close::UNSUPPORTED_DATA, "binary frames only")));
+            return Err(Ending::Close(Close::new(close::UNSUPPORTED_DATA, "binary frames only")));
         }
-        Message::Close(_) => return Err(None),
+        Message::Close(_) => return Err(Ending::PeerClosed),
         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(()),
     };
-    let decoded = decode_client(&bytes)
-        .map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")));
-    let checked = decoded
-        .and_then(|m| check_client_msg(m).map_err(|v| Close::new(v.close_code(), v.to_string())));
-    checked.map_err(Some).and_then(|message| {
-        match message {
-            ClientMsg::Input(input) => link.push_inputs(&input),
-            ClientMsg::Chat { text } => {
-                if !link.push_chat(text) {
-                    tracing::debug!(player = %link.player_id, "chat line dropped: backlog full");
-                }
-            }
-            ClientMsg::Ping { client_time } => {
-                let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
-                link.send_reliable(Bytes::from(encode_server(&pong)));
-            }
-            ClientMsg::Hello(_) => {
-                return Err(Some(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
+    let message = decode_client(&bytes)
+        .map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")))
+        .and_then(|m| check_client_msg(m).map_err(|v| Close::new(v.close_code(), v.to_string())))
+        .map_err(Ending::Close)?;
+    match message {
+        ClientMsg::Input(input) => link.push_inputs(&input),
+        ClientMsg::Chat { text } => {
+            if !link.push_chat(text) {
+                tracing::debug!(player = %link.player_id, "chat line dropped: backlog full");
             }
         }
-        Ok(())
-    })
+        ClientMsg::Ping { client_time } => {
+            let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
+            link.send_reliable(Bytes::from(encode_server(&pong)));
+        }
+        ClientMsg::Hello(_) => {
+            return Err(Ending::Close(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
+        }
+    }
+    Ok(())
 }
 
-/// Sends one message within the time-out. `Err(None)`: the socket is gone or stuck.
+/// Sends one message within the time-out.
 async fn write(
     socket: &mut WsStream,
     message: Message,
     limit: Duration,
-) -> Result<(), Option<Close>> {
+    metrics: &Metrics,
+) -> Result<(), Ending> {
+    let len = message.len() as u64;
     match timeout(limit, socket.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(Close::for_ws_error(&err)),
+        Ok(Ok(())) => {
+            add(&metrics.frames_out, 1);
+            add(&metrics.bytes_out, len);
+            Ok(())
+        }
+        Ok(Err(err)) => Err(Ending::from_ws_error(&err)),
         Err(_) => {
             tracing::debug!("write timed out: peer is not reading");
-            Err(None)
+            Err(Ending::Stalled)
         }
     }
 }

@@ -30,7 +30,9 @@ fn main() -> anyhow::Result<()> {
         "test" => tasks::test(),
         "ci" => tasks::ci(),
         "setup" => tools::ensure_all(tools::Need::Everything).map(|_| ()),
-        "build-client" => tools::ensure_all(tools::Need::ClientBuild).and_then(|env| tasks::build_client(&env)),
+        "build-client" => {
+            tools::ensure_all(tools::Need::ClientBuild).and_then(|env| tasks::build_client(&env))
+        }
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <run|test|ci|setup|build-client> [-- server flags]");
             Ok(())

@@ -20,7 +20,12 @@ fn report_wasm_size() -> anyhow::Result<()> {
         if path.extension().is_some_and(|ext| ext == "wasm") {
             let raw = std::fs::read(&path)?;
             let gzipped = gzip_size(&path)?;
-            println!("client wasm: {} ({} bytes raw, {} bytes gzipped; budget 250 KB)", path.display(), raw.len(), gzipped);
+            println!(
+                "client wasm: {} ({} bytes raw, {} bytes gzipped; budget 250 KB)",
+                path.display(),
+                raw.len(),
+                gzipped
+            );
         }
     }
     Ok(())
@@ -36,7 +41,9 @@ pub(crate) fn run(server_args: &[String]) -> anyhow::Result<()> {
     let env = tools::ensure_all(Need::ClientBuild)?;
     build_client(&env)?;
     let mut server = env.command("cargo");
-    server.args(["run", "--release", "--package", "server", "--bin", "skirmish-server", "--"]).args(server_args);
+    server
+        .args(["run", "--release", "--package", "server", "--bin", "skirmish-server", "--"])
+        .args(server_args);
     sh(&mut server)
 }
 
@@ -53,8 +60,17 @@ pub(crate) fn test() -> anyhow::Result<()> {
         .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
     // 3. The real page against the real server, two browser pages (playwright-core).
     build_client(&env)?;
-    sh(env.command("cargo").args(["build", "--locked", "--package", "server", "--bin", "skirmish-server"]))?;
-    let server_bin = Path::new("target/debug/skirmish-server").canonicalize().context("locating the server binary")?;
+    sh(env.command("cargo").args([
+        "build",
+        "--locked",
+        "--package",
+        "server",
+        "--bin",
+        "skirmish-server",
+    ]))?;
+    let server_bin = Path::new("target/debug/skirmish-server")
+        .canonicalize()
+        .context("locating the server binary")?;
     sh(env
         .command("node")
         .args(["--test", "--test-reporter=spec", "e2e/game.test.mjs"])
@@ -66,9 +82,26 @@ pub(crate) fn test() -> anyhow::Result<()> {
 pub(crate) fn ci() -> anyhow::Result<()> {
     let env = tools::ensure_all(Need::Everything)?;
     sh(env.command("cargo").args(["fmt", "--all", "--check"]))?;
-    sh(env.command("cargo").args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
     sh(env.command("cargo").args([
-        "clippy", "--package", "client", "--all-targets", "--target", "wasm32-unknown-unknown", "--locked", "--", "-D", "warnings",
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    sh(env.command("cargo").args([
+        "clippy",
+        "--package",
+        "client",
+        "--all-targets",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
     ]))?;
     test()
 }

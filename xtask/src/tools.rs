@@ -66,7 +66,8 @@ fn tool_env() -> anyhow::Result<ToolEnv> {
 }
 
 fn ensure_wasm_target() -> anyhow::Result<()> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if installed.lines().any(|line| line.trim() == "wasm32-unknown-unknown") {
         return Ok(());
     }
@@ -79,7 +80,8 @@ fn locked_wasm_bindgen_version() -> anyhow::Result<String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \"")) {
+            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = \""))
+            {
                 return Ok(version.trim_end_matches('"').to_string());
             }
         }
@@ -100,7 +102,13 @@ fn ensure_wasm_bindgen(env: &ToolEnv) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("installing wasm-bindgen-cli {wanted} (matches Cargo.lock; a few minutes)");
-    run(env.command("cargo").args(["install", "--locked", "wasm-bindgen-cli", "--version", &wanted]))
+    run(env.command("cargo").args([
+        "install",
+        "--locked",
+        "wasm-bindgen-cli",
+        "--version",
+        &wanted,
+    ]))
 }
 
 fn ensure_trunk(env: &ToolEnv) -> anyhow::Result<()> {
@@ -113,16 +121,27 @@ fn ensure_trunk(env: &ToolEnv) -> anyhow::Result<()> {
 
 fn ensure_wasm_opt(env: &ToolEnv) -> anyhow::Result<()> {
     let local = Path::new(".tools/node_modules/.bin/wasm-opt");
-    if local.exists() && output(env.command("wasm-opt").arg("--version")).is_some_and(|v| v.contains("132")) {
+    if local.exists()
+        && output(env.command("wasm-opt").arg("--version")).is_some_and(|v| v.contains("132"))
+    {
         return Ok(());
     }
     npm_available()?;
-    run(env.command("npm").args(["install", "--no-audit", "--no-fund", "--prefix", ".tools", &format!("binaryen@{BINARYEN_VERSION}")]))
+    run(env.command("npm").args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        ".tools",
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    ]))
 }
 
 fn npm_available() -> anyhow::Result<()> {
     if output(Command::new("npm").arg("--version")).is_none() {
-        bail!("npm is needed (Node.js 18 or newer): install Node.js, e.g. `apt-get install nodejs npm`");
+        bail!(
+            "npm is needed (Node.js 18 or newer): install Node.js, e.g. `apt-get install nodejs npm`"
+        );
     }
     Ok(())
 }

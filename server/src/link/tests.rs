@@ -10,7 +10,7 @@ fn inputs(seqs: &[u32]) -> InputMsg {
 
 #[test]
 fn redundant_inputs_are_applied_once_in_order() {
-    let link = Link::new(PlayerId(1));
+    let link = Link::new(PlayerId(1), Arc::default());
     link.push_inputs(&inputs(&[1, 2, 3]));
     link.push_inputs(&inputs(&[2, 3, 4]));
     let seqs: Vec<u32> = std::iter::from_fn(|| link.take_input()).map(|cmd| cmd.seq).collect();
@@ -19,18 +19,22 @@ fn redundant_inputs_are_applied_once_in_order() {
 
 #[test]
 fn input_flood_keeps_only_the_newest() {
-    let link = Link::new(PlayerId(1));
+    let link = Link::new(PlayerId(1), Arc::default());
     for seq in 1..=100 {
         link.push_inputs(&inputs(&[seq]));
     }
     let seqs: Vec<u32> = std::iter::from_fn(|| link.take_input()).map(|cmd| cmd.seq).collect();
     assert_eq!(seqs, (95..=100).collect::<Vec<_>>(), "the newest {MAX_PENDING_INPUTS} survive");
-    assert_eq!(link.inputs_dropped.load(Ordering::Relaxed), 94, "the rest are counted as dropped");
+    assert_eq!(
+        link.metrics.inputs_dropped.load(std::sync::atomic::Ordering::Relaxed),
+        94,
+        "the rest are counted as dropped"
+    );
 }
 
 #[test]
 fn snapshot_slot_is_latest_wins() {
-    let link = Link::new(PlayerId(1));
+    let link = Link::new(PlayerId(1), Arc::default());
     link.send_reliable(Bytes::from_static(b"event"));
     link.publish_snapshot(Bytes::from_static(b"old"));
     link.publish_snapshot(Bytes::from_static(b"new"));
@@ -38,7 +42,7 @@ fn snapshot_slot_is_latest_wins() {
     assert_eq!(link.take_frame().as_deref(), Some(&b"new"[..]), "only the newest snapshot is sent");
     assert_eq!(link.take_frame(), None, "nothing else is queued");
     assert_eq!(
-        link.snapshots_replaced.load(Ordering::Relaxed),
+        link.metrics.snapshots_replaced.load(std::sync::atomic::Ordering::Relaxed),
         1,
         "the replaced snapshot is counted"
     );
@@ -46,7 +50,7 @@ fn snapshot_slot_is_latest_wins() {
 
 #[test]
 fn reliable_queue_overflow_kicks() {
-    let link = Link::new(PlayerId(1));
+    let link = Link::new(PlayerId(1), Arc::default());
     for _ in 0..=MAX_QUEUED_FRAMES {
         link.send_reliable(Bytes::from_static(b"e"));
     }
@@ -56,7 +60,7 @@ fn reliable_queue_overflow_kicks() {
 
 #[test]
 fn chat_backlog_is_bounded() {
-    let link = Link::new(PlayerId(1));
+    let link = Link::new(PlayerId(1), Arc::default());
     let accepted = (0..10).filter(|i| link.push_chat(format!("line {i}"))).count();
     assert_eq!(accepted, MAX_PENDING_CHAT, "at most {MAX_PENDING_CHAT} lines wait for a tick");
 }

@@ -40,3 +40,36 @@ async fn plain_get_on_ws_is_refused_without_upgrade() {
     );
     server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn metrics_and_rooms_report_traffic() {
+    let server = TestServer::start().await;
+    let mut ada = server.join("Ada").await;
+    ada.recv_until(crate::harness::WAIT, |m| {
+        matches!(m, shared::protocol::ServerMsg::Snapshot(_)).then_some(())
+    })
+    .await
+    .expect("a snapshot");
+    let (status, text) = http_get(server.addr, "/metrics", "").await;
+    assert_eq!(status, 200, "{text}");
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("metric {name} present in:\n{text}"))
+    };
+    assert_eq!(value("skirmish_players"), 1.0, "one player");
+    assert_eq!(value("skirmish_connections"), 1.0, "one open socket");
+    assert!(value("skirmish_tick_duration_seconds_count") > 0.0, "ticks are timed");
+    assert!(value("skirmish_bytes_out_total") > 0.0, "bytes out are counted");
+    assert!(value("skirmish_frames_in_total") >= 1.0, "the Hello was counted");
+    assert!(value("process_resident_memory_bytes") > 0.0, "RSS is reported");
+
+    let (status, text) = http_get(server.addr, "/api/rooms", "").await;
+    assert_eq!(status, 200, "{text}");
+    let body = text.split("\r\n\r\n").nth(1).expect("a body");
+    let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    assert_eq!(json["rooms"][0]["name"], "main", "{json}");
+    assert_eq!(json["rooms"][0]["players"], 1, "{json}");
+    server.shutdown().await.expect("clean shutdown");
+}
