@@ -1,8 +1,16 @@
 //! Headless Skirmish players that speak the real protocol over real sockets.
 //!
-//! Used by the server's integration tests and by the `bots` command.
+//! Used by the server's integration tests and by the `bots` load generator.
 //!
 //! # Layout
 //! - [`client`]: one connection: `Hello`/`Welcome`, inputs with redundancy, reading frames.
+//! - [`behavior`]: the pure choice of a bot's next input (wander, chase, idle, chatty).
+//! - [`stats`]: input-latency tracking, percentiles, the JSON report.
+//! - [`scrape`]: the server's own figures from `/metrics`.
+//! - [`run`]: many bots at once: ramp, churn, reconnect storm, progress line, report.
 
+pub mod behavior;
 pub mod client;
+pub mod run;
+pub mod scrape;
+pub mod stats;

@@ -1,1 +1,79 @@
-fn main() {}
+//! `bots`: many headless Skirmish players from one process, for load tests and benchmarks.
+//!
+//! ```text
+//! cargo run --release -p bots -- --url ws://127.0.0.1:7777/ws --count 500 --duration 30 \
+//!     --ramp 200 --behavior wander --seed 1
+//! ```
+//!
+//! Shows a progress line on a terminal, prints one JSON report line on stdout at the end, and
+//! exits non-zero if any bot failed to connect or was dropped.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::Context;
+use bots::behavior::Behavior;
+use bots::run::{RunConfig, run};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(name = "bots", version, about = "Headless Skirmish players for load tests")]
+struct Args {
+    /// Game WebSocket URL.
+    #[arg(long, default_value = "ws://127.0.0.1:7777/ws")]
+    url: String,
+    /// Number of bots.
+    #[arg(long, default_value_t = 20)]
+    count: usize,
+    /// Seconds to play after the last bot joined.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Joins per second.
+    #[arg(long, default_value_t = 100.0)]
+    ramp: f64,
+    /// wander, chase, idle or chatty.
+    #[arg(long, default_value = "wander")]
+    behavior: Behavior,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Inputs per second (default: the server's tick rate).
+    #[arg(long)]
+    input_hz: Option<u16>,
+    /// Average leaves-and-rejoins per bot per minute (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    churn: f64,
+    /// Seconds into the run at which every bot drops its connection and reconnects at once.
+    #[arg(long)]
+    storm_at: Option<f64>,
+    /// Do not read the server's `/metrics`.
+    #[arg(long)]
+    no_server_metrics: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let config = RunConfig {
+        url: args.url,
+        count: args.count,
+        duration: Duration::from_secs_f64(args.duration),
+        ramp_per_s: args.ramp,
+        behavior: args.behavior,
+        seed: args.seed,
+        input_hz: args.input_hz,
+        churn_per_min: args.churn,
+        storm_at: args.storm_at.map(Duration::from_secs_f64),
+        progress: std::io::stderr().is_terminal(),
+        scrape_server: !args.no_server_metrics,
+    };
+    let report = run(config).await?;
+    println!("{}", serde_json::to_string(&report).context("encoding the report")?);
+    if report.failed > 0 || report.dropped > 0 {
+        anyhow::bail!(
+            "{} bot(s) failed to connect and {} were dropped",
+            report.failed,
+            report.dropped
+        );
+    }
+    Ok(())
+}

@@ -5,3 +5,4 @@ mod abuse;
 mod game;
 mod harness;
 mod http;
+mod load;

@@ -1,0 +1,330 @@
+//! Drives many bots at once: ramps them in, lets them play (with optional churn and a
+//! reconnect storm), shows live progress, and folds everything into one [`Report`].
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use glam::Vec2;
+use shared::protocol::{ClientMsg, ServerMsg, dequantize_pos};
+use tokio::time::{Instant, MissedTickBehavior, sleep_until};
+
+use crate::behavior::{Behavior, BotView, Brain, Rng};
+use crate::client::{BotClient, Incoming};
+use crate::scrape::{self, ServerFigures};
+use crate::stats::{LatencyTracker, Report, TickSpread, spread2, spread3};
+
+/// One run's settings (the `bots` command's flags).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub url: String,
+    pub count: usize,
+    pub duration: Duration,
+    /// Joins per second.
+    pub ramp_per_s: f64,
+    pub behavior: Behavior,
+    pub seed: u64,
+    /// Inputs per second; defaults to the server's tick rate.
+    pub input_hz: Option<u16>,
+    /// Each bot leaves and rejoins this many times per minute on average.
+    pub churn_per_min: f64,
+    /// At this point of the run every bot drops its connection and reconnects at once.
+    pub storm_at: Option<Duration>,
+    /// Print a live progress line to stderr.
+    pub progress: bool,
+    /// Also read the server's own figures from `/metrics`.
+    pub scrape_server: bool,
+}
+
+/// Figures updated by every bot while it plays, read by the progress line.
+#[derive(Default)]
+struct Live {
+    connected: AtomicUsize,
+    snapshots: AtomicU64,
+    recent_latency: Mutex<Vec<f32>>,
+}
+
+/// Everything one bot measured.
+#[derive(Default)]
+struct BotResult {
+    ever_connected: bool,
+    failed: bool,
+    dropped: bool,
+    reconnects: u64,
+    rx_bytes: u64,
+    tx_bytes: u64,
+    snapshots: u64,
+    connected_secs: f64,
+    expected_hz: f64,
+    latencies: Vec<f32>,
+    rtts: Vec<f32>,
+}
+
+enum SessionEnd {
+    Finished,
+    Rejoin,
+    Dropped,
+}
+
+const CONNECT_WAIT: Duration = Duration::from_secs(15);
+
+pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
+    let host = scrape::host_of(&config.url)?;
+    let config = Arc::new(config);
+    let live = Arc::new(Live::default());
+    let start = Instant::now();
+    let ramp_secs = config.count as f64 / config.ramp_per_s.max(0.001);
+    let end = start + Duration::from_secs_f64(ramp_secs) + config.duration;
+
+    let mut tasks = Vec::with_capacity(config.count);
+    for index in 0..config.count {
+        let join_at = start + Duration::from_secs_f64(index as f64 / config.ramp_per_s.max(0.001));
+        tasks.push(tokio::spawn(play_bot(
+            index,
+            config.clone(),
+            live.clone(),
+            start,
+            join_at,
+            end,
+        )));
+    }
+    let progress = config
+        .progress
+        .then(|| tokio::spawn(show_progress(live.clone(), config.count, start, end)));
+
+    // Server figures over the steady part of the run: after the ramp, until the end.
+    let mut before = ServerFigures::default();
+    if config.scrape_server {
+        sleep_until(start + Duration::from_secs_f64(ramp_secs)).await;
+        before = scrape::scrape(&host).await?;
+    }
+    let steady_started = Instant::now();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(task.await?);
+    }
+    let steady_secs = steady_started.elapsed().as_secs_f64().max(0.001);
+    let after =
+        if config.scrape_server { scrape::scrape(&host).await? } else { ServerFigures::default() };
+    if let Some(progress) = progress {
+        progress.abort();
+        eprintln!();
+    }
+    Ok(report(&config, results, &before, &after, steady_secs))
+}
+
+fn report(
+    config: &RunConfig,
+    results: Vec<BotResult>,
+    before: &ServerFigures,
+    after: &ServerFigures,
+    steady_secs: f64,
+) -> Report {
+    let connected_secs: f64 = results.iter().map(|r| r.connected_secs).sum::<f64>().max(0.001);
+    let per_client_per_s = |total: u64| total as f64 / connected_secs;
+    let mut latencies: Vec<f32> =
+        results.iter().flat_map(|r| r.latencies.iter().copied()).collect();
+    let mut rtts: Vec<f32> = results.iter().flat_map(|r| r.rtts.iter().copied()).collect();
+    let expected_snapshot_hz = results.iter().map(|r| r.expected_hz).fold(0.0, f64::max);
+    let snapshots_per_client_per_s = per_client_per_s(results.iter().map(|r| r.snapshots).sum());
+    let scraped = config.scrape_server;
+    Report {
+        bots: config.count,
+        behavior: format!("{:?}", config.behavior).to_lowercase(),
+        duration_s: config.duration.as_secs_f64(),
+        connected: results.iter().filter(|r| r.ever_connected).count(),
+        failed: results.iter().filter(|r| r.failed).count(),
+        dropped: results.iter().filter(|r| r.dropped).count(),
+        reconnects: results.iter().map(|r| r.reconnects).sum(),
+        rx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.rx_bytes).sum()),
+        tx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.tx_bytes).sum()),
+        snapshots_per_client_per_s,
+        expected_snapshot_hz,
+        snapshot_delivery: if expected_snapshot_hz > 0.0 {
+            snapshots_per_client_per_s / expected_snapshot_hz
+        } else {
+            0.0
+        },
+        input_latency_ms: spread3(&mut latencies),
+        rtt_ms: spread2(&mut rtts),
+        server_tick_ms: if scraped {
+            TickSpread {
+                p50: scrape::tick_percentile_ms(before, after, 50.0),
+                p99: scrape::tick_percentile_ms(before, after, 99.0),
+                max: after.tick_max_seconds * 1000.0,
+            }
+        } else {
+            TickSpread::default()
+        },
+        server_cpu_per_s: if scraped {
+            (after.cpu_seconds - before.cpu_seconds) / steady_secs
+        } else {
+            0.0
+        },
+        server_rss_mb: after.rss_bytes / (1024.0 * 1024.0),
+        server_players: before.players,
+        server_tick_hz: if scraped {
+            (after.tick_count - before.tick_count) / steady_secs
+        } else {
+            0.0
+        },
+    }
+}
+
+async fn play_bot(
+    index: usize,
+    config: Arc<RunConfig>,
+    live: Arc<Live>,
+    start: Instant,
+    join_at: Instant,
+    end: Instant,
+) -> BotResult {
+    let mut result = BotResult::default();
+    let mut rng = Rng::new(config.seed ^ (index as u64).wrapping_mul(0x9e37_79b9));
+    let mut storm_at = config.storm_at.map(|at| start + at);
+    sleep_until(join_at).await;
+    let name = format!("bot{index}");
+    loop {
+        let mut client = match BotClient::connect(&config.url, &name, CONNECT_WAIT).await {
+            Ok(client) => client,
+            Err(_) if !result.ever_connected => {
+                result.failed = true;
+                return result;
+            }
+            Err(_) => {
+                result.dropped = true;
+                return result;
+            }
+        };
+        if result.ever_connected {
+            result.reconnects += 1;
+        }
+        result.ever_connected = true;
+        // Churn: leave after an exponentially distributed stay.
+        let leave_at = (config.churn_per_min > 0.0).then(|| {
+            let stay = -(1.0 - f64::from(rng.unit())).ln() * 60.0 / config.churn_per_min;
+            Instant::now() + Duration::from_secs_f64(stay)
+        });
+        let storm = storm_at.take_if(|at| *at < end);
+        let leave_at = match (leave_at, storm) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        live.connected.fetch_add(1, Ordering::Relaxed);
+        let connected_since = Instant::now();
+        let ending =
+            session(&mut client, &config, &live, &mut rng, &mut result, end, leave_at).await;
+        live.connected.fetch_sub(1, Ordering::Relaxed);
+        result.connected_secs += connected_since.elapsed().as_secs_f64();
+        result.rx_bytes += client.rx_bytes;
+        result.tx_bytes += client.tx_bytes;
+        match ending {
+            SessionEnd::Finished => {
+                let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
+                return result;
+            }
+            SessionEnd::Dropped => {
+                result.dropped = true;
+                return result;
+            }
+            // Drop the TCP connection without a close frame, as a lost network would.
+            SessionEnd::Rejoin => drop(client),
+        }
+    }
+}
+
+async fn session(
+    client: &mut BotClient,
+    config: &RunConfig,
+    live: &Live,
+    rng: &mut Rng,
+    result: &mut BotResult,
+    end: Instant,
+    leave_at: Option<Instant>,
+) -> SessionEnd {
+    let me = client.welcome.player_id;
+    let input_hz = config.input_hz.unwrap_or(client.welcome.tick_hz).max(1);
+    result.expected_hz = f64::from(client.welcome.send_hz);
+    let mut brain = Brain::new(config.behavior, rng.next_u64(), input_hz);
+    let mut inputs = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(input_hz)));
+    inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut pings = tokio::time::interval(Duration::from_secs(1));
+    let epoch = Instant::now();
+    let now_ms = || epoch.elapsed().as_secs_f64() * 1000.0;
+    let mut tracker = LatencyTracker::default();
+    let mut view = BotView::default();
+    let stop_at = leave_at.map_or(end, |at| at.min(end));
+    let mut sample_counter = 0u32;
+    loop {
+        tokio::select! {
+            () = sleep_until(stop_at) => {
+                return if stop_at < end { SessionEnd::Rejoin } else { SessionEnd::Finished };
+            }
+            _ = inputs.tick() => {
+                let cmd = brain.next_input(&view);
+                let Ok(seq) = client.send_input(cmd).await else { return SessionEnd::Dropped };
+                tracker.sent(seq, now_ms());
+                if let Some(text) = brain.chat_line() {
+                    if client.send(&ClientMsg::Chat { text }).await.is_err() {
+                        return SessionEnd::Dropped;
+                    }
+                }
+            }
+            _ = pings.tick() => {
+                if client.send(&ClientMsg::Ping { client_time: now_ms() }).await.is_err() {
+                    return SessionEnd::Dropped;
+                }
+            }
+            incoming = client.recv() => match incoming {
+                Ok(Incoming::Message(ServerMsg::Snapshot(snapshot))) => {
+                    result.snapshots += 1;
+                    live.snapshots.fetch_add(1, Ordering::Relaxed);
+                    let before = result.latencies.len();
+                    tracker.acked(snapshot.ack_input, now_ms(), &mut result.latencies);
+                    if config.progress && result.latencies.len() > before {
+                        sample_counter += 1;
+                        if sample_counter % 10 == 0 {
+                            let mut window = live.recent_latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            window.push(result.latencies[before]);
+                        }
+                    }
+                    view.me = None;
+                    view.others.clear();
+                    for player in snapshot.players.iter().filter(|p| p.alive) {
+                        let pos = Vec2::new(dequantize_pos(player.x), dequantize_pos(player.y));
+                        if player.id == me { view.me = Some(pos) } else { view.others.push((player.id, pos)) }
+                    }
+                }
+                Ok(Incoming::Message(ServerMsg::Pong { client_time, .. })) => {
+                    result.rtts.push((now_ms() - client_time) as f32);
+                }
+                Ok(Incoming::Message(_)) => {}
+                Ok(Incoming::Closed { .. }) | Err(_) => return SessionEnd::Dropped,
+            },
+        }
+    }
+}
+
+/// A one-line live view on stderr, redrawn every second.
+async fn show_progress(live: Arc<Live>, count: usize, start: Instant, end: Instant) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    let mut last_snapshots = 0;
+    loop {
+        every.tick().await;
+        let snapshots = live.snapshots.load(Ordering::Relaxed);
+        let mut window = std::mem::take(
+            &mut *live.recent_latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let p99 = spread3(&mut window).p99;
+        let left = end.saturating_duration_since(Instant::now()).as_secs();
+        eprint!(
+            "\r[{:>4}s, {left:>4}s left] connected {:>5}/{count}  snapshots/s {:>8}  input latency p99 {:>6.1} ms   ",
+            start.elapsed().as_secs(),
+            live.connected.load(Ordering::Relaxed),
+            snapshots - last_snapshots,
+            p99,
+        );
+        last_snapshots = snapshots;
+    }
+}

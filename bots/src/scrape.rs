@@ -1,0 +1,151 @@
+//! Reads the server's own figures from its Prometheus `/metrics` page, so a bot report puts
+//! what players saw next to what the server spent.
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The figures a report needs, at one instant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ServerFigures {
+    /// Cumulative tick-duration buckets: (upper bound in seconds, count).
+    pub tick_buckets: Vec<(f64, f64)>,
+    pub tick_count: f64,
+    pub tick_max_seconds: f64,
+    pub cpu_seconds: f64,
+    pub rss_bytes: f64,
+    pub players: f64,
+}
+
+/// `ws://host:port/ws` → `host:port`.
+pub fn host_of(ws_url: &str) -> anyhow::Result<String> {
+    let rest =
+        ws_url.strip_prefix("ws://").context("only ws:// URLs can be scraped for metrics")?;
+    Ok(rest.split('/').next().unwrap_or(rest).to_string())
+}
+
+/// GETs `/metrics` from `host` (plain HTTP/1.1) and parses it.
+pub async fn scrape(host: &str) -> anyhow::Result<ServerFigures> {
+    let fetch = async {
+        let mut stream = tokio::net::TcpStream::connect(host)
+            .await
+            .with_context(|| format!("connecting to {host}"))?;
+        let request = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut body = Vec::new();
+        stream.take(4 * 1024 * 1024).read_to_end(&mut body).await?;
+        anyhow::Ok(String::from_utf8_lossy(&body).to_string())
+    };
+    let text = tokio::time::timeout(std::time::Duration::from_secs(5), fetch)
+        .await
+        .context("metrics timed out")??;
+    if !text.starts_with("HTTP/1.1 200") {
+        bail!("metrics answered: {}", text.lines().next().unwrap_or(""));
+    }
+    Ok(parse(&text))
+}
+
+pub fn parse(text: &str) -> ServerFigures {
+    let mut figures = ServerFigures::default();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((name, value)) = line.rsplit_once(' ') else { continue };
+        let Ok(value) = value.parse::<f64>() else { continue };
+        if let Some(bound) = name.strip_prefix("skirmish_tick_duration_seconds_bucket{le=\"") {
+            let bound = bound.trim_end_matches("\"}");
+            let bound = if bound == "+Inf" {
+                f64::INFINITY
+            } else {
+                bound.parse().unwrap_or(f64::INFINITY)
+            };
+            figures.tick_buckets.push((bound, value));
+            continue;
+        }
+        match name {
+            "skirmish_tick_duration_seconds_count" => figures.tick_count = value,
+            "skirmish_tick_duration_max_seconds" => figures.tick_max_seconds = value,
+            "process_cpu_seconds_total" => figures.cpu_seconds = value,
+            "process_resident_memory_bytes" => figures.rss_bytes = value,
+            "skirmish_players" => figures.players = value,
+            _ => {}
+        }
+    }
+    figures
+}
+
+/// Percentile `p` of tick durations between two scrapes, in ms, interpolated within a bucket.
+pub fn tick_percentile_ms(before: &ServerFigures, after: &ServerFigures, p: f64) -> f64 {
+    let total = after.tick_count - before.tick_count;
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let target = total * p / 100.0;
+    let mut lower_bound = 0.0;
+    let mut lower_count = 0.0;
+    for (i, (bound, count)) in after.tick_buckets.iter().enumerate() {
+        let earlier = before.tick_buckets.get(i).map_or(0.0, |(_, c)| *c);
+        let cumulative = count - earlier;
+        if cumulative >= target {
+            if bound.is_infinite() {
+                return lower_bound * 1000.0;
+            }
+            let share = if cumulative > lower_count {
+                (target - lower_count) / (cumulative - lower_count)
+            } else {
+                1.0
+            };
+            return (lower_bound + (bound - lower_bound) * share) * 1000.0;
+        }
+        lower_bound = *bound;
+        lower_count = cumulative;
+    }
+    lower_bound * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# TYPE skirmish_tick_duration_seconds histogram\n\
+        skirmish_tick_duration_seconds_bucket{le=\"0.001\"} 50\n\
+        skirmish_tick_duration_seconds_bucket{le=\"0.002\"} 90\n\
+        skirmish_tick_duration_seconds_bucket{le=\"0.004\"} 100\n\
+        skirmish_tick_duration_seconds_bucket{le=\"+Inf\"} 100\n\
+        skirmish_tick_duration_seconds_count 100\n\
+        skirmish_tick_duration_max_seconds 0.0035\n\
+        process_cpu_seconds_total 12.5\n\
+        process_resident_memory_bytes 10485760\n\
+        skirmish_players 42\n";
+
+    #[test]
+    fn parses_the_figures() {
+        let figures = parse(SAMPLE);
+        assert_eq!(figures.tick_buckets.len(), 4, "{figures:?}");
+        assert_eq!((figures.tick_count, figures.cpu_seconds, figures.players), (100.0, 12.5, 42.0));
+        assert_eq!(figures.rss_bytes, 10_485_760.0);
+    }
+
+    #[test]
+    fn tick_percentiles_interpolate_within_buckets() {
+        let after = parse(SAMPLE);
+        let before = ServerFigures::default();
+        assert!(
+            (tick_percentile_ms(&before, &after, 50.0) - 1.0).abs() < 1e-9,
+            "p50 at the first bucket's edge"
+        );
+        assert!(
+            (tick_percentile_ms(&before, &after, 70.0) - 1.5).abs() < 1e-9,
+            "p70 halfway into 1–2 ms"
+        );
+        assert!((tick_percentile_ms(&before, &after, 99.0) - 3.8).abs() < 1e-9, "p99 in 2–4 ms");
+        assert_eq!(
+            tick_percentile_ms(&after, &after, 99.0),
+            0.0,
+            "no ticks between identical scrapes"
+        );
+    }
+
+    #[test]
+    fn host_from_ws_url() {
+        assert_eq!(host_of("ws://127.0.0.1:7777/ws").expect("host"), "127.0.0.1:7777");
+        assert!(host_of("http://x").is_err(), "only ws URLs");
+    }
+}

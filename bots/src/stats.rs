@@ -1,0 +1,145 @@
+//! Timing and traffic figures: input latency tracking, percentiles, and the final report.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+/// Measures input latency: from sending input `k` to the first snapshot that acknowledges `k`.
+#[derive(Debug, Default)]
+pub struct LatencyTracker {
+    /// Sent, not yet acknowledged: (seq, send time in ms), oldest first.
+    pending: VecDeque<(u32, f64)>,
+}
+
+/// Inputs remembered while waiting for their ack; older ones are forgotten (counted as lost).
+const MAX_PENDING: usize = 512;
+
+impl LatencyTracker {
+    pub fn sent(&mut self, seq: u32, at_ms: f64) {
+        if self.pending.len() == MAX_PENDING {
+            self.pending.pop_front();
+        }
+        self.pending.push_back((seq, at_ms));
+    }
+
+    /// A snapshot arrived at `at_ms` acknowledging every input up to `ack`: returns the
+    /// latencies of the inputs it acknowledges for the first time.
+    pub fn acked(&mut self, ack: u32, at_ms: f64, out: &mut Vec<f32>) {
+        while let Some(&(seq, sent)) = self.pending.front() {
+            if seq > ack {
+                break;
+            }
+            out.push((at_ms - sent) as f32);
+            self.pending.pop_front();
+        }
+    }
+}
+
+/// Percentile `p` (0..=100) of `sorted` by nearest rank; 0 for no samples.
+pub fn percentile(sorted: &[f32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    f64::from(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Spread3 {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Spread2 {
+    pub p50: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct TickSpread {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The one JSON line a run prints (fields from DESIGN.md section 8, plus context).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub bots: usize,
+    pub behavior: String,
+    pub duration_s: f64,
+    pub connected: usize,
+    pub failed: usize,
+    pub dropped: usize,
+    pub reconnects: u64,
+    pub rx_bytes_per_client_per_s: f64,
+    pub tx_bytes_per_client_per_s: f64,
+    pub snapshots_per_client_per_s: f64,
+    pub expected_snapshot_hz: f64,
+    /// `snapshots_per_client_per_s / expected_snapshot_hz`.
+    pub snapshot_delivery: f64,
+    pub input_latency_ms: Spread3,
+    pub rtt_ms: Spread2,
+    pub server_tick_ms: TickSpread,
+    pub server_cpu_per_s: f64,
+    pub server_rss_mb: f64,
+    pub server_players: f64,
+    pub server_tick_hz: f64,
+}
+
+/// Sorts samples and takes the three usual percentiles.
+pub fn spread3(samples: &mut [f32]) -> Spread3 {
+    samples.sort_by(f32::total_cmp);
+    Spread3 {
+        p50: percentile(samples, 50.0),
+        p95: percentile(samples, 95.0),
+        p99: percentile(samples, 99.0),
+    }
+}
+
+pub fn spread2(samples: &mut [f32]) -> Spread2 {
+    samples.sort_by(f32::total_cmp);
+    Spread2 { p50: percentile(samples, 50.0), p99: percentile(samples, 99.0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_is_measured_to_the_first_ack() {
+        let mut tracker = LatencyTracker::default();
+        let mut out = Vec::new();
+        tracker.sent(1, 0.0);
+        tracker.sent(2, 33.0);
+        tracker.sent(3, 66.0);
+        tracker.acked(0, 40.0, &mut out);
+        assert!(out.is_empty(), "ack 0 acknowledges nothing");
+        tracker.acked(2, 80.0, &mut out);
+        assert_eq!(out, vec![80.0, 47.0], "inputs 1 and 2 acked at 80 ms");
+        tracker.acked(2, 120.0, &mut out);
+        assert_eq!(out.len(), 2, "a repeated ack adds nothing");
+        tracker.acked(3, 130.0, &mut out);
+        assert_eq!(out.last(), Some(&64.0), "input 3: 130 - 66");
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let mut samples: Vec<f32> = (1..=100).rev().map(|v| v as f32).collect();
+        let spread = spread3(&mut samples);
+        assert_eq!(spread, Spread3 { p50: 50.0, p95: 95.0, p99: 99.0 }, "1..=100");
+        assert_eq!(percentile(&[], 99.0), 0.0, "no samples");
+        assert_eq!(percentile(&[7.0], 50.0), 7.0, "one sample");
+    }
+
+    #[test]
+    fn tracker_memory_is_bounded() {
+        let mut tracker = LatencyTracker::default();
+        for seq in 0..10_000 {
+            tracker.sent(seq, f64::from(seq));
+        }
+        assert_eq!(tracker.pending.len(), MAX_PENDING, "old unacknowledged inputs are forgotten");
+    }
+}
