@@ -100,18 +100,20 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
         before = scrape::scrape(&host).await?;
     }
     let steady_started = Instant::now();
+    let bots_cpu_before = own_cpu_seconds();
     let mut results = Vec::with_capacity(tasks.len());
     for task in tasks {
         results.push(task.await?);
     }
     let steady_secs = steady_started.elapsed().as_secs_f64().max(0.001);
+    let bots_cpu_per_s = (own_cpu_seconds() - bots_cpu_before) / steady_secs;
     let after =
         if config.scrape_server { scrape::scrape(&host).await? } else { ServerFigures::default() };
     if let Some(progress) = progress {
         progress.abort();
         eprintln!();
     }
-    Ok(report(&config, results, &before, &after, steady_secs))
+    Ok(Report { bots_cpu_per_s, ..report(&config, results, &before, &after, steady_secs) })
 }
 
 fn report(
@@ -169,6 +171,7 @@ fn report(
         } else {
             0.0
         },
+        bots_cpu_per_s: 0.0,
     }
 }
 
@@ -304,6 +307,17 @@ async fn session(
             },
         }
     }
+}
+
+/// User plus system CPU time of this process, from `/proc/self/stat` (0 where absent).
+fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A one-line live view on stderr, redrawn every second.

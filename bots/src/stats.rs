@@ -87,6 +87,8 @@ pub struct Report {
     pub server_rss_mb: f64,
     pub server_players: f64,
     pub server_tick_hz: f64,
+    /// CPU seconds per second used by this bots process (1.0 = one full core).
+    pub bots_cpu_per_s: f64,
 }
 
 /// Sorts samples and takes the three usual percentiles.

@@ -4,12 +4,15 @@
 //! cargo xtask run [-- <server flags>]   install what is missing, build the client, start the server
 //! cargo xtask test                      install what is missing, run every test
 //! cargo xtask ci                        formatting and lint checks, then `test`
+//! cargo xtask bench [--counts 100,250,500,1000] [--duration 20] [--full-at 200]
+//!                                       load benchmark: how many players one core holds
 //! cargo xtask setup                     only install the tools
 //! ```
 //!
 //! Each step that installs something first checks whether it is already there, so the second
 //! run on a machine starts at once.
 
+mod bench;
 mod cmd;
 mod tasks;
 mod tools;
@@ -29,12 +32,13 @@ fn main() -> anyhow::Result<()> {
         "run" => tasks::run(&rest),
         "test" => tasks::test(),
         "ci" => tasks::ci(),
+        "bench" => bench::bench(&rest),
         "setup" => tools::ensure_all(tools::Need::Everything).map(|_| ()),
         "build-client" => {
             tools::ensure_all(tools::Need::ClientBuild).and_then(|env| tasks::build_client(&env))
         }
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <run|test|ci|setup|build-client> [-- server flags]");
+            println!("usage: cargo xtask <run|test|ci|bench|setup|build-client> [-- server flags]");
             Ok(())
         }
         other => bail!("unknown task `{other}`: try `cargo xtask help`"),

@@ -1,0 +1,266 @@
+//! `cargo xtask bench`: how many players one core holds.
+//!
+//! Builds release binaries, starts the server pinned to core 0 and the bots pinned to core 1
+//! (when there are two or more cores), runs the arena workload (DESIGN.md §8: 4000×4000 open
+//! map, bots wandering and firing) for each N, then the arena-full workload (60 Hz simulation,
+//! 20 Hz snapshots, 20 Hz inputs) at one N, prints a table, writes the JSON lines to
+//! `bench-results/`, and names the capacity and the limiting side.
+
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::cmd::run as sh;
+
+const PORT: u16 = 7790;
+
+struct Options {
+    counts: Vec<usize>,
+    duration: f64,
+    full_at: usize,
+}
+
+fn parse(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options { counts: vec![100, 250, 500, 1000], duration: 20.0, full_at: 200 };
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--counts" => {
+                options.counts = value
+                    .split(',')
+                    .map(|n| n.trim().parse())
+                    .collect::<Result<_, _>>()
+                    .context("--counts: a list like 100,250")?;
+            }
+            "--duration" => options.duration = value.parse().context("--duration: seconds")?,
+            "--full-at" => options.full_at = value.parse().context("--full-at: a player count")?,
+            other => bail!("unknown flag {other} (--counts, --duration, --full-at)"),
+        }
+    }
+    Ok(options)
+}
+
+struct Workload {
+    name: &'static str,
+    server_flags: Vec<String>,
+    bot_flags: Vec<String>,
+}
+
+fn arena_default() -> Workload {
+    Workload { name: "arena-default", server_flags: vec![], bot_flags: vec![] }
+}
+
+fn arena_full() -> Workload {
+    Workload {
+        name: "arena-full",
+        server_flags: ["--tick-hz", "60", "--send-hz", "20"].map(String::from).to_vec(),
+        bot_flags: ["--input-hz", "20"].map(String::from).to_vec(),
+    }
+}
+
+pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
+    let options = parse(args)?;
+    sh(Command::new("cargo").args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "server",
+        "-p",
+        "bots",
+    ]))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pin = cores >= 2 && Command::new("taskset").arg("--version").output().is_ok();
+    println!(
+        "{} cores; {}",
+        cores,
+        if pin { "server on core 0, bots on core 1" } else { "no pinning" }
+    );
+
+    std::fs::create_dir_all("bench-results")?;
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let results_path = format!("bench-results/bench-{stamp}.jsonl");
+    let mut results_file = std::fs::File::create(&results_path)?;
+    let mut rows = Vec::new();
+    let mut runs: Vec<(&str, usize)> =
+        options.counts.iter().map(|n| ("arena-default", *n)).collect();
+    runs.push(("arena-full", options.full_at));
+    for (name, count) in runs {
+        let workload = if name == "arena-full" { arena_full() } else { arena_default() };
+        let report = run_one(&workload, count, options.duration, pin)?;
+        writeln!(results_file, "{}", serde_line(name, count, &report))?;
+        rows.push((name, count, report));
+    }
+    print_table(&rows);
+    println!("results: {results_path}");
+    Ok(())
+}
+
+fn serde_line(workload: &str, count: usize, report: &str) -> String {
+    format!("{{\"workload\":\"{workload}\",\"n\":{count},\"report\":{report}}}")
+}
+
+fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyhow::Result<String> {
+    println!("\n== {} with {count} bots for {duration} s", workload.name);
+    let mut server = pinned(pin, "0", "target/release/skirmish-server");
+    server
+        .args(["--bind", &format!("127.0.0.1:{PORT}"), "--map", "assets/maps/open.json"])
+        .args([
+            "--max-players",
+            &(count + 16).to_string(),
+            "--max-connections",
+            &(count + 64).to_string(),
+        ])
+        .args(&workload.server_flags)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    let mut server = ServerProcess(server.spawn().context("starting the server")?);
+    wait_for_port(PORT)?;
+    let ramp = (count as f64 / 5.0).max(100.0);
+    let mut bots = pinned(pin, "1", "target/release/bots");
+    bots.args(["--url", &format!("ws://127.0.0.1:{PORT}/ws"), "--count", &count.to_string()])
+        .args([
+            "--duration",
+            &duration.to_string(),
+            "--ramp",
+            &ramp.to_string(),
+            "--behavior",
+            "wander",
+        ])
+        .args(&workload.bot_flags)
+        .stderr(Stdio::inherit());
+    println!("$ {}", crate::cmd::describe(&bots));
+    let output = bots.output().context("running the bots")?;
+    let report =
+        String::from_utf8_lossy(&output.stdout).lines().last().unwrap_or_default().to_string();
+    server.stop();
+    if report.is_empty() {
+        bail!("the bots printed no report (exit {})", output.status);
+    }
+    Ok(report)
+}
+
+fn pinned(pin: bool, core: &str, program: &str) -> Command {
+    if pin {
+        let mut command = Command::new("taskset");
+        command.args(["-c", core, program]);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+/// Stops the server with SIGTERM (graceful) when dropped or asked.
+struct ServerProcess(Child);
+
+impl ServerProcess {
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.stop();
+        }
+    }
+}
+
+fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("the server did not listen on port {port} within 10 s")
+}
+
+/// Pulls a number out of the report line by JSON path (e.g. `input_latency_ms.p99`).
+fn field(report: &str, path: &str) -> f64 {
+    let mut value: serde_json::Value = serde_json::from_str(report).unwrap_or_default();
+    for key in path.split('.') {
+        value = value.get(key).cloned().unwrap_or_default();
+    }
+    value.as_f64().unwrap_or(f64::NAN)
+}
+
+fn print_table(rows: &[(&str, usize, String)]) {
+    println!(
+        "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "workload",
+        "N",
+        "delivery",
+        "rx B/s/cl",
+        "lat p50",
+        "lat p99",
+        "tick p99",
+        "srv cpu",
+        "rss MB",
+        "MB/pl",
+        "bot cpu"
+    );
+    let mut capacity = None;
+    let mut limit = "none reached";
+    for (name, count, report) in rows {
+        let delivery = field(report, "snapshot_delivery");
+        let p99 = field(report, "input_latency_ms.p99");
+        let tick_hz = field(report, "server_tick_hz").max(1.0);
+        let rtt = field(report, "rtt_ms.p50");
+        let rss = field(report, "server_rss_mb");
+        let server_cpu = field(report, "server_cpu_per_s");
+        let bots_cpu = field(report, "bots_cpu_per_s");
+        println!(
+            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2}",
+            name,
+            count,
+            delivery * 100.0,
+            field(report, "rx_bytes_per_client_per_s"),
+            field(report, "input_latency_ms.p50"),
+            p99,
+            field(report, "server_tick_ms.p99"),
+            server_cpu,
+            rss,
+            rss / *count as f64,
+            bots_cpu,
+        );
+        if *name != "arena-default" {
+            continue;
+        }
+        let holds = delivery >= 0.95 && p99 < 2.0 * 1000.0 / tick_hz + rtt;
+        if holds {
+            capacity = Some(*count);
+        } else if limit == "none reached" {
+            limit = if server_cpu >= bots_cpu { "the server's core" } else { "the bots' core" };
+        }
+    }
+    match capacity {
+        Some(n) => println!(
+            "\ncapacity (arena-default): {n} players hold >= 95 % snapshots and input p99 < 2 ticks + RTT; limit: {limit}"
+        ),
+        None => println!("\ncapacity (arena-default): no tested N met the bar; limit: {limit}"),
+    }
+    let full = rows.iter().find(|(name, ..)| *name == "arena-full");
+    let default_at_same_n = full
+        .and_then(|(_, n, _)| rows.iter().find(|(name, m, _)| *name == "arena-default" && m == n));
+    if let (Some((_, n, full)), Some((_, _, default))) = (full, default_at_same_n) {
+        let ratio =
+            field(full, "rx_bytes_per_client_per_s") / field(default, "rx_bytes_per_client_per_s");
+        println!("bandwidth at N={n}: arena-full / arena-default = {ratio:.2}x");
+    }
+}
