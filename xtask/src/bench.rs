@@ -216,7 +216,7 @@ fn print_table(rows: &[(&str, usize, String)]) {
         "bot cpu"
     );
     let mut capacity = None;
-    let mut limit = "none reached";
+    let mut limit = None;
     for (name, count, report) in rows {
         let delivery = field(report, "snapshot_delivery");
         let p99 = field(report, "input_latency_ms.p99");
@@ -245,8 +245,11 @@ fn print_table(rows: &[(&str, usize, String)]) {
         let holds = delivery >= 0.95 && p99 < 2.0 * 1000.0 / tick_hz + rtt;
         if holds {
             capacity = Some(*count);
-        } else if limit == "none reached" {
-            limit = if server_cpu >= bots_cpu { "the server's core" } else { "the bots' core" };
+        } else if limit.is_none() {
+            let side = if server_cpu >= bots_cpu { "the server's core" } else { "the bots' core" };
+            limit = Some(format!(
+                "{side} at N={count} (server cpu {server_cpu:.2}, bots cpu {bots_cpu:.2})"
+            ));
         }
     }
     match capacity {
