@@ -252,6 +252,7 @@ fn print_table(rows: &[(&str, usize, String)]) {
             ));
         }
     }
+    let limit = limit.unwrap_or_else(|| "not reached at the largest N tested".into());
     match capacity {
         Some(n) => println!(
             "\ncapacity (arena-default): {n} players hold >= 95 % snapshots and input p99 < 2 ticks + RTT; limit: {limit}"
