@@ -159,6 +159,7 @@ fn command(direction: Vec2, aim: Vec2, fire: bool) -> InputCmd {
         aim_x: aim.x.round() as i16,
         aim_y: aim.y.round() as i16,
         buttons: if fire { buttons::FIRE } else { 0 },
+        ..InputCmd::default()
     }
 }
 

@@ -1,15 +1,20 @@
-//! One bot's connection: the handshake, sending inputs the way the browser does (newest command
-//! plus the unacknowledged ones), and reading decoded server messages.
+//! One bot's connection, with the same netcode as the browser client: the handshake, inputs sent
+//! with the unacknowledged ones for redundancy and predicted locally (`shared::predict`),
+//! snapshots decoded against their baselines (`shared::delta`) and buffered for interpolation
+//! (`shared::interp`), whose render time is the `view_tick` that lag compensation rewinds to.
 
-use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
+use glam::Vec2;
 use shared::codec::{decode_server, encode_client};
+use shared::delta::Decoder;
+use shared::interp::SnapshotBuffer;
+use shared::predict::Predictor;
 use shared::protocol::{
     ClientMsg, Hello, InputCmd, InputMsg, MAX_INPUTS_PER_MSG, MAX_SERVER_MSG_BYTES,
-    PROTOCOL_VERSION, ServerMsg, Welcome,
+    PROTOCOL_VERSION, ServerMsg, Snapshot, Welcome, dequantize_pos,
 };
 use shared::tick::Tick;
 use tokio::net::TcpStream;
@@ -22,21 +27,44 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// What arrives from the server.
 #[derive(Debug)]
 pub enum Incoming {
+    /// A snapshot, decoded against its baseline.
+    Snapshot(Snapshot),
+    /// Any other message (`BotClient::recv` never yields a raw `ServerMsg::Snapshot`).
     Message(ServerMsg),
     /// The server closed the connection (code 1006 when it vanished without a close frame).
-    Closed {
-        code: u16,
-        reason: String,
-    },
+    Closed { code: u16, reason: String },
+}
+
+impl Incoming {
+    pub fn snapshot(&self) -> Option<&Snapshot> {
+        match self {
+            Incoming::Snapshot(snapshot) => Some(snapshot),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self) -> Option<&ServerMsg> {
+        match self {
+            Incoming::Message(message) => Some(message),
+            _ => None,
+        }
+    }
 }
 
 pub struct BotClient {
     socket: Socket,
     pub welcome: Welcome,
     next_seq: u32,
-    /// Sent commands the server has not acknowledged yet, oldest first.
-    unacked: VecDeque<InputCmd>,
     newest_tick: Tick,
+    decoder: Decoder,
+    /// The local player's predicted position; also holds the unacknowledged inputs.
+    pub predictor: Predictor,
+    /// Received snapshots, for interpolation and the render time.
+    pub buffer: SnapshotBuffer,
+    epoch: Instant,
+    /// Reconciliations that had to correct the prediction, and the largest correction.
+    pub corrections: u64,
+    pub max_correction: f32,
     /// Bytes received and sent, for reports.
     pub rx_bytes: u64,
     pub tx_bytes: u64,
@@ -74,10 +102,10 @@ impl BotClient {
             loop {
                 match read(&mut socket).await? {
                     (Incoming::Message(ServerMsg::Welcome(welcome)), _) => return Ok(*welcome),
-                    (Incoming::Message(_), _) => continue,
                     (Incoming::Closed { code, reason }, _) => {
                         bail!("refused with close {code}: {reason}")
                     }
+                    _ => continue,
                 }
             }
         })
@@ -85,10 +113,15 @@ impl BotClient {
         .context("waiting for Welcome")??;
         Ok(BotClient {
             socket,
+            buffer: SnapshotBuffer::new(welcome.tick_hz),
             welcome,
             next_seq: 1,
-            unacked: VecDeque::new(),
             newest_tick: Tick(0),
+            decoder: Decoder::default(),
+            predictor: Predictor::new(),
+            epoch: Instant::now(),
+            corrections: 0,
+            max_correction: 0.0,
             rx_bytes: 0,
             tx_bytes,
         })
@@ -100,50 +133,75 @@ impl BotClient {
         self.socket.send(Message::Binary(bytes.into())).await.context("sending")
     }
 
-    /// Sends `cmd` as the next input (its `seq` is assigned here) with the unacknowledged ones
-    /// before it. Returns the sequence number.
+    /// Milliseconds since this client connected (its local clock).
+    pub fn now_ms(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn dt(&self) -> f32 {
+        1.0 / f32::from(self.welcome.tick_hz)
+    }
+
+    /// The server tick remote players are drawn at now (the interpolation render time).
+    pub fn render_tick(&self) -> Option<f64> {
+        self.buffer.render_tick(self.now_ms(), self.buffer.delay_ms(self.welcome.send_hz))
+    }
+
+    /// Sends `cmd` as the next input (its `seq` and `view_tick` are set here) with the
+    /// unacknowledged ones before it, and predicts it locally. Returns the sequence number.
     pub async fn send_input(&mut self, mut cmd: InputCmd) -> anyhow::Result<u32> {
         cmd.seq = self.next_seq;
+        cmd.view_tick = Tick(self.render_tick().map_or(0, |tick| tick.round().max(0.0) as u32));
         self.next_seq += 1;
-        if self.unacked.len() == MAX_INPUTS_PER_MSG {
-            self.unacked.pop_front();
-        }
-        self.unacked.push_back(cmd);
-        let message = ClientMsg::Input(InputMsg {
-            ack_tick: self.newest_tick,
-            inputs: self.unacked.iter().copied().collect(),
-        });
-        self.send(&message).await?;
+        self.predictor.predict(&self.welcome.map, cmd, self.dt());
+        let unacked = self.predictor.unacked();
+        let skip = unacked.len().saturating_sub(MAX_INPUTS_PER_MSG);
+        let inputs = unacked.skip(skip).copied().collect();
+        self.send(&ClientMsg::Input(InputMsg { ack_tick: self.newest_tick, inputs })).await?;
         Ok(cmd.seq)
     }
 
-    /// The next message, or the close. Snapshots update the acknowledgement state.
+    /// The next message, or the close. Snapshots are decoded, reconciled and buffered.
     pub async fn recv(&mut self) -> anyhow::Result<Incoming> {
         let (incoming, len) = read(&mut self.socket).await?;
         self.rx_bytes += len as u64;
-        if let Incoming::Message(ServerMsg::Snapshot(snapshot)) = &incoming {
-            self.newest_tick = self.newest_tick.max(snapshot.tick);
-            let acked = snapshot.ack_input;
-            self.unacked.retain(|cmd| cmd.seq > acked);
+        let Incoming::Message(ServerMsg::Snapshot(delta)) = incoming else { return Ok(incoming) };
+        let snapshot = self.decoder.decode(&delta).context("decoding a snapshot delta")?;
+        self.newest_tick = self.newest_tick.max(snapshot.tick);
+        if let Some(me) = snapshot.players.iter().find(|p| p.id == self.welcome.player_id) {
+            let server_pos = Vec2::new(dequantize_pos(me.x), dequantize_pos(me.y));
+            let dt = self.dt();
+            let error = self.predictor.reconcile(
+                &self.welcome.map,
+                server_pos,
+                me.alive,
+                snapshot.ack_input,
+                dt,
+            );
+            if error > 0.0 {
+                self.corrections += 1;
+                self.max_correction = self.max_correction.max(error);
+            }
         }
-        Ok(incoming)
+        self.buffer.push(self.now_ms(), snapshot.clone());
+        Ok(Incoming::Snapshot(snapshot))
     }
 
     /// Reads until `pick` returns `Some`, failing after `wait`.
     pub async fn recv_until<T>(
         &mut self,
         wait: Duration,
-        mut pick: impl FnMut(&ServerMsg) -> Option<T>,
+        mut pick: impl FnMut(&Incoming) -> Option<T>,
     ) -> anyhow::Result<T> {
         tokio::time::timeout(wait, async {
             loop {
                 match self.recv().await? {
-                    Incoming::Message(message) => {
-                        if let Some(found) = pick(&message) {
+                    Incoming::Closed { code, reason } => bail!("closed with {code}: {reason}"),
+                    incoming => {
+                        if let Some(found) = pick(&incoming) {
                             return Ok(found);
                         }
                     }
-                    Incoming::Closed { code, reason } => bail!("closed with {code}: {reason}"),
                 }
             }
         })
@@ -162,6 +220,7 @@ impl BotClient {
 }
 
 /// Reads the next game message from a raw socket; returns it with its size in bytes.
+/// Snapshots come back undecoded (`Incoming::Message`); `BotClient::recv` decodes them.
 pub async fn read(socket: &mut Socket) -> anyhow::Result<(Incoming, usize)> {
     loop {
         let Some(frame) = socket.next().await else {
@@ -180,9 +239,7 @@ pub async fn read(socket: &mut Socket) -> anyhow::Result<(Incoming, usize)> {
             }
             Ok(Message::Text(_)) => bail!("server sent a text frame"),
             Ok(_) => continue,
-            Err(err) => {
-                return Ok((Incoming::Closed { code: 1006, reason: err.to_string() }, 0));
-            }
+            Err(err) => return Ok((Incoming::Closed { code: 1006, reason: err.to_string() }, 0)),
         }
     }
 }

@@ -59,6 +59,8 @@ struct BotResult {
     expected_hz: f64,
     latencies: Vec<f32>,
     rtts: Vec<f32>,
+    corrections: u64,
+    max_correction: f32,
 }
 
 enum SessionEnd {
@@ -172,6 +174,11 @@ fn report(
             0.0
         },
         bots_cpu_per_s: 0.0,
+        prediction_corrections: results.iter().map(|r| r.corrections).sum(),
+        max_prediction_error: results
+            .iter()
+            .map(|r| f64::from(r.max_correction))
+            .fold(0.0, f64::max),
     }
 }
 
@@ -222,6 +229,8 @@ async fn play_bot(
         result.connected_secs += connected_since.elapsed().as_secs_f64();
         result.rx_bytes += client.rx_bytes;
         result.tx_bytes += client.tx_bytes;
+        result.corrections += client.corrections;
+        result.max_correction = result.max_correction.max(client.max_correction);
         match ending {
             SessionEnd::Finished => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
@@ -280,7 +289,7 @@ async fn session(
                 }
             }
             incoming = client.recv() => match incoming {
-                Ok(Incoming::Message(ServerMsg::Snapshot(snapshot))) => {
+                Ok(Incoming::Snapshot(snapshot)) => {
                     result.snapshots += 1;
                     live.snapshots.fetch_add(1, Ordering::Relaxed);
                     let before = result.latencies.len();

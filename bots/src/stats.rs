@@ -89,6 +89,10 @@ pub struct Report {
     pub server_tick_hz: f64,
     /// CPU seconds per second used by this bots process (1.0 = one full core).
     pub bots_cpu_per_s: f64,
+    /// Snapshots after which a bot's predicted position had to be corrected, and the largest
+    /// correction in world units (0 when prediction always matched the server).
+    pub prediction_corrections: u64,
+    pub max_prediction_error: f64,
 }
 
 /// Sorts samples and takes the three usual percentiles.

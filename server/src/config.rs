@@ -20,6 +20,13 @@ pub struct ServerConfig {
     /// Snapshots per second sent to each client (at most the tick rate; defaults to it).
     #[arg(long, env = "SKIRMISH_SEND_HZ", value_parser = clap::value_parser!(u16).range(1..=120))]
     pub send_hz: Option<u16>,
+    /// Clients hear about players within this many world units of themselves (0: everyone).
+    #[arg(long, env = "SKIRMISH_VIEW_RADIUS", default_value_t = 900.0)]
+    pub view_radius: f32,
+    /// Comparison mode: every client gets every player in a full keyframe each send tick
+    /// (no interest management, no delta encoding).
+    #[arg(long, env = "SKIRMISH_FULL_SNAPSHOTS")]
+    pub full_snapshots: bool,
     /// Players per room.
     #[arg(long, env = "SKIRMISH_MAX_PLAYERS", default_value_t = 32)]
     pub max_players: usize,

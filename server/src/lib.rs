@@ -10,6 +10,7 @@
 //! - `link`: what a session and its room share: the bounded inbound buffer and the
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
+//! - `view`: what each member is told: interest, snapshot deltas, nearby shots, scoreboard.
 //! - `lobby`: rooms by name.
 //! - `close`: close codes and reasons, and how socket errors map onto them.
 //! - `metrics`: counters and the tick histogram behind `/metrics`.
@@ -24,6 +25,7 @@ mod metrics;
 mod room;
 mod session;
 mod upgrade;
+mod view;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -6,14 +6,19 @@
 //! slot that a newer snapshot overwrites, and a bounded queue of reliable event frames. Nothing
 //! here can grow without limit, whatever the client does or fails to do.
 //!
+//! The session records the tick of each snapshot it actually wrote; the room encodes the next
+//! snapshot against that one, which the client is known to hold (the socket is reliable).
+//!
 //! Both sides hold the locks only for a few pointer moves, never across an `.await`.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use shared::ids::PlayerId;
 use shared::protocol::{InputCmd, InputMsg, close};
+use shared::tick::Tick;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +39,8 @@ pub(crate) struct Link {
     wake_writer: Notify,
     kicked: CancellationToken,
     kick_reason: Mutex<Option<Close>>,
+    /// The tick of the last snapshot written to the socket (0: none yet).
+    written_tick: AtomicU32,
     /// Counts replaced snapshots and dropped inputs and chat lines.
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -48,7 +55,7 @@ struct Inbound {
 #[derive(Default)]
 struct Outbound {
     frames: VecDeque<Bytes>,
-    snapshot: Option<Bytes>,
+    snapshot: Option<(Tick, Bytes)>,
 }
 
 impl Link {
@@ -60,6 +67,7 @@ impl Link {
             wake_writer: Notify::new(),
             kicked: CancellationToken::new(),
             kick_reason: Mutex::new(None),
+            written_tick: AtomicU32::new(0),
             metrics,
         }
     }
@@ -93,9 +101,9 @@ impl Link {
         true
     }
 
-    /// Waits for the next frame to write: reliable frames first, then the newest snapshot.
-    /// Cancel-safe: a frame is only taken when the future completes.
-    pub(crate) async fn next_frame(&self) -> Bytes {
+    /// Waits for the next frame to write: reliable frames first, then the newest snapshot (with
+    /// its tick). Cancel-safe: a frame is only taken when the future completes.
+    pub(crate) async fn next_frame(&self) -> (Bytes, Option<Tick>) {
         loop {
             if let Some(frame) = self.take_frame() {
                 return frame;
@@ -104,9 +112,17 @@ impl Link {
         }
     }
 
-    fn take_frame(&self) -> Option<Bytes> {
+    fn take_frame(&self) -> Option<(Bytes, Option<Tick>)> {
         let mut outbound = lock(&self.outbound);
-        outbound.frames.pop_front().or_else(|| outbound.snapshot.take())
+        match outbound.frames.pop_front() {
+            Some(frame) => Some((frame, None)),
+            None => outbound.snapshot.take().map(|(tick, frame)| (frame, Some(tick))),
+        }
+    }
+
+    /// The session wrote the snapshot of `tick` to the socket.
+    pub(crate) fn mark_written(&self, tick: Tick) {
+        self.written_tick.store(tick.0, Ordering::Relaxed);
     }
 
     /// Resolves when the room kicked this player; yields the reason.
@@ -126,9 +142,14 @@ impl Link {
         lock(&self.inbound).chat.pop_front()
     }
 
+    /// The newest snapshot the client is known to hold (written to its reliable socket).
+    pub(crate) fn held_snapshot(&self) -> Option<Tick> {
+        Some(self.written_tick.load(Ordering::Relaxed)).filter(|tick| *tick != 0).map(Tick)
+    }
+
     /// Replaces any snapshot the socket has not taken yet.
-    pub(crate) fn publish_snapshot(&self, frame: Bytes) {
-        if lock(&self.outbound).snapshot.replace(frame).is_some() {
+    pub(crate) fn publish_snapshot(&self, tick: Tick, frame: Bytes) {
+        if lock(&self.outbound).snapshot.replace((tick, frame)).is_some() {
             add(&self.metrics.snapshots_replaced, 1);
         }
         self.wake_writer.notify_one();

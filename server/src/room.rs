@@ -12,8 +12,8 @@ use bytes::Bytes;
 use shared::codec::encode_server;
 use shared::ids::PlayerId;
 use shared::map::Map;
-use shared::protocol::{GameEvent, RosterEntry, ServerMsg, Snapshot, Welcome};
-use shared::sim::{self, Player, TickInputs, World};
+use shared::protocol::{GameEvent, RosterEntry, ServerMsg, Welcome};
+use shared::sim::{self, TickInputs, World};
 use shared::tick::Tick;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServerConfig;
 use crate::link::Link;
 use crate::metrics::{Metrics, add};
+use crate::view::{self, ViewBuilder, Viewer};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -84,7 +85,9 @@ pub(crate) fn spawn(
     // only makes joins wait a tick under a stampede; it never drops one.
     let (control, control_rx) = mpsc::channel(256);
     let stats = Arc::new(RoomStats::default());
+    let view = ViewBuilder::new(map.size(), config.view_radius, config.full_snapshots);
     let room = Room {
+        view,
         world: World::new(map, config.tick_hz),
         members: BTreeMap::new(),
         next_id: 1,
@@ -102,6 +105,7 @@ struct Member {
     link: Arc<Link>,
     /// The last input sequence number applied to the simulation.
     last_seq: u32,
+    viewer: Viewer,
 }
 
 struct Room {
@@ -109,8 +113,9 @@ struct Room {
     world: World,
     members: BTreeMap<PlayerId, Member>,
     next_id: u32,
-    /// Events of this tick, sent reliably to every member after the step.
+    /// Events of this tick, sent reliably after the step.
     events: Vec<GameEvent>,
+    view: ViewBuilder,
     stats: Arc<RoomStats>,
     metrics: Arc<Metrics>,
 }
@@ -170,7 +175,15 @@ impl Room {
         self.next_id += 1;
         self.world.add_player(id);
         let link = Arc::new(Link::new(id, self.metrics.clone()));
-        self.members.insert(id, Member { name: name.clone(), link: link.clone(), last_seq: 0 });
+        self.members.insert(
+            id,
+            Member {
+                name: name.clone(),
+                link: link.clone(),
+                last_seq: 0,
+                viewer: Viewer::default(),
+            },
+        );
         self.events.push(GameEvent::Joined { id, name: name.clone() });
         self.stats.players.store(self.members.len(), Ordering::Relaxed);
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
@@ -217,24 +230,65 @@ impl Room {
 
     fn publish(&mut self) {
         let tick = self.world.tick;
-        if !self.events.is_empty() {
-            let events = std::mem::take(&mut self.events);
-            let frame = Bytes::from(encode_server(&ServerMsg::Events { tick, events }));
-            for member in self.members.values() {
-                member.link.send_reliable(frame.clone());
-            }
+        self.publish_events(tick);
+        if tick.0 % u32::from(self.config.tick_hz) == 0 {
+            self.publish_scoreboard();
         }
         if tick.0 % self.config.ticks_per_send() != 0 {
             return;
         }
-        let players: Vec<_> = self.world.players.values().map(Player::snap).collect();
+        self.view.prepare(&self.world);
         let pickups = self.world.pickup_bits();
-        for member in self.members.values() {
-            let snapshot =
-                Snapshot { tick, ack_input: member.last_seq, players: players.clone(), pickups };
-            member
-                .link
-                .publish_snapshot(Bytes::from(encode_server(&ServerMsg::Snapshot(snapshot))));
+        for (id, member) in &mut self.members {
+            let held = member.link.held_snapshot();
+            let frame = self.view.snapshot_frame(
+                *id,
+                &mut member.viewer,
+                tick,
+                member.last_seq,
+                pickups,
+                held,
+            );
+            member.link.publish_snapshot(tick, frame);
+        }
+    }
+
+    /// Events of the tick: room-wide ones encoded once for everybody, shots only to the members
+    /// who can see either end of the beam.
+    fn publish_events(&mut self, tick: Tick) {
+        if self.events.is_empty() {
+            return;
+        }
+        let (local, global): (Vec<GameEvent>, Vec<GameEvent>) = std::mem::take(&mut self.events)
+            .into_iter()
+            .partition(|e| view::event_points(e).is_some());
+        let global = (!global.is_empty())
+            .then(|| Bytes::from(encode_server(&ServerMsg::Events { tick, events: global })));
+        for (id, member) in &self.members {
+            if let Some(frame) = &global {
+                member.link.send_reliable(frame.clone());
+            }
+            let Some(me) = self.world.players.get(id).map(|p| p.pos) else { continue };
+            let near: Vec<GameEvent> = local
+                .iter()
+                .filter(|e| view::event_points(e).is_some_and(|points| self.view.near(me, points)))
+                .cloned()
+                .collect();
+            if !near.is_empty() {
+                member.link.send_reliable(Bytes::from(encode_server(&ServerMsg::Events {
+                    tick,
+                    events: near,
+                })));
+            }
+        }
+    }
+
+    fn publish_scoreboard(&self) {
+        let ranking = view::ranking(&self.world);
+        for (rank, entry) in ranking.iter().enumerate() {
+            if let Some(member) = self.members.get(&entry.id) {
+                member.link.send_reliable(view::scoreboard_frame(&ranking, rank));
+            }
         }
     }
 }

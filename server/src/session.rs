@@ -181,7 +181,13 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                     }
                 }
             }
-            frame = link.next_frame() => write(socket, Message::Binary(frame), write_timeout, metrics).await,
+            (frame, snapshot_tick) = link.next_frame() => {
+                let written = write(socket, Message::Binary(frame), write_timeout, metrics).await;
+                if let (Ok(()), Some(tick)) = (&written, snapshot_tick) {
+                    link.mark_written(tick);
+                }
+                written
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > app.config.idle_timeout() {
                     Err(Ending::Close(Close::new(close::POLICY, "idle time-out")))

@@ -3,7 +3,10 @@
 //! Snapshots arrive at the send rate with network jitter. [`SnapshotBuffer`] maps server ticks
 //! onto the local clock (the smallest observed `arrival - tick time`, i.e. the least-delayed
 //! snapshot, drifting upward slowly so a lasting change in latency is followed) and draws the
-//! world `delay` milliseconds in the past, between the two snapshots around that instant.
+//! world `delay` milliseconds in the past, between the two snapshots around that instant. The
+//! delay adapts to the link: about two send intervals plus twice the measured arrival jitter
+//! ([`SnapshotBuffer::delay_ms`]). If a snapshot is late, players are extrapolated along their
+//! velocity for at most [`MAX_EXTRAPOLATION_TICKS`], then held.
 
 use std::collections::VecDeque;
 
@@ -16,6 +19,10 @@ use crate::protocol::{PlayerSnap, Snapshot, dequantize_angle, dequantize_pos};
 const CAPACITY: usize = 32;
 /// How fast the clock offset may rise, in milliseconds per snapshot, to follow rising latency.
 const OFFSET_RELAX_MS: f64 = 0.25;
+/// How far past the newest snapshot players are extrapolated when snapshots are late.
+pub const MAX_EXTRAPOLATION_TICKS: f64 = 3.0;
+/// Weight of a new lateness sample in the jitter estimate.
+const JITTER_GAIN: f64 = 0.1;
 /// Moving farther than this between two snapshots is a teleport (respawn), drawn without a slide.
 const TELEPORT_DISTANCE: f32 = 150.0;
 
@@ -35,6 +42,8 @@ pub struct SnapshotBuffer {
     snapshots: VecDeque<Snapshot>,
     /// Local arrival time minus the snapshot's server time, in ms, for the fastest snapshot seen.
     offset_ms: Option<f64>,
+    /// Smoothed lateness of arrivals relative to the fastest one, in ms.
+    jitter_ms: f64,
 }
 
 impl SnapshotBuffer {
@@ -43,7 +52,20 @@ impl SnapshotBuffer {
             ms_per_tick: 1000.0 / f64::from(tick_hz.max(1)),
             snapshots: VecDeque::with_capacity(CAPACITY),
             offset_ms: None,
+            jitter_ms: 0.0,
         }
+    }
+
+    /// Smoothed arrival jitter in ms.
+    pub fn jitter_ms(&self) -> f64 {
+        self.jitter_ms
+    }
+
+    /// The interpolation delay for a link sending `send_hz` snapshots a second: two send
+    /// intervals plus twice the jitter, so the render time stays between received snapshots.
+    pub fn delay_ms(&self, send_hz: u16) -> f64 {
+        let interval = 1000.0 / f64::from(send_hz.max(1));
+        (2.0 * interval + 2.0 * self.jitter_ms).clamp(interval, 400.0)
     }
 
     /// Adds a snapshot received at `arrival_ms` (local clock). Stale or duplicate ticks are ignored.
@@ -52,10 +74,12 @@ impl SnapshotBuffer {
             return;
         }
         let sample = arrival_ms - f64::from(snapshot.tick.0) * self.ms_per_tick;
-        self.offset_ms = Some(match self.offset_ms {
+        let offset = match self.offset_ms {
             Some(offset) => sample.min(offset + OFFSET_RELAX_MS),
             None => sample,
-        });
+        };
+        self.jitter_ms += JITTER_GAIN * ((sample - offset) - self.jitter_ms);
+        self.offset_ms = Some(offset);
         if self.snapshots.len() == CAPACITY {
             self.snapshots.pop_front();
         }
@@ -87,6 +111,11 @@ impl SnapshotBuffer {
             .position(|snap| f64::from(snap.tick.0) >= render_tick)
             .unwrap_or(self.snapshots.len() - 1);
         let after = &self.snapshots[after_index];
+        let beyond = render_tick - f64::from(after.tick.0);
+        if beyond > 0.0 {
+            let ticks = beyond.min(MAX_EXTRAPOLATION_TICKS) as f32;
+            return after.players.iter().map(|p| extrapolated(p, ticks)).collect();
+        }
         let Some(before) = after_index.checked_sub(1).map(|i| &self.snapshots[i]) else {
             return after.players.iter().map(|p| drawn(p, p, 1.0)).collect();
         };
@@ -101,6 +130,14 @@ impl SnapshotBuffer {
             })
             .collect()
     }
+}
+
+fn extrapolated(player: &PlayerSnap, ticks: f32) -> DrawnPlayer {
+    let mut drawn = drawn(player, player, 1.0);
+    if player.alive {
+        drawn.pos += Vec2::new(dequantize_pos(player.vx), dequantize_pos(player.vy)) * ticks;
+    }
+    drawn
 }
 
 fn drawn(prev: &PlayerSnap, next: &PlayerSnap, alpha: f32) -> DrawnPlayer {

@@ -5,18 +5,26 @@
 //!
 //! # Layout
 //! - [`ids`]: `PlayerId` newtype.
+//! - [`interest`]: the spatial grid and per-client visible sets.
 //! - [`tick`]: `Tick` counter and tick-rate helpers.
 //! - [`protocol`]: every message on the wire, the protocol version and the size limits.
 //! - [`codec`]: encode/decode with limits; the only module that names bincode.
+//! - [`delta`]: snapshot delta encoding against a held baseline, with dead reckoning.
 //! - [`validate`]: sanitising names, chat and input at the protocol edge.
 //! - [`map`]: the arena map format read from `assets/maps/*.json`.
 //! - [`sim`]: the world, its rules and the pure, deterministic `step`.
 //! - [`interp`]: a snapshot buffer that interpolates remote players between snapshots.
+//! - [`predict`]: client-side prediction and reconciliation of the local player.
+//! - [`clock`]: round-trip time, jitter and server-tick estimates from ping/pong.
 
+pub mod clock;
 pub mod codec;
+pub mod delta;
 pub mod ids;
+pub mod interest;
 pub mod interp;
 pub mod map;
+pub mod predict;
 pub mod protocol;
 pub mod sim;
 pub mod tick;

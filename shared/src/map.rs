@@ -80,7 +80,7 @@ impl Map {
 
     /// Structural checks, also run on maps received from a server.
     pub fn check(&self) -> Result<(), String> {
-        let side_ok = |side: f32| side.is_finite() && side >= 64.0 && side <= MAX_MAP_SIDE;
+        let side_ok = |side: f32| side.is_finite() && (64.0..=MAX_MAP_SIDE).contains(&side);
         if !side_ok(self.width) || !side_ok(self.height) {
             return Err(format!("width and height must be within 64..={MAX_MAP_SIDE}"));
         }

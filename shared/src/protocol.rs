@@ -11,7 +11,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -93,6 +93,10 @@ pub struct InputCmd {
     pub aim_y: i16,
     /// Bit set of [`buttons`].
     pub buttons: u8,
+    /// The server tick the client was drawing remote players at when it sampled this command
+    /// (its interpolation time). The server resolves this command's shots against the world as
+    /// it was then (lag compensation), rewinding at most [`crate::sim::MAX_REWIND_SECS`].
+    pub view_tick: Tick,
 }
 
 /// Bits of [`InputCmd::buttons`].
@@ -106,7 +110,10 @@ pub mod buttons {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ServerMsg {
     Welcome(Box<Welcome>),
-    Snapshot(Snapshot),
+    /// The world as this client sees it, delta-encoded: decode with [`crate::delta::Decoder`].
+    Snapshot(SnapshotDelta),
+    /// The best scores in the room and the receiver's rank, about once a second.
+    Scoreboard(Scoreboard),
     /// Reliable, ordered game events (never dropped for slow clients, unlike snapshots).
     Events {
         tick: Tick,
@@ -138,15 +145,70 @@ pub struct RosterEntry {
     pub name: String,
 }
 
-/// The room's state at one tick, as one client sees it.
+/// The room's state at one tick as one client sees it (the players in its view), after
+/// decoding. Never sent as is: the wire carries a [`SnapshotDelta`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub tick: Tick,
     /// The highest input sequence number of the receiving player the server has applied.
     pub ack_input: u32,
+    /// Sorted by id.
     pub players: Vec<PlayerSnap>,
     /// Bit `i` is set when pickup `i` of the map is available.
     pub pickups: u64,
+}
+
+/// A [`Snapshot`] encoded against a baseline snapshot the client is known to hold. Players whose
+/// state matches the baseline moved forward by its velocity (dead reckoning) are left out.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotDelta {
+    pub tick: Tick,
+    /// The snapshot this one is relative to; `None` for a keyframe (relative to nothing).
+    pub baseline: Option<Tick>,
+    pub ack_input: u32,
+    pub pickups: u64,
+    /// Players in the baseline that are no longer in view.
+    pub removed: Vec<PlayerId>,
+    /// Players new in view (all fields) or changed (changed fields only), by id.
+    pub updates: Vec<EntityUpdate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityUpdate {
+    pub id: PlayerId,
+    pub fields: Vec<FieldUpdate>,
+}
+
+/// One changed field of a [`PlayerSnap`], relative to the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldUpdate {
+    /// Position minus the dead-reckoned one (baseline position + baseline velocity × ticks).
+    Pos(i32, i32),
+    /// Velocity minus the baseline velocity.
+    Vel(i32, i32),
+    Aim(u16),
+    Health(u8),
+    Alive(bool),
+    Score(i32),
+    Deaths(u32),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scoreboard {
+    /// The best players, best first.
+    pub top: Vec<ScoreEntry>,
+    /// The receiver's own line and 1-based rank.
+    pub you: ScoreEntry,
+    pub your_rank: u32,
+    /// Players in the room.
+    pub players: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreEntry {
+    pub id: PlayerId,
+    pub score: i32,
+    pub deaths: u32,
 }
 
 /// Positions are quantized to 1/[`POS_SCALE`] of a world unit.
@@ -158,6 +220,9 @@ pub struct PlayerSnap {
     /// Position × [`POS_SCALE`].
     pub x: i32,
     pub y: i32,
+    /// Velocity in position units (× [`POS_SCALE`]) per tick.
+    pub vx: i32,
+    pub vy: i32,
     /// Aim angle, a full turn mapped onto 0..=65535.
     pub aim: u16,
     pub health: u8,

@@ -9,7 +9,7 @@ mod combat;
 mod movement;
 mod spawn;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use glam::Vec2;
 
@@ -34,6 +34,9 @@ pub const PICKUP_HEAL: u8 = 40;
 /// A player touching a pickup within this distance of its centre takes it.
 pub const PICKUP_RADIUS: f32 = 24.0;
 pub const PICKUP_RESPAWN_SECS: f32 = 10.0;
+/// Lag compensation: a shot is resolved against the world as the shooter saw it, at most this
+/// far in the past.
+pub const MAX_REWIND_SECS: f32 = 0.25;
 
 /// The inputs applied during one tick. A player without an entry repeats its last input.
 pub type TickInputs = BTreeMap<PlayerId, InputCmd>;
@@ -42,6 +45,8 @@ pub type TickInputs = BTreeMap<PlayerId, InputCmd>;
 pub struct Player {
     pub id: PlayerId,
     pub pos: Vec2,
+    /// Movement during the last tick, in world units (a multiple of the 1/16 grid).
+    pub vel: Vec2,
     /// Unit vector.
     pub aim: Vec2,
     pub health: u8,
@@ -65,6 +70,8 @@ impl Player {
             id: self.id,
             x: quantize_pos(self.pos.x),
             y: quantize_pos(self.pos.y),
+            vx: quantize_pos(self.vel.x),
+            vy: quantize_pos(self.vel.y),
             aim: quantize_angle(self.aim),
             health: self.health,
             alive: self.alive(),
@@ -83,12 +90,22 @@ pub struct World {
     pub players: BTreeMap<PlayerId, Player>,
     /// Per map pickup: `None` when available, else the tick it comes back.
     pub pickups: Vec<Option<Tick>>,
+    /// Where every living player stood at the end of each recent tick, newest last, for lag
+    /// compensation. Holds [`MAX_REWIND_SECS`] worth of ticks.
+    pub history: VecDeque<(Tick, Vec<(PlayerId, Vec2)>)>,
 }
 
 impl World {
     pub fn new(map: Map, tick_hz: u16) -> World {
         let pickups = vec![None; map.pickups.len()];
-        World { tick: Tick(0), tick_hz, map, players: BTreeMap::new(), pickups }
+        World {
+            tick: Tick(0),
+            tick_hz,
+            map,
+            players: BTreeMap::new(),
+            pickups,
+            history: VecDeque::new(),
+        }
     }
 
     /// Seconds per tick.
@@ -105,6 +122,7 @@ impl World {
         let player = Player {
             id,
             pos,
+            vel: Vec2::ZERO,
             aim: Vec2::X,
             health: MAX_HEALTH,
             respawn_at: None,
@@ -141,6 +159,7 @@ pub fn step(world: &mut World, inputs: &TickInputs) -> Vec<GameEvent> {
     combat::fire(world, &mut events); //        3. Lasers, damage, kills.
     spawn::respawn_players(world, &mut events); // 4. Dead players whose delay ran out.
     spawn::restore_pickups(world); //           5. Pickups whose delay ran out.
+    record_history(world); //                    6. Positions for lag compensation.
     events
 }
 
@@ -151,15 +170,29 @@ fn apply_inputs(world: &mut World, inputs: &TickInputs) {
             player.last_input = *input;
         }
         if !player.alive() {
+            player.vel = Vec2::ZERO;
             continue;
         }
         let input = player.last_input;
-        player.pos = move_player(&world.map, player.pos, move_vector(&input), dt);
+        let moved = move_player(&world.map, player.pos, move_vector(&input), dt);
+        player.vel = moved - player.pos;
+        player.pos = moved;
         let aim = Vec2::new(f32::from(input.aim_x), f32::from(input.aim_y));
         if aim != Vec2::ZERO {
             player.aim = aim.normalize();
         }
     }
+}
+
+fn record_history(world: &mut World) {
+    let keep = ticks_for_secs(MAX_REWIND_SECS, world.tick_hz) as usize;
+    let mut positions = match world.history.len() >= keep {
+        true => world.history.pop_front().map(|(_, v)| v).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    positions.clear();
+    positions.extend(world.players.values().filter(|p| p.alive()).map(|p| (p.id, p.pos)));
+    world.history.push_back((world.tick, positions));
 }
 
 /// Whether `input` asks to fire.

@@ -36,10 +36,21 @@ fn input_flood_keeps_only_the_newest() {
 fn snapshot_slot_is_latest_wins() {
     let link = Link::new(PlayerId(1), Arc::default());
     link.send_reliable(Bytes::from_static(b"event"));
-    link.publish_snapshot(Bytes::from_static(b"old"));
-    link.publish_snapshot(Bytes::from_static(b"new"));
-    assert_eq!(link.take_frame().as_deref(), Some(&b"event"[..]), "reliable frames go first");
-    assert_eq!(link.take_frame().as_deref(), Some(&b"new"[..]), "only the newest snapshot is sent");
+    link.publish_snapshot(Tick(1), Bytes::from_static(b"old"));
+    link.publish_snapshot(Tick(2), Bytes::from_static(b"new"));
+    assert_eq!(
+        link.take_frame(),
+        Some((Bytes::from_static(b"event"), None)),
+        "reliable frames go first"
+    );
+    assert_eq!(
+        link.take_frame(),
+        Some((Bytes::from_static(b"new"), Some(Tick(2)))),
+        "only the newest snapshot is sent"
+    );
+    assert_eq!(link.held_snapshot(), None, "nothing written yet");
+    link.mark_written(Tick(2));
+    assert_eq!(link.held_snapshot(), Some(Tick(2)), "the written snapshot is the baseline");
     assert_eq!(link.take_frame(), None, "nothing else is queued");
     assert_eq!(
         link.metrics.snapshots_replaced.load(std::sync::atomic::Ordering::Relaxed),

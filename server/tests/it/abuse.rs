@@ -5,7 +5,7 @@ use std::time::Duration;
 use bots::client::{BotClient, Incoming, open, read};
 use futures_util::SinkExt;
 use shared::codec::encode_client;
-use shared::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, close};
+use shared::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, close};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::{TestServer, WAIT, test_config};
@@ -44,12 +44,10 @@ fn hello(version: u16, name: &str) -> Message {
 
 /// Keeps reading snapshots for `ticks` ticks; proves the room still runs for this client.
 async fn still_playing(client: &mut BotClient) {
-    let first = client
-        .recv_until(WAIT, |m| if let ServerMsg::Snapshot(s) = m { Some(s.tick.0) } else { None })
-        .await;
+    let first = client.recv_until(WAIT, |m| m.snapshot().map(|s| s.tick.0)).await;
     let first = first.expect("snapshots keep coming");
     let later = client.recv_until(WAIT, |m| match m {
-        ServerMsg::Snapshot(s) if s.tick.0 >= first + 10 => Some(s.tick.0),
+        Incoming::Snapshot(s) if s.tick.0 >= first + 10 => Some(s.tick.0),
         _ => None,
     });
     later.await.expect("ten more ticks arrive");

@@ -1,12 +1,13 @@
 //! Playing: joining, moving, seeing each other, shooting, chatting, leaving.
 
+use bots::client::Incoming;
 use shared::protocol::{ClientMsg, GameEvent, InputCmd, ServerMsg, buttons, dequantize_pos};
 
 use crate::harness::{TestServer, WAIT};
 
-fn x_of(message: &ServerMsg, id: shared::ids::PlayerId) -> Option<f32> {
+fn x_of(message: &Incoming, id: shared::ids::PlayerId) -> Option<f32> {
     match message {
-        ServerMsg::Snapshot(snap) => {
+        Incoming::Snapshot(snap) => {
             snap.players.iter().find(|p| p.id == id).map(|p| dequantize_pos(p.x))
         }
         _ => None,
@@ -28,7 +29,7 @@ async fn two_players_join_move_see_each_other_and_chat() {
     );
     assert_eq!(bob.welcome.map.id, "arena", "the server sends its map");
 
-    let name = ada.recv_until(WAIT, |m| match m {
+    let name = ada.recv_until(WAIT, |m| match m.message()? {
         ServerMsg::Events { events, .. } => events.iter().find_map(|e| match e {
             GameEvent::Joined { id, name } if *id == bob_id => Some(name.clone()),
             _ => None,
@@ -59,7 +60,7 @@ async fn two_players_join_move_see_each_other_and_chat() {
 
     let ack = ada
         .recv_until(WAIT, |m| match m {
-            ServerMsg::Snapshot(snap) if snap.ack_input >= 20 => Some(snap.ack_input),
+            Incoming::Snapshot(snap) if snap.ack_input >= 20 => Some(snap.ack_input),
             _ => None,
         })
         .await
@@ -70,7 +71,7 @@ async fn two_players_join_move_see_each_other_and_chat() {
         .await
         .expect("sending chat");
     let line = bob
-        .recv_until(WAIT, |m| match m {
+        .recv_until(WAIT, |m| match m.message()? {
             ServerMsg::Events { events, .. } => events.iter().find_map(|e| match e {
                 GameEvent::Chat { from, text } if *from == ada_id => Some(text.clone()),
                 _ => None,
@@ -83,7 +84,7 @@ async fn two_players_join_move_see_each_other_and_chat() {
 
     ada.close().await.expect("Ada leaves cleanly");
     let left = bob
-        .recv_until(WAIT, |m| match m {
+        .recv_until(WAIT, |m| match m.message()? {
             ServerMsg::Events { events, .. } => events.iter().find_map(|e| match e {
                 GameEvent::Left { id } => Some(*id),
                 _ => None,
@@ -106,7 +107,7 @@ async fn firing_is_seen_by_others_and_pings_are_answered() {
         .await
         .expect("fire");
     let shooter = bob
-        .recv_until(WAIT, |m| match m {
+        .recv_until(WAIT, |m| match m.message()? {
             ServerMsg::Events { events, .. } => events.iter().find_map(|e| match e {
                 GameEvent::Shot { shooter, .. } => Some(*shooter),
                 _ => None,
@@ -119,7 +120,7 @@ async fn firing_is_seen_by_others_and_pings_are_answered() {
 
     bob.send(&ClientMsg::Ping { client_time: 1234.5 }).await.expect("ping");
     let echoed = bob
-        .recv_until(WAIT, |m| match m {
+        .recv_until(WAIT, |m| match m.message()? {
             ServerMsg::Pong { client_time, server_tick } => Some((*client_time, server_tick.0)),
             _ => None,
         })
@@ -134,17 +135,11 @@ async fn firing_is_seen_by_others_and_pings_are_answered() {
 async fn snapshots_arrive_at_the_tick_rate() {
     let server = TestServer::start().await;
     let mut ada = server.join("Ada").await;
-    let first = ada
-        .recv_until(WAIT, |m| if let ServerMsg::Snapshot(s) = m { Some(s.tick) } else { None })
-        .await
-        .expect("snapshot");
+    let first = ada.recv_until(WAIT, |m| m.snapshot().map(|s| s.tick)).await.expect("snapshot");
     let started = std::time::Instant::now();
     let mut count = 0;
     let last = loop {
-        let tick = ada
-            .recv_until(WAIT, |m| if let ServerMsg::Snapshot(s) = m { Some(s.tick) } else { None })
-            .await
-            .expect("snapshot");
+        let tick = ada.recv_until(WAIT, |m| m.snapshot().map(|s| s.tick)).await.expect("snapshot");
         count += 1;
         if count == 30 {
             break tick;

@@ -34,6 +34,9 @@ pub(crate) fn repo_root() -> PathBuf {
 pub(crate) fn test_config() -> ServerConfig {
     let mut config = ServerConfig::defaults();
     config.map = repo_root().join("assets/maps/arena.json");
+    // Everyone sees everyone unless a test is about interest management: players spawn at
+    // opposite corners of the arena, farther apart than the default view radius.
+    config.view_radius = 0.0;
     config
 }
 

@@ -45,11 +45,7 @@ async fn plain_get_on_ws_is_refused_without_upgrade() {
 async fn metrics_and_rooms_report_traffic() {
     let server = TestServer::start().await;
     let mut ada = server.join("Ada").await;
-    ada.recv_until(crate::harness::WAIT, |m| {
-        matches!(m, shared::protocol::ServerMsg::Snapshot(_)).then_some(())
-    })
-    .await
-    .expect("a snapshot");
+    ada.recv_until(crate::harness::WAIT, |m| m.snapshot().map(|_| ())).await.expect("a snapshot");
     let (status, text) = http_get(server.addr, "/metrics", "").await;
     assert_eq!(status, 200, "{text}");
     let value = |name: &str| -> f64 {

@@ -6,3 +6,4 @@ mod game;
 mod harness;
 mod http;
 mod load;
+mod netcode;

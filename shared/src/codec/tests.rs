@@ -20,6 +20,7 @@ fn sample_client_messages() -> Vec<ClientMsg> {
                     aim_x: -300,
                     aim_y: 32767,
                     buttons: buttons::FIRE,
+                    view_tick: Tick(seq + 30),
                 })
                 .collect(),
         }),
@@ -54,21 +55,26 @@ fn server_messages_round_trip() {
             map,
             roster: vec![RosterEntry { id: PlayerId(7), name: "Ada".into() }],
         })),
-        ServerMsg::Snapshot(Snapshot {
-            tick: Tick(100),
-            ack_input: 55,
-            players: vec![PlayerSnap {
-                id: PlayerId(7),
-                x: -16,
-                y: 1 << 20,
-                aim: 65535,
-                health: 100,
-                alive: true,
-                score: 3,
-                deaths: 1,
-            }],
-            pickups: 0b1011,
-        }),
+        ServerMsg::Snapshot(crate::delta::encode(
+            None,
+            &Snapshot {
+                tick: Tick(100),
+                ack_input: 55,
+                players: vec![PlayerSnap {
+                    id: PlayerId(7),
+                    x: -16,
+                    y: 1 << 20,
+                    vx: 107,
+                    vy: -75,
+                    aim: 65535,
+                    health: 100,
+                    alive: true,
+                    score: 3,
+                    deaths: 1,
+                }],
+                pickups: 0b1011,
+            },
+        )),
         ServerMsg::Events {
             tick: Tick(100),
             events: vec![

@@ -13,6 +13,8 @@ fn snap(tick: u32, x: f32) -> Snapshot {
             id: PlayerId(1),
             x: quantize_pos(x),
             y: 0,
+            vx: 0,
+            vy: 0,
             aim: 0,
             health: 100,
             alive: true,
@@ -73,4 +75,40 @@ fn stale_snapshots_are_ignored_and_teleports_snap() {
     buffer.push(MS_PER_TICK, snap(11, 900.0));
     let drawn = buffer.sample(MS_PER_TICK * 0.5, 0.0);
     assert_eq!(drawn[0].pos.x, 900.0, "a jump of 900 units is drawn as a teleport");
+}
+
+#[test]
+fn late_snapshots_extrapolate_briefly_then_hold() {
+    let mut buffer = SnapshotBuffer::new(HZ);
+    for tick in 0..3 {
+        let mut s = snap(tick, tick as f32 * 10.0);
+        s.players[0].vx = quantize_pos(10.0);
+        buffer.push(f64::from(tick) * MS_PER_TICK, s);
+    }
+    let one_tick_late = buffer.sample(3.0 * MS_PER_TICK, 0.0);
+    assert!(
+        (one_tick_late[0].pos.x - 30.0).abs() < 0.01,
+        "one tick past the newest: extrapolated to 30, got {}",
+        one_tick_late[0].pos.x
+    );
+    let far_late = buffer.sample(20.0 * MS_PER_TICK, 0.0);
+    assert!(
+        (far_late[0].pos.x - 50.0).abs() < 0.01,
+        "extrapolation stops after 3 ticks: {}",
+        far_late[0].pos.x
+    );
+}
+
+#[test]
+fn delay_adapts_to_jitter() {
+    let mut steady = SnapshotBuffer::new(HZ);
+    let mut jittery = SnapshotBuffer::new(HZ);
+    for tick in 0..200u32 {
+        let on_time = f64::from(tick) * MS_PER_TICK;
+        steady.push(on_time, snap(tick, 0.0));
+        jittery.push(on_time + if tick % 2 == 0 { 0.0 } else { 20.0 }, snap(tick, 0.0));
+    }
+    let (calm, rough) = (steady.delay_ms(30), jittery.delay_ms(30));
+    assert!((calm - 2.0 * MS_PER_TICK).abs() < 1.0, "steady link: two send intervals, got {calm}");
+    assert!(rough > calm + 10.0, "jittery link waits longer: {rough} vs {calm}");
 }

@@ -2,11 +2,14 @@
 
 use glam::Vec2;
 
-use super::{LASER_DAMAGE, LASER_RANGE, PLAYER_RADIUS, World, fire_cooldown_ticks, wants_fire};
+use super::{
+    LASER_DAMAGE, LASER_RANGE, MAX_REWIND_SECS, PLAYER_RADIUS, World, fire_cooldown_ticks,
+    wants_fire,
+};
 use crate::ids::PlayerId;
 use crate::map::{Map, Wall};
 use crate::protocol::{GameEvent, quantize_pos};
-use crate::tick::ticks_for_secs;
+use crate::tick::{Tick, ticks_for_secs};
 
 /// Where a shot ended and whom it hit.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -58,12 +61,28 @@ pub(super) fn fire(world: &mut World, events: &mut Vec<GameEvent>) {
             continue; // Killed earlier this tick by a lower id.
         }
         let (origin, dir) = (shooter.pos, shooter.aim);
-        let targets = world
-            .players
-            .values()
-            .filter(|p| p.id != shooter_id && p.alive())
-            .map(|p| (p.id, p.pos));
-        let shot = trace_shot(&world.map, origin, dir, targets);
+        let shot = match rewound(world, shooter.last_input.view_tick) {
+            // Lag compensation: the targets where the shooter saw them (if still alive).
+            Some(past) => {
+                let alive = |id: &PlayerId| {
+                    *id != shooter_id && world.players.get(id).is_some_and(|p| p.alive())
+                };
+                trace_shot(
+                    &world.map,
+                    origin,
+                    dir,
+                    past.iter().filter(|(id, _)| alive(id)).copied(),
+                )
+            }
+            None => {
+                let targets = world
+                    .players
+                    .values()
+                    .filter(|p| p.id != shooter_id && p.alive())
+                    .map(|p| (p.id, p.pos));
+                trace_shot(&world.map, origin, dir, targets)
+            }
+        };
         let tick = world.tick;
         if let Some(shooter) = world.players.get_mut(&shooter_id) {
             shooter.next_fire = tick.plus(cooldown);
@@ -87,6 +106,18 @@ pub(super) fn fire(world: &mut World, events: &mut Vec<GameEvent>) {
         }
         events.push(GameEvent::Killed { killer: shooter_id, victim: victim_id });
     }
+}
+
+/// The recorded positions at the tick the shooter was looking at, clamped to
+/// [`MAX_REWIND_SECS`] in the past; `None` means "now" (or nothing recorded that far back).
+fn rewound(world: &World, view_tick: Tick) -> Option<&Vec<(PlayerId, Vec2)>> {
+    let max_rewind = ticks_for_secs(MAX_REWIND_SECS, world.tick_hz);
+    let oldest = Tick(world.tick.0.saturating_sub(max_rewind));
+    let at = view_tick.max(oldest);
+    if at >= world.tick {
+        return None;
+    }
+    world.history.iter().find(|(tick, _)| *tick == at).map(|(_, positions)| positions)
 }
 
 /// Distance along the ray to the map's edge.

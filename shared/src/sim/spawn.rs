@@ -35,6 +35,7 @@ pub(super) fn respawn_players(world: &mut World, events: &mut Vec<GameEvent>) {
         let pos = safest_spawn(world);
         if let Some(player) = world.players.get_mut(&id) {
             player.pos = pos;
+            player.vel = Vec2::ZERO;
             player.health = MAX_HEALTH;
             player.respawn_at = None;
             player.next_fire = tick;

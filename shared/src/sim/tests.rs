@@ -41,6 +41,7 @@ fn input(move_x: i8, move_y: i8, aim: (i16, i16), fire: bool) -> InputCmd {
         aim_x: aim.0,
         aim_y: aim.1,
         buttons: if fire { buttons::FIRE } else { 0 },
+        ..InputCmd::default()
     }
 }
 
@@ -289,7 +290,7 @@ fn scripted_run(players: u32, ticks: u32) -> Vec<Vec<u8>> {
             players: world.players.values().map(Player::snap).collect(),
             pickups: world.pickup_bits(),
         };
-        frames.push(encode_server(&ServerMsg::Snapshot(snapshot)));
+        frames.push(encode_server(&ServerMsg::Snapshot(crate::delta::encode(None, &snapshot))));
         frames.push(encode_server(&ServerMsg::Events { tick: world.tick, events }));
     }
     frames
@@ -305,4 +306,65 @@ fn same_inputs_give_byte_identical_frames() {
     }
     let kills = first.iter().filter(|f| crate::codec::decode_server(f).is_ok_and(|m| matches!(m, ServerMsg::Events { events, .. } if events.iter().any(|e| matches!(e, GameEvent::Killed { .. }))))).count();
     assert!(kills > 0, "the script exercises combat (kills happened)");
+}
+
+/// A target crossing the shooter's line of fire, seen by a shooter with a 150 ms delay.
+fn crossing_world() -> (World, Tick) {
+    let mut world =
+        world_with(open_map(vec![]), &[Vec2::new(500.0, 200.0), Vec2::new(400.0, 600.0)]);
+    let aim_down = input(0, 0, (0, 1), false);
+    let run_right = input(127, 0, (0, 0), false);
+    // Step until the target is right under the shooter; that is what the shooter sees.
+    let mut seen_at = None;
+    for _ in 0..60 {
+        run(&mut world, 1, &[(1, aim_down), (2, run_right)]);
+        if (pos(&world, 2).x - 500.0).abs() < 4.0 {
+            seen_at = Some(world.tick);
+            break;
+        }
+    }
+    let seen_at = seen_at.expect("the target crosses x = 500");
+    // 150 ms later (at 30 Hz, 5 ticks minus the firing tick) the target has moved on.
+    run(&mut world, 4, &[(1, aim_down), (2, run_right)]);
+    (world, seen_at)
+}
+
+fn fire_seen_at(mut world: World, view_tick: Tick) -> Option<PlayerId> {
+    let fire = InputCmd { view_tick, ..input(0, 0, (0, 1), true) };
+    let events = run(&mut world, 1, &[(1, fire), (2, input(127, 0, (0, 0), false))]);
+    events.iter().find_map(|e| match e {
+        GameEvent::Shot { hit, .. } => Some(*hit),
+        _ => None,
+    })?
+}
+
+#[test]
+fn lag_compensation_hits_what_the_shooter_saw() {
+    let (world, seen_at) = crossing_world();
+    let target_now = pos(&world, 2).x + PLAYER_SPEED / f32::from(HZ);
+    assert!(
+        (target_now - 500.0).abs() > PLAYER_RADIUS,
+        "without rewind the target has left the line (x={target_now})"
+    );
+    assert_eq!(
+        fire_seen_at(world.clone(), world.tick.next()),
+        None,
+        "aiming at the present misses"
+    );
+    assert_eq!(
+        fire_seen_at(world, seen_at),
+        Some(PlayerId(2)),
+        "aiming at what was seen 150 ms ago hits"
+    );
+}
+
+#[test]
+fn lag_compensation_is_capped() {
+    let (world, seen_at) = crossing_world();
+    let too_old = Tick(seen_at.0.saturating_sub(20));
+    assert_eq!(
+        fire_seen_at(world, too_old),
+        None,
+        "a view older than {MAX_REWIND_SECS} s is clamped, not trusted"
+    );
 }

@@ -1,0 +1,191 @@
+use super::*;
+use crate::codec::encode_server;
+use crate::protocol::ServerMsg;
+
+fn player(id: u32, x: i32, y: i32, vx: i32, vy: i32) -> PlayerSnap {
+    PlayerSnap {
+        id: PlayerId(id),
+        x,
+        y,
+        vx,
+        vy,
+        aim: 100,
+        health: 100,
+        alive: true,
+        score: 0,
+        deaths: 0,
+    }
+}
+
+fn snap(tick: u32, players: Vec<PlayerSnap>) -> Snapshot {
+    Snapshot { tick: Tick(tick), ack_input: tick, players, pickups: 0b101 }
+}
+
+/// A pseudo-random sequence of views: players wander, change speed, die, enter and leave.
+fn scripted_views(ticks: u32) -> Vec<Snapshot> {
+    let mut state = 0x1234_5678_u32;
+    let mut rand = move |n: u32| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state % n
+    };
+    let mut players: Vec<PlayerSnap> =
+        (1..=12).map(|id| player(id, id as i32 * 800, 1600, 0, 0)).collect();
+    let mut views = Vec::new();
+    for tick in 1..=ticks {
+        for p in &mut players {
+            if rand(30) == 0 {
+                p.vx = rand(200) as i32 - 100;
+                p.vy = rand(200) as i32 - 100;
+            }
+            p.x += p.vx;
+            p.y += p.vy;
+            if rand(100) == 0 {
+                p.health = p.health.saturating_sub(25);
+                p.alive = p.health > 0;
+            }
+            if rand(200) == 0 {
+                p.score += 1;
+            }
+        }
+        // Each view shows a window of ids that drifts, so players enter and leave.
+        let low = 1 + (tick / 20) % 6;
+        let view = players.iter().filter(|p| p.id.0 >= low && p.id.0 < low + 6).copied().collect();
+        views.push(snap(tick, view));
+    }
+    views
+}
+
+#[test]
+fn round_trips_against_every_baseline_in_the_history() {
+    let views = scripted_views(200);
+    for (i, current) in views.iter().enumerate() {
+        let keyframe = encode(None, current);
+        assert_eq!(
+            apply(None, &keyframe).as_ref(),
+            Ok(current),
+            "keyframe at tick {}",
+            current.tick.0
+        );
+        for base in views[i.saturating_sub(HISTORY)..i].iter() {
+            let delta = encode(Some(base), current);
+            assert_eq!(
+                apply(Some(base), &delta).as_ref(),
+                Ok(current),
+                "tick {} against {}",
+                current.tick.0,
+                base.tick.0
+            );
+        }
+    }
+}
+
+#[test]
+fn constant_velocity_and_unchanged_players_cost_nothing() {
+    let base = snap(10, vec![player(1, 0, 0, 107, 0), player(2, 500, 500, 0, 0)]);
+    let current = snap(13, vec![player(1, 3 * 107, 0, 107, 0), player(2, 500, 500, 0, 0)]);
+    let delta = encode(Some(&base), &current);
+    assert!(delta.updates.is_empty() && delta.removed.is_empty(), "nothing to send: {delta:?}");
+    let turned = snap(13, vec![player(1, 3 * 107, 5, 107, 5), player(2, 500, 500, 0, 0)]);
+    let delta = encode(Some(&base), &turned);
+    assert_eq!(
+        delta.updates,
+        vec![EntityUpdate {
+            id: PlayerId(1),
+            fields: vec![FieldUpdate::Pos(0, 5), FieldUpdate::Vel(0, 5)]
+        }],
+        "only the changed fields of the changed player"
+    );
+}
+
+#[test]
+fn delta_is_much_smaller_than_a_keyframe() {
+    let views = scripted_views(100);
+    let (mut delta_bytes, mut key_bytes) = (0, 0);
+    for pair in views.windows(2) {
+        delta_bytes += encode_server(&ServerMsg::Snapshot(encode(Some(&pair[0]), &pair[1]))).len();
+        key_bytes += encode_server(&ServerMsg::Snapshot(encode(None, &pair[1]))).len();
+    }
+    println!("99 frames: {delta_bytes} bytes as deltas, {key_bytes} bytes as keyframes");
+    assert!(
+        delta_bytes * 3 < key_bytes,
+        "deltas ({delta_bytes} B) are under a third of keyframes ({key_bytes} B)"
+    );
+}
+
+#[test]
+fn server_baselines_and_client_decoder_agree_through_dropped_frames() {
+    let views = scripted_views(300);
+    let mut baselines = Baselines::default();
+    let mut decoder = Decoder::default();
+    let mut held = None;
+    let mut delivered = 0;
+    for (i, view) in views.iter().enumerate() {
+        let delta = baselines.encode(view.clone(), held);
+        // Latest-wins: every third frame is replaced before the socket takes it.
+        if i % 3 == 1 {
+            continue;
+        }
+        let decoded =
+            decoder.decode(&delta).unwrap_or_else(|err| panic!("tick {}: {err}", view.tick.0));
+        assert_eq!(&decoded, view, "tick {}", view.tick.0);
+        held = Some(view.tick);
+        delivered += 1;
+        assert!(baselines.len() <= 3, "the server keeps only what may still be a baseline");
+    }
+    assert_eq!(delivered, 200, "two thirds of the frames delivered");
+}
+
+#[test]
+fn decoder_refuses_bad_deltas() {
+    let mut decoder = Decoder::default();
+    let base = snap(5, vec![player(1, 0, 0, 0, 0), player(3, 0, 0, 0, 0)]);
+    let key = encode(None, &base);
+    decoder.decode(&key).expect("keyframe decodes");
+
+    let unknown =
+        SnapshotDelta { tick: Tick(6), baseline: Some(Tick(4)), ..SnapshotDelta::default() };
+    assert_eq!(decoder.decode(&unknown), Err(DeltaError::MissingBaseline(4)));
+
+    let stale =
+        SnapshotDelta { tick: Tick(5), baseline: Some(Tick(5)), ..SnapshotDelta::default() };
+    assert_eq!(decoder.decode(&stale), Err(DeltaError::BaselineNotBefore { baseline: 5, tick: 5 }));
+
+    let update = |id| EntityUpdate { id: PlayerId(id), fields: vec![FieldUpdate::Health(1)] };
+    let unordered = SnapshotDelta {
+        tick: Tick(6),
+        baseline: Some(Tick(5)),
+        updates: vec![update(3), update(1)],
+        ..SnapshotDelta::default()
+    };
+    assert_eq!(decoder.decode(&unordered), Err(DeltaError::Unordered));
+
+    let ghost = SnapshotDelta {
+        tick: Tick(6),
+        baseline: Some(Tick(5)),
+        removed: vec![PlayerId(2)],
+        ..SnapshotDelta::default()
+    };
+    assert_eq!(decoder.decode(&ghost), Err(DeltaError::BadRemoval(PlayerId(2))));
+
+    let both = SnapshotDelta {
+        tick: Tick(6),
+        baseline: Some(Tick(5)),
+        removed: vec![PlayerId(1)],
+        updates: vec![update(1)],
+        ..SnapshotDelta::default()
+    };
+    assert_eq!(decoder.decode(&both), Err(DeltaError::BadRemoval(PlayerId(1))));
+
+    let overflow = SnapshotDelta {
+        tick: Tick(6),
+        baseline: Some(Tick(5)),
+        updates: vec![EntityUpdate {
+            id: PlayerId(1),
+            fields: vec![FieldUpdate::Pos(i32::MAX, i32::MIN)],
+        }],
+        ..SnapshotDelta::default()
+    };
+    assert!(decoder.decode(&overflow).is_ok(), "extreme values wrap instead of panicking");
+}

@@ -1,0 +1,142 @@
+//! Interest management: which players each client is told about.
+//!
+//! A uniform grid over the map, rebuilt each send tick, answers "who is near this point" by
+//! looking only at the cells a view circle covers. A player enters a client's view within the
+//! view radius and leaves it only beyond [`HYSTERESIS`] times that radius, so players on the
+//! edge do not flicker in and out (each flicker would cost a full entity in the delta).
+
+use glam::Vec2;
+
+use crate::ids::PlayerId;
+
+/// A visible player stays visible until this multiple of the view radius.
+pub const HYSTERESIS: f32 = 1.15;
+
+#[derive(Debug, Clone)]
+pub struct Grid {
+    cell: f32,
+    cols: usize,
+    rows: usize,
+    cells: Vec<Vec<u32>>,
+}
+
+impl Grid {
+    /// A grid over a `size` map with square cells of side `cell` (about the view radius).
+    pub fn new(size: Vec2, cell: f32) -> Grid {
+        let cell = cell.max(16.0);
+        let cols = ((size.x / cell).ceil() as usize).clamp(1, 4096);
+        let rows = ((size.y / cell).ceil() as usize).clamp(1, 4096);
+        Grid { cell, cols, rows, cells: vec![Vec::new(); cols * rows] }
+    }
+
+    pub fn clear(&mut self) {
+        self.cells.iter_mut().for_each(Vec::clear);
+    }
+
+    fn cell_of(&self, pos: Vec2) -> (usize, usize) {
+        let col = (pos.x / self.cell).floor().clamp(0.0, (self.cols - 1) as f32) as usize;
+        let row = (pos.y / self.cell).floor().clamp(0.0, (self.rows - 1) as f32) as usize;
+        (col, row)
+    }
+
+    pub fn insert(&mut self, index: u32, pos: Vec2) {
+        let (col, row) = self.cell_of(pos);
+        self.cells[row * self.cols + col].push(index);
+    }
+
+    /// Every index in the cells the circle touches (a superset of those inside it).
+    pub fn query(&self, center: Vec2, radius: f32, out: &mut Vec<u32>) {
+        let (col0, row0) = self.cell_of(center - radius);
+        let (col1, row1) = self.cell_of(center + radius);
+        for row in row0..=row1 {
+            for col in col0..=col1 {
+                out.extend_from_slice(&self.cells[row * self.cols + col]);
+            }
+        }
+    }
+}
+
+/// The ids `viewer` sees, sorted: itself, everyone within `radius`, and those it saw before
+/// (`previous`, sorted) still within `radius × HYSTERESIS`. `players` are (id, position)
+/// indexed as in `grid`.
+pub fn visible_set(
+    grid: &Grid,
+    players: &[(PlayerId, Vec2)],
+    viewer: usize,
+    radius: f32,
+    previous: &[PlayerId],
+    scratch: &mut Vec<u32>,
+) -> Vec<PlayerId> {
+    let (viewer_id, center) = players[viewer];
+    let enter_sq = radius * radius;
+    let stay_sq = enter_sq * HYSTERESIS * HYSTERESIS;
+    scratch.clear();
+    grid.query(center, radius * HYSTERESIS, scratch);
+    let mut seen: Vec<PlayerId> = scratch
+        .iter()
+        .filter_map(|&index| {
+            let (id, pos) = players[index as usize];
+            let dist_sq = pos.distance_squared(center);
+            let keep = id == viewer_id
+                || dist_sq <= enter_sq
+                || (dist_sq <= stay_sq && previous.binary_search(&id).is_ok());
+            keep.then_some(id)
+        })
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(positions: &[(u32, f32, f32)]) -> (Grid, Vec<(PlayerId, Vec2)>) {
+        let mut grid = Grid::new(Vec2::new(4000.0, 4000.0), 800.0);
+        let players: Vec<_> =
+            positions.iter().map(|&(id, x, y)| (PlayerId(id), Vec2::new(x, y))).collect();
+        for (index, (_, pos)) in players.iter().enumerate() {
+            grid.insert(index as u32, *pos);
+        }
+        (grid, players)
+    }
+
+    fn ids(list: &[u32]) -> Vec<PlayerId> {
+        list.iter().map(|&id| PlayerId(id)).collect()
+    }
+
+    #[test]
+    fn sees_itself_and_neighbours_within_radius() {
+        let (grid, players) = world(&[
+            (1, 1000.0, 1000.0),
+            (2, 1500.0, 1000.0),
+            (3, 2000.0, 1000.0),
+            (4, 3900.0, 3900.0),
+        ]);
+        let seen = visible_set(&grid, &players, 0, 800.0, &[], &mut Vec::new());
+        assert_eq!(seen, ids(&[1, 2]), "500 units away is in view, 1000 is not");
+        let far = visible_set(&grid, &players, 3, 800.0, &[], &mut Vec::new());
+        assert_eq!(far, ids(&[4]), "a lone player sees only itself");
+    }
+
+    #[test]
+    fn leaving_needs_the_hysteresis_margin() {
+        let (grid, players) = world(&[(1, 1000.0, 1000.0), (2, 1850.0, 1000.0)]);
+        let fresh = visible_set(&grid, &players, 0, 800.0, &[], &mut Vec::new());
+        assert_eq!(fresh, ids(&[1]), "850 units away does not enter");
+        let kept = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]), &mut Vec::new());
+        assert_eq!(kept, ids(&[1, 2]), "but one already seen at 850 units stays (limit 920)");
+        let (grid, players) = world(&[(1, 1000.0, 1000.0), (2, 1950.0, 1000.0)]);
+        let gone = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]), &mut Vec::new());
+        assert_eq!(gone, ids(&[1]), "beyond 920 units it leaves");
+    }
+
+    #[test]
+    fn edges_and_corners_of_the_map_are_covered() {
+        let (grid, players) =
+            world(&[(1, 0.0, 0.0), (2, 300.0, 300.0), (3, 4000.0, 4000.0), (4, 3700.0, 3990.0)]);
+        assert_eq!(visible_set(&grid, &players, 0, 800.0, &[], &mut Vec::new()), ids(&[1, 2]));
+        assert_eq!(visible_set(&grid, &players, 2, 800.0, &[], &mut Vec::new()), ids(&[3, 4]));
+    }
+}
