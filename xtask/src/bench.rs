@@ -3,8 +3,10 @@
 //! Builds release binaries, starts the server pinned to core 0 and the bots pinned to core 1
 //! (when there are two or more cores), runs the arena workload (DESIGN.md §8: 4000×4000 open
 //! map, bots wandering and firing) for each N, then the arena-full workload (60 Hz simulation,
-//! 20 Hz snapshots, 20 Hz inputs) at one N, prints a table, writes the JSON lines to
-//! `bench-results/`, and names the capacity and the limiting side.
+//! 20 Hz snapshots, 20 Hz inputs, every client sent every player) and the full-world mode
+//! (arena-default with `--full-snapshots`: no interest management, no delta encoding) at one N,
+//! prints a table, writes the JSON lines to `bench-results/`, names the capacity and the limiting
+//! side, and prints the bandwidth ratio of the full-world mode to the default one.
 
 use std::io::Write as _;
 use std::net::TcpStream;
@@ -57,8 +59,18 @@ fn arena_default() -> Workload {
 fn arena_full() -> Workload {
     Workload {
         name: "arena-full",
-        server_flags: ["--tick-hz", "60", "--send-hz", "20"].map(String::from).to_vec(),
+        server_flags: ["--tick-hz", "60", "--send-hz", "20", "--view-radius", "0"]
+            .map(String::from)
+            .to_vec(),
         bot_flags: ["--input-hz", "20"].map(String::from).to_vec(),
+    }
+}
+
+fn full_world() -> Workload {
+    Workload {
+        name: "full-world",
+        server_flags: vec!["--full-snapshots".into()],
+        bot_flags: vec![],
     }
 }
 
@@ -88,9 +100,17 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut runs: Vec<(&str, usize)> =
         options.counts.iter().map(|n| ("arena-default", *n)).collect();
+    if !options.counts.contains(&options.full_at) {
+        runs.push(("arena-default", options.full_at));
+    }
     runs.push(("arena-full", options.full_at));
+    runs.push(("full-world", options.full_at));
     for (name, count) in runs {
-        let workload = if name == "arena-full" { arena_full() } else { arena_default() };
+        let workload = match name {
+            "arena-full" => arena_full(),
+            "full-world" => full_world(),
+            _ => arena_default(),
+        };
         let report = run_one(&workload, count, options.duration, pin)?;
         writeln!(results_file, "{}", serde_line(name, count, &report))?;
         rows.push((name, count, report));
@@ -259,12 +279,14 @@ fn print_table(rows: &[(&str, usize, String)]) {
         ),
         None => println!("\ncapacity (arena-default): no tested N met the bar; limit: {limit}"),
     }
-    let full = rows.iter().find(|(name, ..)| *name == "arena-full");
+    let full = rows.iter().find(|(name, ..)| *name == "full-world");
     let default_at_same_n = full
         .and_then(|(_, n, _)| rows.iter().find(|(name, m, _)| *name == "arena-default" && m == n));
     if let (Some((_, n, full)), Some((_, _, default))) = (full, default_at_same_n) {
         let ratio =
             field(full, "rx_bytes_per_client_per_s") / field(default, "rx_bytes_per_client_per_s");
-        println!("bandwidth at N={n}: arena-full / arena-default = {ratio:.2}x");
+        println!(
+            "bandwidth at N={n}: full world (no interest, no delta) / arena-default = {ratio:.1}x"
+        );
     }
 }
