@@ -14,7 +14,7 @@ use shared::interp::SnapshotBuffer;
 use shared::predict::Predictor;
 use shared::protocol::{
     ClientMsg, Hello, InputCmd, InputMsg, MAX_INPUTS_PER_MSG, MAX_SERVER_MSG_BYTES,
-    PROTOCOL_VERSION, ServerMsg, Snapshot, Welcome, dequantize_pos,
+    PROTOCOL_VERSION, ResumeToken, ServerMsg, Snapshot, Welcome, dequantize_pos,
 };
 use shared::tick::Tick;
 use tokio::net::TcpStream;
@@ -89,11 +89,22 @@ pub async fn open(url: &str) -> anyhow::Result<Socket> {
 impl BotClient {
     /// Connects, sends `Hello` and waits up to `wait` for `Welcome`.
     pub async fn connect(url: &str, name: &str, wait: Duration) -> anyhow::Result<BotClient> {
+        BotClient::connect_with(url, name, None, wait).await
+    }
+
+    /// Connects, resuming the player of `resume` if given (see `Welcome::resumed`).
+    pub async fn connect_with(
+        url: &str,
+        name: &str,
+        resume: Option<ResumeToken>,
+        wait: Duration,
+    ) -> anyhow::Result<BotClient> {
         let mut socket = open(url).await?;
         let hello = ClientMsg::Hello(Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.into(),
             room: String::new(),
+            resume,
         });
         let bytes = encode_client(&hello);
         let tx_bytes = bytes.len() as u64;

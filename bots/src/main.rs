@@ -68,11 +68,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let report = run(config).await?;
     println!("{}", serde_json::to_string(&report).context("encoding the report")?);
-    if report.failed > 0 || report.dropped > 0 {
+    if report.failed > 0 || report.dropped > 0 || report.resume_failures > 0 {
         anyhow::bail!(
-            "{} bot(s) failed to connect and {} were dropped",
+            "{} bot(s) failed to connect, {} were dropped, {} could not resume",
             report.failed,
-            report.dropped
+            report.dropped,
+            report.resume_failures
         );
     }
     Ok(())

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use glam::Vec2;
-use shared::protocol::{ClientMsg, ServerMsg, dequantize_pos};
+use shared::ids::PlayerId;
+use shared::protocol::{ClientMsg, ResumeToken, ServerMsg, dequantize_pos};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use crate::behavior::{Behavior, BotView, Brain, Rng};
@@ -61,11 +62,22 @@ struct BotResult {
     rtts: Vec<f32>,
     corrections: u64,
     max_correction: f32,
+    resumes: u64,
+    resume_failures: u64,
+}
+
+/// Why a bot leaves before the end of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Leave {
+    /// Closes cleanly and joins again as a new player.
+    Churn,
+    /// Drops the connection and resumes the same player.
+    Storm,
 }
 
 enum SessionEnd {
     Finished,
-    Rejoin,
+    Rejoin(Leave),
     Dropped,
 }
 
@@ -175,6 +187,8 @@ fn report(
         },
         bots_cpu_per_s: 0.0,
         prediction_corrections: results.iter().map(|r| r.corrections).sum(),
+        resumes: results.iter().map(|r| r.resumes).sum(),
+        resume_failures: results.iter().map(|r| r.resume_failures).sum(),
         max_prediction_error: results
             .iter()
             .map(|r| f64::from(r.max_correction))
@@ -193,38 +207,51 @@ async fn play_bot(
     let mut result = BotResult::default();
     let mut rng = Rng::new(config.seed ^ (index as u64).wrapping_mul(0x9e37_79b9));
     let mut storm_at = config.storm_at.map(|at| start + at);
+    let mut resume: Option<(PlayerId, ResumeToken)> = None;
     sleep_until(join_at).await;
     let name = format!("bot{index}");
     loop {
-        let mut client = match BotClient::connect(&config.url, &name, CONNECT_WAIT).await {
-            Ok(client) => client,
-            Err(_) if !result.ever_connected => {
-                result.failed = true;
-                return result;
+        let token = resume.map(|(_, token)| token);
+        let mut client =
+            match BotClient::connect_with(&config.url, &name, token, CONNECT_WAIT).await {
+                Ok(client) => client,
+                Err(_) if !result.ever_connected => {
+                    result.failed = true;
+                    return result;
+                }
+                Err(_) => {
+                    result.dropped = true;
+                    return result;
+                }
+            };
+        if let Some((id, _)) = resume.take() {
+            if client.welcome.resumed && client.welcome.player_id == id {
+                result.resumes += 1;
+            } else {
+                result.resume_failures += 1;
             }
-            Err(_) => {
-                result.dropped = true;
-                return result;
-            }
-        };
+        }
         if result.ever_connected {
             result.reconnects += 1;
         }
         result.ever_connected = true;
-        // Churn: leave after an exponentially distributed stay.
-        let leave_at = (config.churn_per_min > 0.0).then(|| {
+        // Churn: leave cleanly after an exponentially distributed stay. Storm: drop at once.
+        let churn_at = (config.churn_per_min > 0.0).then(|| {
             let stay = -(1.0 - f64::from(rng.unit())).ln() * 60.0 / config.churn_per_min;
-            Instant::now() + Duration::from_secs_f64(stay)
+            (Instant::now() + Duration::from_secs_f64(stay), Leave::Churn)
         });
-        let storm = storm_at.take_if(|at| *at < end);
-        let leave_at = match (leave_at, storm) {
-            (Some(a), Some(b)) => Some(a.min(b)),
+        let storm = storm_at.take_if(|at| *at < end).map(|at| (at, Leave::Storm));
+        let leave = match (churn_at, storm) {
+            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
             (a, b) => a.or(b),
         };
+        if let Some((_, Leave::Churn)) = leave {
+            // The storm has not happened yet: keep it for a later connection.
+            storm_at = storm.map(|(at, _)| at);
+        }
         live.connected.fetch_add(1, Ordering::Relaxed);
         let connected_since = Instant::now();
-        let ending =
-            session(&mut client, &config, &live, &mut rng, &mut result, end, leave_at).await;
+        let ending = session(&mut client, &config, &live, &mut rng, &mut result, end, leave).await;
         live.connected.fetch_sub(1, Ordering::Relaxed);
         result.connected_secs += connected_since.elapsed().as_secs_f64();
         result.rx_bytes += client.rx_bytes;
@@ -232,16 +259,22 @@ async fn play_bot(
         result.corrections += client.corrections;
         result.max_correction = result.max_correction.max(client.max_correction);
         match ending {
-            SessionEnd::Finished => {
+            SessionEnd::Finished | SessionEnd::Rejoin(Leave::Churn) => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
-                return result;
+                if matches!(ending, SessionEnd::Finished) {
+                    return result;
+                }
             }
             SessionEnd::Dropped => {
                 result.dropped = true;
                 return result;
             }
-            // Drop the TCP connection without a close frame, as a lost network would.
-            SessionEnd::Rejoin => drop(client),
+            // Drop the TCP connection without a close frame, as a lost network would, and
+            // come back with the resume token.
+            SessionEnd::Rejoin(Leave::Storm) => {
+                resume = Some((client.welcome.player_id, client.welcome.resume_token));
+                drop(client);
+            }
         }
     }
 }
@@ -253,7 +286,7 @@ async fn session(
     rng: &mut Rng,
     result: &mut BotResult,
     end: Instant,
-    leave_at: Option<Instant>,
+    leave: Option<(Instant, Leave)>,
 ) -> SessionEnd {
     let me = client.welcome.player_id;
     let input_hz = config.input_hz.unwrap_or(client.welcome.tick_hz).max(1);
@@ -266,12 +299,15 @@ async fn session(
     let now_ms = || epoch.elapsed().as_secs_f64() * 1000.0;
     let mut tracker = LatencyTracker::default();
     let mut view = BotView::default();
-    let stop_at = leave_at.map_or(end, |at| at.min(end));
+    let stop_at = leave.map_or(end, |(at, _)| at.min(end));
     let mut sample_counter = 0u32;
     loop {
         tokio::select! {
             () = sleep_until(stop_at) => {
-                return if stop_at < end { SessionEnd::Rejoin } else { SessionEnd::Finished };
+                return match leave {
+                    Some((at, why)) if at < end => SessionEnd::Rejoin(why),
+                    _ => SessionEnd::Finished,
+                };
             }
             _ = inputs.tick() => {
                 let cmd = brain.next_input(&view);

@@ -93,6 +93,9 @@ pub struct Report {
     /// correction in world units (0 when prediction always matched the server).
     pub prediction_corrections: u64,
     pub max_prediction_error: f64,
+    /// Reconnects after a storm that took back the same player, and those that did not.
+    pub resumes: u64,
+    pub resume_failures: u64,
 }
 
 /// Sorts samples and takes the three usual percentiles.

@@ -27,6 +27,10 @@ pub struct ServerConfig {
     /// (no interest management, no delta encoding).
     #[arg(long, env = "SKIRMISH_FULL_SNAPSHOTS")]
     pub full_snapshots: bool,
+    /// Seconds a player's seat (score, position) is kept after an unclean disconnect, for the
+    /// client to resume with its token.
+    #[arg(long, env = "SKIRMISH_RESUME_GRACE_SECS", default_value_t = 20)]
+    pub resume_grace_secs: u16,
     /// Players per room.
     #[arg(long, env = "SKIRMISH_MAX_PLAYERS", default_value_t = 32)]
     pub max_players: usize,

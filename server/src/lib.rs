@@ -11,6 +11,7 @@
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
 //! - `view`: what each member is told: interest, snapshot deltas, nearby shots, scoreboard.
+//! - `members`: a room's seats, resume tokens and the grace period after a drop.
 //! - `lobby`: rooms by name.
 //! - `close`: close codes and reasons, and how socket errors map onto them.
 //! - `metrics`: counters and the tick histogram behind `/metrics`.
@@ -21,6 +22,7 @@ mod close;
 mod http;
 mod link;
 mod lobby;
+mod members;
 mod metrics;
 mod room;
 mod session;

@@ -1,9 +1,8 @@
-//! One room: a fixed-tick task that owns the [`World`] and every member's [`Link`].
+//! One room: a fixed-tick task that owns the [`World`] and its [`Members`].
 //!
 //! Sessions talk to the room only through a bounded control channel (join, leave) and their
 //! links (inputs in, frames out), so a slow or hostile client can never block a tick.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -12,17 +11,19 @@ use bytes::Bytes;
 use shared::codec::encode_server;
 use shared::ids::PlayerId;
 use shared::map::Map;
-use shared::protocol::{GameEvent, RosterEntry, ServerMsg, Welcome};
+use shared::protocol::{GameEvent, InputCmd, ResumeToken, ServerMsg, Welcome, close};
 use shared::sim::{self, TickInputs, World};
-use shared::tick::Tick;
+use shared::tick::{Tick, ticks_for_secs};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::close::Close;
 use crate::config::ServerConfig;
 use crate::link::Link;
+use crate::members::Members;
 use crate::metrics::{Metrics, add};
-use crate::view::{self, ViewBuilder, Viewer};
+use crate::view::{self, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -53,23 +54,41 @@ pub(crate) enum JoinError {
     Full,
     #[error("room is closed")]
     Closed,
+    #[error("resume token not valid (expired or already used)")]
+    BadResume,
 }
 
 enum Control {
-    Join { name: String, reply: oneshot::Sender<Result<Joined, JoinError>> },
-    Leave { id: PlayerId },
+    Join {
+        name: String,
+        resume: Option<ResumeToken>,
+        reply: oneshot::Sender<Result<Joined, JoinError>>,
+    },
+    Leave {
+        id: PlayerId,
+        link: Arc<Link>,
+        clean: bool,
+    },
 }
 
 impl RoomHandle {
-    pub(crate) async fn join(&self, name: String) -> Result<Joined, JoinError> {
+    pub(crate) async fn join(
+        &self,
+        name: String,
+        resume: Option<ResumeToken>,
+    ) -> Result<Joined, JoinError> {
         let (reply, answer) = oneshot::channel();
-        self.control.send(Control::Join { name, reply }).await.map_err(|_| JoinError::Closed)?;
+        self.control
+            .send(Control::Join { name, resume, reply })
+            .await
+            .map_err(|_| JoinError::Closed)?;
         answer.await.map_err(|_| JoinError::Closed)?
     }
 
-    pub(crate) async fn leave(&self, id: PlayerId) {
+    /// The session of `link` ended; `clean` frees the seat, otherwise it is held for a resume.
+    pub(crate) async fn leave(&self, id: PlayerId, link: Arc<Link>, clean: bool) {
         // A closed room has no seat to free.
-        let _ = self.control.send(Control::Leave { id }).await;
+        let _ = self.control.send(Control::Leave { id, link, clean }).await;
     }
 }
 
@@ -85,12 +104,10 @@ pub(crate) fn spawn(
     // only makes joins wait a tick under a stampede; it never drops one.
     let (control, control_rx) = mpsc::channel(256);
     let stats = Arc::new(RoomStats::default());
-    let view = ViewBuilder::new(map.size(), config.view_radius, config.full_snapshots);
     let room = Room {
-        view,
+        view: ViewBuilder::new(map.size(), config.view_radius, config.full_snapshots),
         world: World::new(map, config.tick_hz),
-        members: BTreeMap::new(),
-        next_id: 1,
+        members: Members::default(),
         events: Vec::new(),
         stats: stats.clone(),
         metrics,
@@ -100,19 +117,10 @@ pub(crate) fn spawn(
     RoomHandle { control, stats }
 }
 
-struct Member {
-    name: String,
-    link: Arc<Link>,
-    /// The last input sequence number applied to the simulation.
-    last_seq: u32,
-    viewer: Viewer,
-}
-
 struct Room {
     config: Arc<ServerConfig>,
     world: World,
-    members: BTreeMap<PlayerId, Member>,
-    next_id: u32,
+    members: Members,
     /// Events of this tick, sent reliably after the step.
     events: Vec<GameEvent>,
     view: ViewBuilder,
@@ -144,84 +152,104 @@ impl Room {
 
     /// One simulation tick. The phases run in this order every time.
     fn tick(&mut self, control: &mut mpsc::Receiver<Control>) {
-        self.apply_control(control); //                 1. Joins and leaves.
-        let inputs = self.drain_inputs(); //              2. One input per player, chat lines.
+        self.apply_control(control); //                     1. Joins, leaves, resumes, expiries.
+        let inputs = self.drain_inputs(); //                  2. One input per player, chat lines.
         let events = sim::step(&mut self.world, &inputs); // 3. The pure step.
         self.events.extend(events);
-        self.publish(); //                               4. Events to all, snapshots on send ticks.
+        self.publish(); //                                   4. Events, scoreboard, snapshots.
         self.stats.tick.store(self.world.tick.0, Ordering::Relaxed);
     }
 
     fn apply_control(&mut self, control: &mut mpsc::Receiver<Control>) {
         while let Ok(message) = control.try_recv() {
             match message {
-                Control::Join { name, reply } => {
-                    let result = self.join(name);
+                Control::Join { name, resume, reply } => {
+                    let result = self.join(name, resume);
                     if let Err(Ok(joined)) = reply.send(result) {
-                        // The session gave up waiting: free the seat at once.
-                        self.leave(joined.link.player_id);
+                        // The session gave up waiting: let the seat go the unclean way.
+                        self.leave(joined.link.player_id, &joined.link, false);
                     }
                 }
-                Control::Leave { id } => self.leave(id),
+                Control::Leave { id, link, clean } => self.leave(id, &link, clean),
             }
         }
+        let grace = ticks_for_secs(f32::from(self.config.resume_grace_secs), self.config.tick_hz);
+        for (id, member) in self.members.expire(self.world.tick, grace) {
+            self.remove(id, &member.name, "resume grace period over");
+        }
+        self.stats.players.store(self.members.len(), Ordering::Relaxed);
     }
 
-    fn join(&mut self, name: String) -> Result<Joined, JoinError> {
+    fn join(&mut self, name: String, resume: Option<ResumeToken>) -> Result<Joined, JoinError> {
+        if let Some(token) = resume {
+            return self.resume(token);
+        }
         if self.members.len() >= self.config.max_players {
             return Err(JoinError::Full);
         }
-        let id = PlayerId(self.next_id);
-        self.next_id += 1;
+        let metrics = self.metrics.clone();
+        let (id, link, token) =
+            self.members.add(name.clone(), |id| Arc::new(Link::new(id, metrics)));
         self.world.add_player(id);
-        let link = Arc::new(Link::new(id, self.metrics.clone()));
-        self.members.insert(
-            id,
-            Member {
-                name: name.clone(),
-                link: link.clone(),
-                last_seq: 0,
-                viewer: Viewer::default(),
-            },
-        );
         self.events.push(GameEvent::Joined { id, name: name.clone() });
-        self.stats.players.store(self.members.len(), Ordering::Relaxed);
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
+        Ok(Joined { welcome: self.welcome(id, token, false), link })
+    }
+
+    fn resume(&mut self, token: ResumeToken) -> Result<Joined, JoinError> {
+        let metrics = self.metrics.clone();
+        let resumed = self
+            .members
+            .resume(token, |id| Arc::new(Link::new(id, metrics)))
+            .ok_or(JoinError::BadResume)?;
+        if let Some(stale) = resumed.stale {
+            stale.kick(Close::new(close::POLICY, "resumed on another connection"));
+        }
+        tracing::info!(player = %resumed.id, "player resumed");
+        Ok(Joined { welcome: self.welcome(resumed.id, resumed.token, true), link: resumed.link })
+    }
+
+    fn welcome(&self, id: PlayerId, token: ResumeToken, resumed: bool) -> Bytes {
         let welcome = Welcome {
             player_id: id,
             tick_hz: self.config.tick_hz,
             send_hz: self.config.effective_send_hz(),
             server_tick: self.world.tick,
             map: self.world.map.clone(),
-            roster: self
-                .members
-                .iter()
-                .map(|(id, m)| RosterEntry { id: *id, name: m.name.clone() })
-                .collect(),
+            roster: self.members.roster(),
+            resume_token: token,
+            resume_grace_secs: self.config.resume_grace_secs,
+            resumed,
         };
-        Ok(Joined {
-            link,
-            welcome: Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome)))),
-        })
+        Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome))))
     }
 
-    fn leave(&mut self, id: PlayerId) {
-        if let Some(member) = self.members.remove(&id) {
-            self.world.remove_player(id);
-            self.events.push(GameEvent::Left { id });
-            self.stats.players.store(self.members.len(), Ordering::Relaxed);
-            tracing::info!(player = %id, name = %member.name, players = self.members.len(), "player left");
+    fn leave(&mut self, id: PlayerId, link: &Arc<Link>, clean: bool) {
+        if let Some(member) = self.members.disconnect(id, link, clean, self.world.tick) {
+            self.remove(id, &member.name, "left");
+        } else if !clean {
+            // Held for a resume: the ship stops where it is, still in the game.
+            if let Some(player) = self.world.players.get_mut(&id) {
+                player.last_input = InputCmd::default();
+            }
         }
+    }
+
+    fn remove(&mut self, id: PlayerId, name: &str, why: &str) {
+        self.world.remove_player(id);
+        self.events.push(GameEvent::Left { id });
+        tracing::info!(player = %id, %name, players = self.members.len(), why, "player removed");
     }
 
     fn drain_inputs(&mut self) -> TickInputs {
         let mut inputs = TickInputs::new();
-        for (id, member) in &mut self.members {
-            if let Some(cmd) = member.link.take_input() {
+        for (id, member) in self.members.iter_mut() {
+            let Some(link) = &member.link else { continue };
+            if let Some(cmd) = link.take_input() {
                 member.last_seq = cmd.seq;
                 inputs.insert(*id, cmd);
             }
-            while let Some(text) = member.link.take_chat() {
+            while let Some(text) = link.take_chat() {
                 self.events.push(GameEvent::Chat { from: *id, text });
             }
         }
@@ -239,8 +267,9 @@ impl Room {
         }
         self.view.prepare(&self.world);
         let pickups = self.world.pickup_bits();
-        for (id, member) in &mut self.members {
-            let held = member.link.held_snapshot();
+        for (id, member) in self.members.iter_mut() {
+            let Some(link) = &member.link else { continue };
+            let held = link.held_snapshot();
             let frame = self.view.snapshot_frame(
                 *id,
                 &mut member.viewer,
@@ -249,7 +278,7 @@ impl Room {
                 pickups,
                 held,
             );
-            member.link.publish_snapshot(tick, frame);
+            link.publish_snapshot(tick, frame);
         }
     }
 
@@ -264,9 +293,9 @@ impl Room {
             .partition(|e| view::event_points(e).is_some());
         let global = (!global.is_empty())
             .then(|| Bytes::from(encode_server(&ServerMsg::Events { tick, events: global })));
-        for (id, member) in &self.members {
+        for (id, _, link) in self.members.connected() {
             if let Some(frame) = &global {
-                member.link.send_reliable(frame.clone());
+                link.send_reliable(frame.clone());
             }
             let Some(me) = self.world.players.get(id).map(|p| p.pos) else { continue };
             let near: Vec<GameEvent> = local
@@ -275,7 +304,7 @@ impl Room {
                 .cloned()
                 .collect();
             if !near.is_empty() {
-                member.link.send_reliable(Bytes::from(encode_server(&ServerMsg::Events {
+                link.send_reliable(Bytes::from(encode_server(&ServerMsg::Events {
                     tick,
                     events: near,
                 })));
@@ -286,8 +315,8 @@ impl Room {
     fn publish_scoreboard(&self) {
         let ranking = view::ranking(&self.world);
         for (rank, entry) in ranking.iter().enumerate() {
-            if let Some(member) = self.members.get(&entry.id) {
-                member.link.send_reliable(view::scoreboard_frame(&ranking, rank));
+            if let Some(link) = self.members.get(&entry.id).and_then(|m| m.link.as_ref()) {
+                link.send_reliable(view::scoreboard_frame(&ranking, rank));
             }
         }
     }

@@ -79,7 +79,13 @@ pub(crate) async fn run(
         Ok((room, joined)) => {
             let id = joined.link.player_id;
             let ending = play(&mut socket, &app, &room, &joined).await;
-            room.leave(id).await;
+            let keep_seat = matches!(
+                ending.reason(),
+                DisconnectReason::ConnectionLost
+                    | DisconnectReason::SlowConsumer
+                    | DisconnectReason::Timeout
+            );
+            room.leave(id, joined.link.clone(), !keep_seat).await;
             tracing::debug!(%peer, player = %id, ?ending, "session ended");
             ending
         }
@@ -118,10 +124,11 @@ async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joi
         .lobby
         .room(&hello.room)
         .map_err(|_| Close::new(close::TRY_AGAIN_LATER, "too many rooms"))?;
-    match room.join(name).await {
+    match room.join(name, hello.resume).await {
         Ok(joined) => Ok((room, joined)),
         Err(JoinError::Full) => Err(Close::new(close::TRY_AGAIN_LATER, "room is full")),
         Err(JoinError::Closed) => Err(Close::restart()),
+        Err(err @ JoinError::BadResume) => Err(Close::new(close::POLICY, err.to_string())),
     }
 }
 

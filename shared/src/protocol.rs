@@ -11,7 +11,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -68,6 +68,20 @@ pub struct Hello {
     pub name: String,
     /// Empty for the default room.
     pub room: String,
+    /// To take back a seat after an unclean disconnect: the token from the last `Welcome`.
+    pub resume: Option<ResumeToken>,
+}
+
+/// A single-use secret that lets a reconnecting client take back its player (score, position)
+/// within the grace period. Each `Welcome` carries a fresh one.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResumeToken(pub [u8; 16]);
+
+impl std::fmt::Debug for ResumeToken {
+    /// Never prints the secret (tokens must not reach logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeToken(..)")
+    }
 }
 
 /// The newest input command plus the last few the server has not acknowledged yet, oldest
@@ -137,6 +151,12 @@ pub struct Welcome {
     pub map: Map,
     /// Everyone in the room, including the new player.
     pub roster: Vec<RosterEntry>,
+    /// Present this in the next `Hello` to resume after an unclean disconnect.
+    pub resume_token: ResumeToken,
+    /// How long the seat is kept after an unclean disconnect.
+    pub resume_grace_secs: u16,
+    /// Whether this connection took back an existing player.
+    pub resumed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

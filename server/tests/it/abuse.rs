@@ -38,6 +38,7 @@ fn hello(version: u16, name: &str) -> Message {
         protocol_version: version,
         name: name.into(),
         room: String::new(),
+        resume: None,
     });
     Message::Binary(encode_client(&hello).into())
 }

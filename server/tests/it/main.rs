@@ -8,3 +8,4 @@ mod harness;
 mod http;
 mod load;
 mod netcode;
+mod resume;

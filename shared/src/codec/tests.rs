@@ -9,6 +9,7 @@ fn sample_client_messages() -> Vec<ClientMsg> {
             protocol_version: PROTOCOL_VERSION,
             name: "Ada".into(),
             room: String::new(),
+            resume: Some(ResumeToken([7; 16])),
         }),
         ClientMsg::Input(InputMsg {
             ack_tick: Tick(41),
@@ -54,6 +55,9 @@ fn server_messages_round_trip() {
             server_tick: Tick(99),
             map,
             roster: vec![RosterEntry { id: PlayerId(7), name: "Ada".into() }],
+            resume_token: ResumeToken([9; 16]),
+            resume_grace_secs: 20,
+            resumed: false,
         })),
         ServerMsg::Snapshot(crate::delta::encode(
             None,
