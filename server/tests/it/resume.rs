@@ -63,9 +63,7 @@ async fn the_seat_is_freed_after_the_grace_period() {
     let (id, token) = (ada.welcome.player_id, ada.welcome.resume_token);
     drop(ada);
     let left = bob.recv_until(Duration::from_secs(5), |m| match m.message()? {
-        ServerMsg::Events { events, .. } => {
-            events.iter().any(|e| *e == GameEvent::Left { id }).then_some(())
-        }
+        ServerMsg::Events { events, .. } => events.contains(&GameEvent::Left { id }).then_some(()),
         _ => None,
     });
     let started = std::time::Instant::now();
