@@ -40,6 +40,18 @@ pub struct ServerConfig {
     /// Open WebSocket connections in total; more are refused with 503 before the upgrade.
     #[arg(long, env = "SKIRMISH_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// Open WebSocket connections per client IP address; more are refused with 429.
+    #[arg(long, env = "SKIRMISH_MAX_CONNECTIONS_PER_IP", default_value_t = 32)]
+    pub max_connections_per_ip: usize,
+    /// Browser origins allowed to open game sockets besides the page's own origin
+    /// (comma-separated; `*` allows any). The defaults are `trunk serve`'s addresses.
+    #[arg(
+        long,
+        env = "SKIRMISH_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8080,http://localhost:8080"
+    )]
+    pub allowed_origins: Vec<String>,
     /// Directory holding the built client (`trunk build` output).
     #[arg(long, env = "SKIRMISH_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,

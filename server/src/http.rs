@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::services::ServeDir;
 
+use crate::admission::{self, PerIp};
 use crate::config::ServerConfig;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
@@ -28,6 +29,7 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// One permit per open game socket.
     pub(crate) connections: Arc<Semaphore>,
+    pub(crate) per_ip: PerIp,
     /// Fired on shutdown: sessions close with 1012.
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
@@ -42,7 +44,7 @@ impl AppState {
         tracker: TaskTracker,
     ) -> AppState {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        AppState { config, lobby, metrics, connections, cancel, tracker }
+        AppState { config, lobby, metrics, connections, per_ip: PerIp::default(), cancel, tracker }
     }
 }
 
@@ -66,6 +68,11 @@ async fn websocket(
         Ok(accept) => accept,
         Err(refusal) => return refusal.response(),
     };
+    if !admission::origin_allowed(request.headers(), &state.config.allowed_origins) {
+        state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
+        tracing::debug!(%peer, origin = ?request.headers().get("origin"), "foreign origin refused");
+        return upgrade::plain(StatusCode::FORBIDDEN, "origin not allowed");
+    }
     if state.cancel.is_cancelled() {
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server restarting");
     }
@@ -73,10 +80,18 @@ async fn websocket(
         state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server full, try again later");
     };
+    let Some(ip_slot) = state.per_ip.try_acquire(peer.ip(), state.config.max_connections_per_ip)
+    else {
+        state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
+        return upgrade::plain(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from your address",
+        );
+    };
     let tracker = state.tracker.clone();
     tracker.spawn(async move {
         match upgrade::into_websocket(request).await {
-            Ok(socket) => session::run(socket, peer, state, permit).await,
+            Ok(socket) => session::run(socket, peer, state, (permit, ip_slot)).await,
             Err(err) => tracing::debug!(%peer, %err, "upgrade failed"),
         }
     });

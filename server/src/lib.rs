@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`config`]: `ServerConfig`, from flags and environment.
 //! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`, `/metrics`, `/api/rooms`.
+//! - `admission`: Origin allow-list and per-IP caps, checked before the upgrade.
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
 //! - `session`: one task per socket: `Hello`, then reads into the player's link and writes
 //!   frames out of it.
@@ -12,18 +13,21 @@
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
 //! - `view`: what each member is told: interest, snapshot deltas, nearby shots, scoreboard.
 //! - `members`: a room's seats, resume tokens and the grace period after a drop.
+//! - `rate`: token-bucket rate limits per connection.
 //! - `lobby`: rooms by name.
 //! - `close`: close codes and reasons, and how socket errors map onto them.
 //! - `metrics`: counters and the tick histogram behind `/metrics`.
 
 pub mod config;
 
+mod admission;
 mod close;
 mod http;
 mod link;
 mod lobby;
 mod members;
 mod metrics;
+mod rate;
 mod room;
 mod session;
 mod upgrade;

@@ -71,6 +71,7 @@ pub(crate) struct Metrics {
     pub(crate) snapshots_replaced: AtomicU64,
     pub(crate) inputs_dropped: AtomicU64,
     pub(crate) chat_dropped: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
     disconnects: [AtomicU64; DisconnectReason::ALL.len()],
 }
 
@@ -201,6 +202,12 @@ impl Metrics {
             "counter",
             "Chat lines dropped from full per-player backlogs.",
             one(load(&self.chat_dropped) as f64),
+        );
+        put_plain(
+            "skirmish_rate_limited_total",
+            "counter",
+            "Client messages dropped for exceeding a rate limit.",
+            one(load(&self.rate_limited) as f64),
         );
         put_plain(
             "skirmish_disconnects_total",

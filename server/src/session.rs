@@ -23,6 +23,7 @@ use crate::close::Close;
 use crate::http::AppState;
 use crate::link::Link;
 use crate::metrics::{DisconnectReason, Metrics, add};
+use crate::rate::{Limits, Verdict};
 use crate::room::{JoinError, Joined, RoomHandle, current_tick};
 use crate::upgrade::WsStream;
 
@@ -71,7 +72,7 @@ pub(crate) async fn run(
     mut socket: WsStream,
     peer: SocketAddr,
     app: AppState,
-    _permit: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, crate::admission::IpSlot),
 ) {
     add(&app.metrics.connections, 1);
     add(&app.metrics.connections_total, 1);
@@ -172,6 +173,7 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    let mut limits = Limits::new(app.config.tick_hz, last_heard);
     loop {
         let step = tokio::select! {
             biased;
@@ -184,7 +186,7 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                     Some(Err(err)) => Err(Ending::from_ws_error(&err)),
                     Some(Ok(message)) => {
                         count_in(metrics, &message);
-                        handle_message(message, link, room)
+                        handle_message(message, link, room, &mut limits, metrics)
                     }
                 }
             }
@@ -215,7 +217,13 @@ fn count_in(metrics: &Metrics, message: &Message) {
 }
 
 /// Handles one message after the handshake.
-fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<(), Ending> {
+fn handle_message(
+    message: Message,
+    link: &Link,
+    room: &RoomHandle,
+    limits: &mut Limits,
+    metrics: &Metrics,
+) -> Result<(), Ending> {
     let bytes = match message {
         Message::Binary(bytes) => bytes,
         Message::Text(_) => {
@@ -228,6 +236,27 @@ fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<()
         .map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")))
         .and_then(|m| check_client_msg(m).map_err(|v| Close::new(v.close_code(), v.to_string())))
         .map_err(Ending::Close)?;
+    let limit = match &message {
+        ClientMsg::Input(_) => &mut limits.inputs,
+        ClientMsg::Chat { .. } => &mut limits.chat,
+        ClientMsg::Ping { .. } => &mut limits.pings,
+        ClientMsg::Hello(_) => {
+            return Err(Ending::Close(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
+        }
+    };
+    match limit.check(Instant::now()) {
+        Verdict::Accept => {}
+        Verdict::Drop => {
+            add(&metrics.rate_limited, 1);
+            return Ok(());
+        }
+        Verdict::Close => {
+            return Err(Ending::Close(Close::new(
+                close::POLICY,
+                "flooding: message rate limit exceeded",
+            )));
+        }
+    }
     match message {
         ClientMsg::Input(input) => link.push_inputs(&input),
         ClientMsg::Chat { text } => {
@@ -239,9 +268,7 @@ fn handle_message(message: Message, link: &Link, room: &RoomHandle) -> Result<()
             let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
             link.send_reliable(Bytes::from(encode_server(&pong)));
         }
-        ClientMsg::Hello(_) => {
-            return Err(Ending::Close(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
-        }
+        ClientMsg::Hello(_) => {}
     }
     Ok(())
 }

@@ -134,6 +134,8 @@ fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyho
             &(count + 16).to_string(),
             "--max-connections",
             &(count + 64).to_string(),
+            "--max-connections-per-ip",
+            &(count + 64).to_string(),
         ])
         .args(&workload.server_flags)
         .env("RUST_LOG", "warn")

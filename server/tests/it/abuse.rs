@@ -5,7 +5,7 @@ use std::time::Duration;
 use bots::client::{BotClient, Incoming, open, read};
 use futures_util::SinkExt;
 use shared::codec::encode_client;
-use shared::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, close};
+use shared::protocol::{ClientMsg, Hello, InputCmd, PROTOCOL_VERSION, close};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::{TestServer, WAIT, test_config};
@@ -163,4 +163,89 @@ async fn graceful_shutdown_sends_1012_to_everyone() {
         .expect("run returns in time")
         .expect("task")
         .expect("run returns Ok");
+}
+
+#[tokio::test]
+async fn foreign_origins_and_address_floods_are_refused_before_the_upgrade() {
+    let mut config = test_config();
+    config.max_connections_per_ip = 3;
+    let server = TestServer::start_with(config).await;
+    let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let (status, text) = crate::harness::http_get(
+        server.addr,
+        "/ws",
+        &format!("{upgrade}Origin: https://evil.example\r\n"),
+    )
+    .await;
+    assert_eq!(status, 403, "a foreign Origin gets 403 and no upgrade: {text}");
+    let own = format!("{upgrade}Origin: http://{}\r\n", server.addr);
+    let (status, _) = crate::harness::http_get(server.addr, "/ws", &own).await;
+    assert_eq!(status, 101, "the page's own origin is upgraded");
+
+    let _held: Vec<_> =
+        futures_util::future::join_all((0..3).map(|i| server_join(&server, i))).await;
+    let (status, text) = crate::harness::http_get(server.addr, "/ws", upgrade).await;
+    assert_eq!(status, 429, "a fourth socket from the same address gets 429: {text}");
+    server.shutdown().await.expect("clean shutdown");
+}
+
+async fn server_join(server: &TestServer, i: usize) -> BotClient {
+    server.join(&format!("p{i}")).await
+}
+
+#[tokio::test]
+async fn input_floods_are_dropped_then_closed_and_speed_stays_capped() {
+    let server = TestServer::start().await;
+    let mut cheat = server.join("Cheat").await;
+    let id = cheat.welcome.player_id;
+    let at = |s: &shared::protocol::Snapshot| {
+        s.players.iter().find(|p| p.id == id).map(|p| (s.tick.0, p.x))
+    };
+    let (start_tick, start_x) =
+        cheat.recv_until(WAIT, |m| m.snapshot().and_then(at)).await.expect("placed");
+    // A burst of 250 inputs, all "full speed right", far above the 60 a second allowed.
+    for _ in 0..250 {
+        cheat.send_input(InputCmd { move_x: 127, ..InputCmd::default() }).await.expect("burst");
+    }
+    let (tick, x) = cheat
+        .recv_until(WAIT, |m| {
+            m.snapshot().and_then(at).filter(|(tick, _)| *tick >= start_tick + 30)
+        })
+        .await
+        .expect("still playing a second later");
+    let moved = (x - start_x) as f32 / shared::protocol::POS_SCALE;
+    let seconds = (tick - start_tick) as f32 / 30.0;
+    let limit = shared::sim::PLAYER_SPEED * seconds + 1.0;
+    println!(
+        "a burst of 250 inputs moved the ship {moved:.1} units in {seconds:.2} s of game time (limit {limit:.1})"
+    );
+    assert!(moved > 50.0, "the accepted inputs did move the ship: {moved}");
+    assert!(moved <= limit, "never faster than the speed limit: {moved} > {limit}");
+
+    // Keep flooding: the connection is closed for it.
+    let mut sent = 0;
+    let closed = loop {
+        sent += 1;
+        if cheat.send_input(InputCmd { move_x: 127, ..InputCmd::default() }).await.is_err()
+            || sent > 20_000
+        {
+            break closed(cheat.socket()).await;
+        }
+        if sent % 200 == 0 {
+            if let Ok(Some(Ok(Message::Close(frame)))) = tokio::time::timeout(
+                Duration::from_millis(1),
+                futures_util::StreamExt::next(cheat.socket()),
+            )
+            .await
+            {
+                break frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1005, String::new()));
+            }
+        }
+    };
+    println!("flood closed after {sent} more inputs: {closed:?}");
+    assert_eq!(closed.0, close::POLICY, "a sustained flood is closed with 1008: {closed:?}");
+    assert!(closed.1.contains("flooding"), "the reason says why: {closed:?}");
+    server.shutdown().await.expect("clean shutdown");
 }

@@ -37,6 +37,8 @@ pub(crate) fn test_config() -> ServerConfig {
     // Everyone sees everyone unless a test is about interest management: players spawn at
     // opposite corners of the arena, farther apart than the default view radius.
     config.view_radius = 0.0;
+    // Every test client connects from 127.0.0.1.
+    config.max_connections_per_ip = 10_000;
     config
 }
 
