@@ -37,6 +37,8 @@ async function freePort() {
 async function startServer(port) {
   const child = spawn(serverBin, [
     '--bind', `127.0.0.1:${port}`, '--static-dir', dist, '--map', join(root, 'assets/maps/arena.json'),
+    // Both players must see each other from opposite corners of the arena.
+    '--view-radius', '0',
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
   let log = '';
   child.stderr.on('data', (chunk) => { log += chunk; });
@@ -69,7 +71,7 @@ async function waitFor(page, what, fn, arg) {
   return handle.jsonValue();
 }
 
-async function join(page, url, name) {
+async function joinGame(page, url, name) {
   const errors = [];
   page.on('pageerror', (err) => errors.push(err.message));
   await page.goto(url);
@@ -113,8 +115,8 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
   try {
     const alice = await browsers[0].context.newPage();
     const bob = await browsers[1].context.newPage();
-    const aliceErrors = await join(alice, url, 'Alice');
-    const bobErrors = await join(bob, url, 'Bob');
+    const aliceErrors = await joinGame(alice, url, 'Alice');
+    const bobErrors = await joinGame(bob, url, 'Bob');
     const aliceId = (await debug(alice)).playerId;
     assert.equal(typeof aliceId, 'number', 'Alice has a player id');
 

@@ -1,1 +1,32 @@
-//! placeholder
+//! The Skirmish browser client: a thin WebAssembly shell around a platform-free model.
+//!
+//! # Layout
+//! - [`app`]: the model: connection state, snapshots, prediction, chat, kill feed, scoreboard,
+//!   outgoing messages. No DOM; tested natively.
+//! - [`determinism`]: a scripted simulation fingerprint, compared between native and wasm32.
+//! - [`input`]: keyboard, mouse and touch state → one `InputCmd` per tick.
+//! - `net` (wasm): the web-sys `WebSocket` in arraybuffer mode, owning its callbacks.
+//! - `render` (wasm): draws the app on a `CanvasRenderingContext2d`, crisp on high-DPI screens.
+//! - `ui` (wasm): the DOM around the canvas: join form, chat, scoreboard, kill feed, HUD, banner.
+//! - `frame_loop` (wasm): `requestAnimationFrame`: socket events → app → socket, render, UI.
+
+pub mod app;
+pub mod determinism;
+pub mod input;
+
+#[cfg(target_arch = "wasm32")]
+mod frame_loop;
+#[cfg(target_arch = "wasm32")]
+mod net;
+#[cfg(target_arch = "wasm32")]
+mod render;
+#[cfg(target_arch = "wasm32")]
+mod ui;
+
+/// Entry point, called by the page once the module loads.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() -> Result<(), wasm_bindgen::JsValue> {
+    console_error_panic_hook::set_once();
+    frame_loop::start()
+}

@@ -1,0 +1,220 @@
+use shared::codec::encode_server;
+use shared::delta;
+use shared::protocol::{PlayerSnap, RosterEntry};
+
+use super::*;
+
+fn welcome(id: u32, token: u8) -> Vec<u8> {
+    let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
+    encode_server(&ServerMsg::Welcome(Box::new(Welcome {
+        player_id: PlayerId(id),
+        tick_hz: 30,
+        send_hz: 30,
+        server_tick: Tick(0),
+        map,
+        roster: vec![RosterEntry { id: PlayerId(id), name: "Ada".into() }],
+        resume_token: ResumeToken([token; 16]),
+        resume_grace_secs: 20,
+        resumed: false,
+    })))
+}
+
+fn joined() -> App {
+    let mut app = App::new();
+    app.join("Ada");
+    app.on_open();
+    app.on_message(&welcome(1, 1), 0.0).expect("welcome decodes");
+    app.take_outgoing();
+    app
+}
+
+fn snapshot(tick: u32, ack: u32) -> Vec<u8> {
+    let me = PlayerSnap {
+        id: PlayerId(1),
+        x: 1600,
+        y: 1600,
+        health: 100,
+        alive: true,
+        ..PlayerSnap::default()
+    };
+    let snap = Snapshot { tick: Tick(tick), ack_input: ack, players: vec![me], pickups: 0 };
+    encode_server(&ServerMsg::Snapshot(delta::encode(None, &snap)))
+}
+
+fn inputs(messages: &[ClientMsg]) -> Vec<&InputMsg> {
+    messages
+        .iter()
+        .filter_map(|m| if let ClientMsg::Input(i) = m { Some(i) } else { None })
+        .collect()
+}
+
+#[test]
+fn hello_then_welcome_joins() {
+    let mut app = App::new();
+    app.join("  Ada ");
+    assert!(app.wants_socket(0.0), "joining asks for a socket");
+    app.on_open();
+    let out = app.take_outgoing();
+    assert!(
+        matches!(&out[..], [ClientMsg::Hello(h)] if h.name == "Ada" && h.resume.is_none()),
+        "{out:?}"
+    );
+    app.on_message(&welcome(1, 1), 0.0).expect("welcome");
+    assert_eq!((app.conn.clone(), app.me), (Conn::Joined, Some(PlayerId(1))), "joined as player 1");
+    assert_eq!(app.name_of(PlayerId(1)), "Ada");
+}
+
+#[test]
+fn inputs_go_out_at_the_tick_rate_with_unacked_redundancy() {
+    let mut app = joined();
+    app.on_message(&snapshot(1, 0), 0.0).expect("snapshot");
+    let mut sent = Vec::new();
+    for frame in 1..=60 {
+        app.update(f64::from(frame) * 1000.0 / 60.0, 1000.0 / 60.0, InputCmd::default);
+        sent.extend(app.take_outgoing());
+    }
+    let sent_inputs = inputs(&sent);
+    assert!(
+        (29..=31).contains(&sent_inputs.len()),
+        "about 30 inputs in a second at 60 FPS: {}",
+        sent_inputs.len()
+    );
+    let newest: Vec<u32> =
+        sent_inputs.iter().map(|m| m.inputs.last().expect("non-empty").seq).collect();
+    assert!(
+        newest.windows(2).all(|w| w[1] == w[0] + 1),
+        "one new sequence number per message: {newest:?}"
+    );
+    assert!(
+        sent_inputs.iter().all(|m| m.inputs.len() <= MAX_INPUTS_PER_MSG),
+        "redundancy is capped"
+    );
+    assert_eq!(
+        sent_inputs.last().expect("some").inputs.len(),
+        MAX_INPUTS_PER_MSG,
+        "unacked inputs ride along"
+    );
+
+    let last = *newest.last().expect("some");
+    app.on_message(&snapshot(2, last - 2), 1000.0).expect("ack");
+    app.update(1000.0 + 1000.0 / 30.0, 1000.0 / 30.0, InputCmd::default);
+    let next = app.take_outgoing();
+    let carried: Vec<u32> = inputs(&next)[0].inputs.iter().map(|c| c.seq).collect();
+    assert_eq!(carried, vec![last - 1, last, last + 1], "only unacknowledged inputs are repeated");
+}
+
+#[test]
+fn a_stalled_frame_catches_up_only_a_few_inputs() {
+    let mut app = joined();
+    app.update(0.0, 16.0, InputCmd::default);
+    app.take_outgoing();
+    app.update(5000.0, 5000.0, InputCmd::default);
+    assert!(inputs(&app.take_outgoing()).len() <= 4, "a 5 s stall does not flood the server");
+}
+
+#[test]
+fn backoff_grows_and_is_capped() {
+    let delays: Vec<f64> = (0..8).map(|attempt| backoff_ms(attempt, 1.0)).collect();
+    assert_eq!(delays[..5], [500.0, 1000.0, 2000.0, 4000.0, 8000.0], "doubles from 0.5 s");
+    assert!(delays[5..].iter().all(|d| *d == BACKOFF_MAX_MS), "capped at 8 s");
+    assert_eq!(backoff_ms(2, 0.0), 1000.0, "jitter spreads down to half");
+}
+
+#[test]
+fn unclean_closes_reconnect_with_resume_and_refusals_stop() {
+    let mut app = joined();
+    app.on_close(1006, "", 100.0, 0.0);
+    assert!(matches!(app.conn, Conn::Reconnecting { attempt: 0, .. }), "{:?}", app.conn);
+    assert!(
+        !app.wants_socket(100.0) && app.wants_socket(100.0 + BACKOFF_FIRST_MS),
+        "waits out the backoff"
+    );
+    assert!(app.banner(100.0).is_some_and(|b| b.contains("Reconnecting")), "a banner says so");
+    app.on_open();
+    let hello = app.take_outgoing();
+    assert!(
+        matches!(&hello[..], [ClientMsg::Hello(h)] if h.resume == Some(ResumeToken([1; 16]))),
+        "resumes with the token"
+    );
+    app.on_close(1006, "", 200.0, 0.0);
+    assert!(
+        matches!(app.conn, Conn::Reconnecting { attempt: 1, .. }),
+        "the second failure backs off further"
+    );
+
+    app.on_close(close::RESTART, "server restarting", 300.0, 0.5);
+    assert!(
+        matches!(&app.conn, Conn::Reconnecting { reason, .. } if reason == "server restarting"),
+        "1012 reconnects"
+    );
+
+    let mut refused = joined();
+    refused.on_close(close::PROTOCOL_ERROR, "protocol version 9 not supported", 0.0, 0.0);
+    assert!(matches!(refused.conn, Conn::Closed { code: 1002, .. }), "a protocol refusal stops");
+}
+
+#[test]
+fn a_refused_resume_rejoins_as_a_new_player() {
+    let mut app = joined();
+    app.on_close(1006, "", 0.0, 0.0);
+    app.on_open();
+    app.take_outgoing();
+    app.on_close(close::POLICY, "resume token not valid (expired or already used)", 10.0, 0.0);
+    assert!(app.wants_socket(10.0), "retries at once");
+    app.on_open();
+    let hello = app.take_outgoing();
+    assert!(
+        matches!(&hello[..], [ClientMsg::Hello(h)] if h.resume.is_none()),
+        "without the spent token"
+    );
+}
+
+#[test]
+fn chat_and_killfeed_are_bounded_and_expire() {
+    let mut app = joined();
+    for i in 0..(CHAT_LINES + 20) {
+        let events = vec![GameEvent::Chat { from: PlayerId(1), text: format!("line {i}") }];
+        app.on_message(&encode_server(&ServerMsg::Events { tick: Tick(1), events }), 0.0)
+            .expect("chat");
+    }
+    assert_eq!(app.chat.len(), CHAT_LINES, "chat keeps the last {CHAT_LINES} lines");
+    assert_eq!(app.chat.back().map(|l| l.text.as_str()), Some("line 69"), "newest last");
+    for _ in 0..8 {
+        let events = vec![GameEvent::Killed { killer: PlayerId(1), victim: PlayerId(2) }];
+        app.on_message(&encode_server(&ServerMsg::Events { tick: Tick(1), events }), 0.0)
+            .expect("kill");
+    }
+    assert_eq!(app.killfeed.len(), KILLFEED_LINES, "kill feed is bounded");
+    app.update(KILLFEED_MS + 1.0, 16.0, InputCmd::default);
+    assert!(app.killfeed.is_empty(), "kill-feed lines expire");
+}
+
+#[test]
+fn chat_is_sanitised_before_sending() {
+    let mut app = joined();
+    app.send_chat("   ");
+    app.send_chat("hi\u{202E} there");
+    let out = app.take_outgoing();
+    assert_eq!(
+        out,
+        vec![ClientMsg::Chat { text: "hi there".into() }],
+        "blank lines dropped, controls stripped"
+    );
+}
+
+#[test]
+fn garbage_from_the_server_is_an_error() {
+    let mut app = joined();
+    assert!(app.on_message(&[0xff, 0xff, 0xff], 0.0).is_err(), "undecodable bytes are reported");
+}
+
+#[test]
+fn shots_are_counted_and_drawn_briefly() {
+    let mut app = joined();
+    let shot = GameEvent::Shot { shooter: PlayerId(1), from: (0, 0), to: (1600, 0), hit: None };
+    app.on_message(&encode_server(&ServerMsg::Events { tick: Tick(1), events: vec![shot] }), 0.0)
+        .expect("shot");
+    assert_eq!((app.shots_seen, app.beams.len()), (1, 1), "counted and drawn");
+    app.update(BEAM_MS + 1.0, 16.0, InputCmd::default);
+    assert!(app.beams.is_empty(), "the beam fades out");
+}

@@ -1,0 +1,369 @@
+//! Wires the page together and runs the `requestAnimationFrame` loop: socket events into the
+//! app, the app's messages out to the socket, then render and DOM sync, every frame.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use glam::Vec2;
+use gloo_events::{EventListener, EventListenerOptions};
+use gloo_render::{AnimationFrame, request_animation_frame};
+use shared::codec::encode_client;
+use shared::protocol::close;
+use shared::validate::sanitize_name;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{
+    CanvasRenderingContext2d, HtmlCanvasElement, KeyboardEvent, PointerEvent, TouchEvent, Window,
+};
+
+use crate::app::App;
+use crate::input::{InputState, Stick};
+use crate::net::{NetEvent, Socket, game_url};
+use crate::render::Renderer;
+use crate::ui::Ui;
+
+const NAME_KEY: &str = "skirmish.name";
+
+struct Game {
+    window: Window,
+    app: App,
+    input: InputState,
+    socket: Option<Socket>,
+    renderer: Renderer,
+    ui: Ui,
+    canvas: HtmlCanvasElement,
+    last_frame_ms: Option<f64>,
+}
+
+/// Everything that must live as long as the page.
+struct Page {
+    _game: Rc<RefCell<Game>>,
+    _listeners: Vec<EventListener>,
+    _debug_hook: Closure<dyn Fn() -> JsValue>,
+    _frame: Rc<RefCell<Option<AnimationFrame>>>,
+}
+
+thread_local! {
+    static PAGE: RefCell<Option<Page>> = const { RefCell::new(None) };
+}
+
+pub(crate) fn start() -> Result<(), JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let canvas: HtmlCanvasElement =
+        document.get_element_by_id("game").ok_or("#game canvas is missing")?.dyn_into()?;
+    let ctx: CanvasRenderingContext2d =
+        canvas.get_context("2d")?.ok_or("no 2d context")?.dyn_into()?;
+    let ui = Ui::new(&document)?;
+    if let Ok(Some(storage)) = window.local_storage() {
+        if let Ok(Some(name)) = storage.get_item(NAME_KEY) {
+            ui.name_input.set_value(&name);
+        }
+    }
+    let mut renderer = Renderer::new(canvas.clone(), ctx);
+    renderer.resize(window.device_pixel_ratio());
+    let game = Rc::new(RefCell::new(Game {
+        window: window.clone(),
+        app: App::new(),
+        input: InputState::default(),
+        socket: None,
+        renderer,
+        ui,
+        canvas: canvas.clone(),
+        last_frame_ms: None,
+    }));
+    let listeners = listeners(&window, &game)?;
+    let debug_game = game.clone();
+    let debug_hook = Closure::<dyn Fn() -> JsValue>::new(move || {
+        debug_snapshot(&debug_game.borrow()).unwrap_or(JsValue::NULL)
+    });
+    js_sys::Reflect::set(&window, &"skirmishDebug".into(), debug_hook.as_ref())?;
+    let frame = Rc::new(RefCell::new(None));
+    schedule(&frame, game.clone());
+    PAGE.with(|page| {
+        *page.borrow_mut() = Some(Page {
+            _game: game,
+            _listeners: listeners,
+            _debug_hook: debug_hook,
+            _frame: frame,
+        })
+    });
+    Ok(())
+}
+
+fn schedule(slot: &Rc<RefCell<Option<AnimationFrame>>>, game: Rc<RefCell<Game>>) {
+    let next_slot = slot.clone();
+    *slot.borrow_mut() = Some(request_animation_frame(move |timestamp| {
+        if let Err(err) = game.borrow_mut().frame(timestamp) {
+            web_sys::console::error_1(&err);
+        }
+        schedule(&next_slot, game);
+    }));
+}
+
+impl Game {
+    fn frame(&mut self, now: f64) -> Result<(), JsValue> {
+        let frame_ms = self.last_frame_ms.map_or(0.0, |last| now - last);
+        self.last_frame_ms = Some(now);
+        self.pump_socket(now)?;
+        let input = &mut self.input;
+        self.app.update(now, frame_ms, || input.command());
+        if let Some(socket) = &self.socket {
+            for message in self.app.take_outgoing() {
+                socket.send(&encode_client(&message));
+            }
+        }
+        self.renderer.resize(self.window.device_pixel_ratio());
+        self.renderer.draw(&self.app, &self.input, now)?;
+        self.ui.sync(&self.app, now)
+    }
+
+    fn pump_socket(&mut self, now: f64) -> Result<(), JsValue> {
+        if self.socket.is_none() && self.app.wants_socket(now) {
+            let url = game_url(&self.window.location())?;
+            match Socket::connect(&url) {
+                Ok(socket) => self.socket = Some(socket),
+                Err(_) => self.app.on_close(
+                    1006,
+                    "cannot open the connection",
+                    now,
+                    js_sys::Math::random(),
+                ),
+            }
+        }
+        let Some(socket) = &self.socket else { return Ok(()) };
+        for event in socket.drain() {
+            match event {
+                NetEvent::Open => self.app.on_open(),
+                NetEvent::Message(bytes) => {
+                    if let Err(err) = self.app.on_message(&bytes, now) {
+                        web_sys::console::warn_1(
+                            &format!("bad message from the server: {err}").into(),
+                        );
+                        socket.close(close::PROTOCOL_ERROR, "undecodable message");
+                        self.app.on_close(
+                            close::PROTOCOL_ERROR,
+                            &format!("bad message from the server: {err}"),
+                            now,
+                            0.0,
+                        );
+                        self.socket = None;
+                        return Ok(());
+                    }
+                }
+                NetEvent::Closed { code, reason } => {
+                    self.app.on_close(code, &reason, now, js_sys::Math::random());
+                    self.socket = None;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pointer position relative to the canvas centre (our ship), in CSS pixels.
+    fn relative_to_centre(&self, client_x: f64, client_y: f64) -> Vec2 {
+        let rect = self.canvas.get_bounding_client_rect();
+        Vec2::new(
+            (client_x - rect.left() - rect.width() / 2.0) as f32,
+            (client_y - rect.top() - rect.height() / 2.0) as f32,
+        )
+    }
+
+    /// Touch position in canvas CSS pixels.
+    fn on_canvas(&self, client_x: i32, client_y: i32) -> Vec2 {
+        let rect = self.canvas.get_bounding_client_rect();
+        Vec2::new(
+            (f64::from(client_x) - rect.left()) as f32,
+            (f64::from(client_y) - rect.top()) as f32,
+        )
+    }
+
+    fn submit_join(&mut self) {
+        let raw = self.ui.name_input.value();
+        match sanitize_name(&raw) {
+            Ok(name) => {
+                self.ui.show_join_error(None);
+                if let Ok(Some(storage)) = self.window.local_storage() {
+                    let _ = storage.set_item(NAME_KEY, &name);
+                }
+                self.app.join(&name);
+            }
+            Err(err) => self.ui.show_join_error(Some(&err.to_string())),
+        }
+    }
+}
+
+fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListener>, JsValue> {
+    let document = window.document().ok_or("no document")?;
+    let active = EventListenerOptions::enable_prevent_default();
+    let mut all = Vec::new();
+    let g = game.clone();
+    let form = g.borrow().ui.join_form.clone();
+    all.push(EventListener::new_with_options(&form, "submit", active, move |event| {
+        event.prevent_default();
+        g.borrow_mut().submit_join();
+        let canvas = g.borrow().canvas.clone();
+        let _ = canvas.focus();
+    }));
+    let g = game.clone();
+    let chat_doc = document.clone();
+    all.push(EventListener::new_with_options(window, "keydown", active, move |event| {
+        let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
+        // Focus changes fire the chat box's focus/blur listeners synchronously, so they happen
+        // after the game is released.
+        let chat = g.borrow().ui.chat_input.clone();
+        let typing =
+            chat_doc.active_element().is_some_and(|el| el.is_same_node(Some(chat.as_ref())));
+        if typing {
+            match event.key().as_str() {
+                "Enter" => {
+                    g.borrow_mut().app.send_chat(&chat.value());
+                    chat.set_value("");
+                    let _ = chat.blur();
+                }
+                "Escape" => {
+                    let _ = chat.blur();
+                }
+                _ => {}
+            }
+            return;
+        }
+        if g.borrow().app.conn == crate::app::Conn::Idle {
+            return;
+        }
+        if event.key() == "Enter" {
+            event.prevent_default();
+            let _ = chat.focus();
+            return;
+        }
+        let code = event.code();
+        if InputState::is_game_key(&code) {
+            event.prevent_default();
+            g.borrow_mut().input.key_down(&code);
+        }
+    }));
+    let g = game.clone();
+    all.push(EventListener::new(window, "keyup", move |event| {
+        if let Some(event) = event.dyn_ref::<KeyboardEvent>() {
+            g.borrow_mut().input.key_up(&event.code());
+        }
+    }));
+    let g = game.clone();
+    all.push(EventListener::new(window, "blur", move |_| g.borrow_mut().input.release_all()));
+    let chat = game.borrow().ui.chat_input.clone();
+    let g = game.clone();
+    all.push(EventListener::new(&chat, "focus", move |_| {
+        let mut game = g.borrow_mut();
+        game.input.typing = true;
+        game.input.release_all();
+    }));
+    let g = game.clone();
+    all.push(EventListener::new(&chat, "blur", move |_| g.borrow_mut().input.typing = false));
+
+    let canvas = game.borrow().canvas.clone();
+    for (kind, down) in
+        [("pointermove", None), ("pointerdown", Some(true)), ("pointerup", Some(false))]
+    {
+        let g = game.clone();
+        all.push(EventListener::new(&canvas, kind, move |event| {
+            let Some(event) = event.dyn_ref::<PointerEvent>() else { return };
+            if event.pointer_type() == "touch" {
+                return; // Touch steers with the sticks.
+            }
+            let mut game = g.borrow_mut();
+            let at =
+                game.relative_to_centre(f64::from(event.client_x()), f64::from(event.client_y()));
+            match down {
+                None => game.input.pointer_move(at),
+                Some(true) if event.button() == 0 => game.input.pointer_down(at),
+                Some(false) if event.button() == 0 => game.input.pointer_up(),
+                _ => {}
+            }
+        }));
+    }
+    for kind in ["touchstart", "touchmove", "touchend", "touchcancel"] {
+        let g = game.clone();
+        all.push(EventListener::new_with_options(&canvas, kind, active, move |event| {
+            let Some(event) = event.dyn_ref::<TouchEvent>() else { return };
+            event.prevent_default();
+            let mut game = g.borrow_mut();
+            let width = game.renderer.css_size().0 as f32;
+            let touches = event.changed_touches();
+            for i in 0..touches.length() {
+                let Some(touch) = touches.get(i) else { continue };
+                let at = game.on_canvas(touch.client_x(), touch.client_y());
+                let id = touch.identifier();
+                let input = &mut game.input;
+                match kind {
+                    "touchstart" => {
+                        let stick = Some(Stick { touch_id: id, origin: at, current: at });
+                        if at.x < width / 2.0 {
+                            input.move_stick = stick
+                        } else {
+                            input.aim_stick = stick
+                        }
+                    }
+                    "touchmove" => {
+                        for stick in
+                            [&mut input.move_stick, &mut input.aim_stick].into_iter().flatten()
+                        {
+                            if stick.touch_id == id {
+                                stick.current = at;
+                            }
+                        }
+                    }
+                    _ => {
+                        for slot in [&mut input.move_stick, &mut input.aim_stick] {
+                            if slot.is_some_and(|s| s.touch_id == id) {
+                                *slot = None;
+                            }
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    Ok(all)
+}
+
+/// `window.skirmishDebug()`: a plain object describing what the client sees (for tests).
+fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
+    use js_sys::{Array, Object, Reflect};
+    let app = &game.app;
+    let set =
+        |target: &Object, key: &str, value: JsValue| Reflect::set(target, &key.into(), &value);
+    let out = Object::new();
+    let state = match &app.conn {
+        crate::app::Conn::Idle => "disconnected",
+        crate::app::Conn::Connecting => "connecting",
+        crate::app::Conn::Joined => "joined",
+        crate::app::Conn::Reconnecting { .. } => "reconnecting",
+        crate::app::Conn::Closed { .. } => "closed",
+    };
+    set(&out, "state", state.into())?;
+    set(&out, "playerId", app.me.map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
+    set(&out, "tick", app.latest.as_ref().map_or(0.0, |s| f64::from(s.tick.0)).into())?;
+    let players = Array::new();
+    for p in app.latest.iter().flat_map(|s| s.players.iter()) {
+        let entry = Object::new();
+        set(&entry, "id", f64::from(p.id.0).into())?;
+        set(&entry, "name", app.name_of(p.id).into())?;
+        set(&entry, "x", f64::from(shared::protocol::dequantize_pos(p.x)).into())?;
+        set(&entry, "y", f64::from(shared::protocol::dequantize_pos(p.y)).into())?;
+        set(&entry, "alive", p.alive.into())?;
+        set(&entry, "health", f64::from(p.health).into())?;
+        set(&entry, "score", f64::from(p.score).into())?;
+        players.push(&entry);
+    }
+    set(&out, "players", players.into())?;
+    set(&out, "shotsSeen", (app.shots_seen as f64).into())?;
+    let chat = Array::new();
+    for line in &app.chat {
+        chat.push(&format!("{}: {}", line.from, line.text).into());
+    }
+    set(&out, "chat", chat.into())?;
+    set(&out, "fps", app.fps.into())?;
+    set(&out, "pingMs", app.clock.rtt_ms().map_or(JsValue::NULL, JsValue::from))?;
+    Ok(out.into())
+}

@@ -1,0 +1,127 @@
+//! Player input from keyboard, mouse and touch, turned into one [`InputCmd`] per tick.
+//! Pure state: the wasm shell feeds it DOM events; tests feed it directly.
+
+use std::collections::BTreeSet;
+
+use glam::Vec2;
+use shared::protocol::{InputCmd, buttons};
+
+/// Touch sticks: a drag this long (CSS pixels) is full deflection.
+pub const STICK_RADIUS: f32 = 60.0;
+
+/// One virtual thumb stick: where the touch began and where it is now.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stick {
+    pub touch_id: i32,
+    pub origin: Vec2,
+    pub current: Vec2,
+}
+
+impl Stick {
+    /// Deflection, length at most 1.
+    pub fn vector(&self) -> Vec2 {
+        ((self.current - self.origin) / STICK_RADIUS).clamp_length_max(1.0)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct InputState {
+    /// Held keys, by `KeyboardEvent.code`.
+    keys: BTreeSet<String>,
+    /// The pointer relative to the centre of the canvas (where our ship is drawn), CSS pixels.
+    pointer: Option<Vec2>,
+    pointer_down: bool,
+    /// A press since the last command: a click shorter than a tick still fires once.
+    fire_latched: bool,
+    /// While typing in the chat box, keys do not steer.
+    pub typing: bool,
+    pub move_stick: Option<Stick>,
+    pub aim_stick: Option<Stick>,
+}
+
+const UP: [&str; 2] = ["KeyW", "ArrowUp"];
+const DOWN: [&str; 2] = ["KeyS", "ArrowDown"];
+const LEFT: [&str; 2] = ["KeyA", "ArrowLeft"];
+const RIGHT: [&str; 2] = ["KeyD", "ArrowRight"];
+const FIRE: &str = "Space";
+
+impl InputState {
+    /// Whether the game uses this key (the shell then prevents the page from scrolling).
+    pub fn is_game_key(code: &str) -> bool {
+        [UP, DOWN, LEFT, RIGHT].iter().any(|keys| keys.contains(&code)) || code == FIRE
+    }
+
+    pub fn key_down(&mut self, code: &str) {
+        if self.typing || !InputState::is_game_key(code) {
+            return;
+        }
+        if code == FIRE {
+            self.fire_latched = true;
+        }
+        self.keys.insert(code.to_string());
+    }
+
+    pub fn key_up(&mut self, code: &str) {
+        self.keys.remove(code);
+    }
+
+    /// Drops every held key (the window lost focus, or chat took it).
+    pub fn release_all(&mut self) {
+        self.keys.clear();
+        self.pointer_down = false;
+    }
+
+    pub fn pointer_move(&mut self, from_centre: Vec2) {
+        self.pointer = Some(from_centre);
+    }
+
+    pub fn pointer_down(&mut self, from_centre: Vec2) {
+        self.pointer = Some(from_centre);
+        self.pointer_down = true;
+        self.fire_latched = true;
+    }
+
+    pub fn pointer_up(&mut self) {
+        self.pointer_down = false;
+    }
+
+    fn held(&self, codes: [&str; 2]) -> bool {
+        codes.iter().any(|code| self.keys.contains(*code))
+    }
+
+    /// The command for the next tick (`seq` and `view_tick` are filled in by the app). Clears
+    /// the fire latch.
+    pub fn command(&mut self) -> InputCmd {
+        let axis = |neg: bool, pos: bool| f32::from(i8::from(pos) - i8::from(neg));
+        let keys = Vec2::new(
+            axis(self.held(LEFT), self.held(RIGHT)),
+            axis(self.held(UP), self.held(DOWN)),
+        );
+        let movement = match self.move_stick {
+            Some(stick) => stick.vector(),
+            None => keys.normalize_or_zero(),
+        };
+        let aim = match self.aim_stick {
+            Some(stick) if stick.vector().length() > 0.2 => stick.vector(),
+            Some(_) => Vec2::ZERO,
+            None => self.pointer.unwrap_or(Vec2::ZERO),
+        };
+        let fire = self.fire_latched
+            || self.pointer_down
+            || self.keys.contains(FIRE)
+            || self.aim_stick.is_some();
+        self.fire_latched = false;
+        let aim = aim.normalize_or_zero() * 1000.0;
+        InputCmd {
+            move_x: (movement.x * 127.0).round() as i8,
+            move_y: (movement.y * 127.0).round() as i8,
+            aim_x: aim.x.round() as i16,
+            aim_y: aim.y.round() as i16,
+            buttons: if fire { buttons::FIRE } else { 0 },
+            ..InputCmd::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,71 @@
+use super::*;
+
+#[test]
+fn keys_steer_and_diagonals_are_not_faster() {
+    let cases: &[(&[&str], (i8, i8))] = &[
+        (&[], (0, 0)),
+        (&["KeyD"], (127, 0)),
+        (&["ArrowLeft"], (-127, 0)),
+        (&["KeyW"], (0, -127)),
+        (&["KeyS", "KeyD"], (90, 90)),
+        (&["KeyA", "KeyD"], (0, 0)),
+    ];
+    for (keys, expected) in cases {
+        let mut input = InputState::default();
+        for key in *keys {
+            input.key_down(key);
+        }
+        let cmd = input.command();
+        assert_eq!((cmd.move_x, cmd.move_y), *expected, "keys {keys:?}");
+    }
+}
+
+#[test]
+fn typing_in_chat_suppresses_keys() {
+    let mut input = InputState { typing: true, ..InputState::default() };
+    input.key_down("KeyD");
+    input.key_down("Space");
+    let cmd = input.command();
+    assert_eq!((cmd.move_x, cmd.buttons), (0, 0), "no steering or firing while typing");
+}
+
+#[test]
+fn a_quick_click_fires_exactly_once() {
+    let mut input = InputState::default();
+    input.pointer_down(Vec2::new(10.0, 0.0));
+    input.pointer_up();
+    assert_eq!(input.command().buttons, buttons::FIRE, "the click fires on the next tick");
+    assert_eq!(input.command().buttons, 0, "and only once");
+}
+
+#[test]
+fn mouse_aims_relative_to_the_ship() {
+    let mut input = InputState::default();
+    input.pointer_move(Vec2::new(0.0, -50.0));
+    let cmd = input.command();
+    assert_eq!((cmd.aim_x, cmd.aim_y), (0, -1000), "aim points up");
+}
+
+#[test]
+fn touch_sticks_move_aim_and_fire() {
+    let mut input = InputState {
+        move_stick: Some(Stick { touch_id: 1, origin: Vec2::ZERO, current: Vec2::new(30.0, 0.0) }),
+        aim_stick: Some(Stick { touch_id: 2, origin: Vec2::ZERO, current: Vec2::new(0.0, 100.0) }),
+        ..InputState::default()
+    };
+    let cmd = input.command();
+    assert_eq!((cmd.move_x, cmd.move_y), (64, 0), "half deflection is half speed");
+    assert_eq!((cmd.aim_x, cmd.aim_y), (0, 1000), "aim follows the right stick");
+    assert_eq!(cmd.buttons, buttons::FIRE, "holding the aim stick fires");
+}
+
+#[test]
+fn release_all_stops_everything() {
+    let mut input = InputState::default();
+    input.key_down("KeyD");
+    input.pointer_down(Vec2::X);
+    input.command();
+    input.release_all();
+    let cmd = input.command();
+    assert_eq!((cmd.move_x, cmd.buttons), (0, 0), "nothing held after focus loss");
+}

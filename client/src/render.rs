@@ -1,0 +1,213 @@
+//! Draws a read-only [`App`] on the canvas: floor, walls, pickups, lasers, ships with names and
+//! health, and the touch sticks. The canvas backing store follows `devicePixelRatio`, so the
+//! picture stays crisp on high-DPI screens; the world is scaled so about 1200 × 800 units show.
+
+use std::f64::consts::TAU;
+
+use glam::Vec2;
+use wasm_bindgen::JsValue;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+use crate::app::{App, BEAM_MS, Ship};
+use crate::input::{InputState, STICK_RADIUS};
+
+/// World units that fit on screen (the shorter side decides).
+const VIEW_WIDTH: f64 = 1200.0;
+const VIEW_HEIGHT: f64 = 800.0;
+const GRID: f32 = 100.0;
+
+pub(crate) struct Renderer {
+    canvas: HtmlCanvasElement,
+    ctx: CanvasRenderingContext2d,
+    css_width: f64,
+    css_height: f64,
+    dpr: f64,
+}
+
+/// A stable colour per player.
+fn colour(id: u32, is_me: bool) -> String {
+    if is_me {
+        return "#ffd447".into();
+    }
+    format!("hsl({}, 70%, 62%)", (id * 137 + 190) % 360)
+}
+
+impl Renderer {
+    pub(crate) fn new(canvas: HtmlCanvasElement, ctx: CanvasRenderingContext2d) -> Renderer {
+        Renderer { canvas, ctx, css_width: 0.0, css_height: 0.0, dpr: 1.0 }
+    }
+
+    /// Matches the backing store to the canvas's CSS size × device pixels.
+    pub(crate) fn resize(&mut self, dpr: f64) {
+        let width = f64::from(self.canvas.client_width().max(1));
+        let height = f64::from(self.canvas.client_height().max(1));
+        if (width, height, dpr) == (self.css_width, self.css_height, self.dpr) {
+            return;
+        }
+        (self.css_width, self.css_height, self.dpr) = (width, height, dpr);
+        self.canvas.set_width((width * dpr).round() as u32);
+        self.canvas.set_height((height * dpr).round() as u32);
+    }
+
+    /// CSS pixels per world unit.
+    pub(crate) fn scale(&self) -> f64 {
+        (self.css_width / VIEW_WIDTH).min(self.css_height / VIEW_HEIGHT).max(0.05)
+    }
+
+    pub(crate) fn css_size(&self) -> (f64, f64) {
+        (self.css_width, self.css_height)
+    }
+
+    pub(crate) fn draw(&self, app: &App, input: &InputState, now_ms: f64) -> Result<(), JsValue> {
+        let ctx = &self.ctx;
+        ctx.set_transform(self.dpr, 0.0, 0.0, self.dpr, 0.0, 0.0)?;
+        ctx.set_fill_style_str("#0b0f17");
+        ctx.fill_rect(0.0, 0.0, self.css_width, self.css_height);
+        let Some(map) = &app.map else { return Ok(()) };
+        let camera = app.camera(now_ms);
+        let scale = self.scale();
+        ctx.save();
+        ctx.translate(self.css_width / 2.0, self.css_height / 2.0)?;
+        ctx.scale(scale, scale)?;
+        ctx.translate(-f64::from(camera.x), -f64::from(camera.y))?;
+
+        // Floor and grid.
+        ctx.set_fill_style_str("#141b29");
+        ctx.fill_rect(0.0, 0.0, f64::from(map.width), f64::from(map.height));
+        ctx.set_stroke_style_str("#1e2840");
+        ctx.set_line_width(1.0 / scale);
+        ctx.begin_path();
+        let mut x = 0.0;
+        while x <= map.width {
+            ctx.move_to(f64::from(x), 0.0);
+            ctx.line_to(f64::from(x), f64::from(map.height));
+            x += GRID;
+        }
+        let mut y = 0.0;
+        while y <= map.height {
+            ctx.move_to(0.0, f64::from(y));
+            ctx.line_to(f64::from(map.width), f64::from(y));
+            y += GRID;
+        }
+        ctx.stroke();
+        ctx.set_stroke_style_str("#5b6b8c");
+        ctx.set_line_width(4.0);
+        ctx.stroke_rect(0.0, 0.0, f64::from(map.width), f64::from(map.height));
+
+        // Walls.
+        ctx.set_fill_style_str("#3a4660");
+        ctx.set_stroke_style_str("#7d8cb0");
+        ctx.set_line_width(2.0);
+        for wall in &map.walls {
+            let size = wall.max - wall.min;
+            ctx.fill_rect(
+                f64::from(wall.min.x),
+                f64::from(wall.min.y),
+                f64::from(size.x),
+                f64::from(size.y),
+            );
+            ctx.stroke_rect(
+                f64::from(wall.min.x),
+                f64::from(wall.min.y),
+                f64::from(size.x),
+                f64::from(size.y),
+            );
+        }
+
+        // Health pickups: pulsing green crosses.
+        let bits = app.latest.as_ref().map_or(0, |s| s.pickups);
+        let pulse = 1.0 + 0.12 * (now_ms / 250.0).sin();
+        ctx.set_fill_style_str("#3ddc84");
+        for (index, spot) in map.pickups.iter().enumerate() {
+            if bits & (1 << index) == 0 {
+                continue;
+            }
+            let (arm, half) = (14.0 * pulse, 5.0 * pulse);
+            let (px, py) = (f64::from(spot.x), f64::from(spot.y));
+            ctx.fill_rect(px - arm, py - half, 2.0 * arm, 2.0 * half);
+            ctx.fill_rect(px - half, py - arm, 2.0 * half, 2.0 * arm);
+        }
+
+        // Laser beams, fading.
+        ctx.set_line_width(3.0);
+        for beam in &app.beams {
+            let fade = (1.0 - (now_ms - beam.at_ms) / BEAM_MS).clamp(0.0, 1.0);
+            ctx.set_global_alpha(fade);
+            ctx.set_stroke_style_str(&colour(beam.shooter.0, Some(beam.shooter) == app.me));
+            ctx.begin_path();
+            ctx.move_to(f64::from(beam.from.x), f64::from(beam.from.y));
+            ctx.line_to(f64::from(beam.to.x), f64::from(beam.to.y));
+            ctx.stroke();
+        }
+        ctx.set_global_alpha(1.0);
+
+        for ship in app.ships(now_ms) {
+            self.draw_ship(&ship)?;
+        }
+        ctx.restore();
+        self.draw_sticks(input)
+    }
+
+    fn draw_ship(&self, ship: &Ship) -> Result<(), JsValue> {
+        let ctx = &self.ctx;
+        let radius = f64::from(shared::sim::PLAYER_RADIUS);
+        let (x, y) = (f64::from(ship.pos.x), f64::from(ship.pos.y));
+        let colour = colour(ship.id.0, ship.is_me);
+        ctx.set_fill_style_str(&colour);
+        ctx.begin_path();
+        ctx.arc(x, y, radius, 0.0, TAU)?;
+        ctx.fill();
+        // The nose points where the ship aims.
+        let aim = if ship.aim.length_squared() > 0.0 { ship.aim.normalize() } else { Vec2::X };
+        let tip = ship.pos + aim * (shared::sim::PLAYER_RADIUS + 12.0);
+        let side = Vec2::new(-aim.y, aim.x) * 8.0;
+        let base = ship.pos + aim * (shared::sim::PLAYER_RADIUS - 2.0);
+        ctx.begin_path();
+        ctx.move_to(f64::from(tip.x), f64::from(tip.y));
+        ctx.line_to(f64::from((base + side).x), f64::from((base + side).y));
+        ctx.line_to(f64::from((base - side).x), f64::from((base - side).y));
+        ctx.close_path();
+        ctx.fill();
+        // Health bar and name above.
+        let health = f64::from(ship.health) / f64::from(shared::sim::MAX_HEALTH);
+        ctx.set_fill_style_str("#00000099");
+        ctx.fill_rect(x - 20.0, y - radius - 12.0, 40.0, 5.0);
+        ctx.set_fill_style_str(if health > 0.5 {
+            "#3ddc84"
+        } else if health > 0.25 {
+            "#f5b342"
+        } else {
+            "#ef4d4d"
+        });
+        ctx.fill_rect(x - 20.0, y - radius - 12.0, 40.0 * health, 5.0);
+        ctx.set_font("600 13px system-ui, sans-serif");
+        ctx.set_text_align("center");
+        ctx.set_fill_style_str("#e8edf7");
+        ctx.fill_text(&ship.name, x, y - radius - 18.0)?;
+        Ok(())
+    }
+
+    fn draw_sticks(&self, input: &InputState) -> Result<(), JsValue> {
+        let ctx = &self.ctx;
+        for stick in [input.move_stick, input.aim_stick].into_iter().flatten() {
+            ctx.set_global_alpha(0.35);
+            ctx.set_fill_style_str("#e8edf7");
+            ctx.begin_path();
+            ctx.arc(
+                f64::from(stick.origin.x),
+                f64::from(stick.origin.y),
+                f64::from(STICK_RADIUS),
+                0.0,
+                TAU,
+            )?;
+            ctx.fill();
+            ctx.set_global_alpha(0.8);
+            let knob = stick.origin + stick.vector() * STICK_RADIUS;
+            ctx.begin_path();
+            ctx.arc(f64::from(knob.x), f64::from(knob.y), 22.0, 0.0, TAU)?;
+            ctx.fill();
+        }
+        ctx.set_global_alpha(1.0);
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! The DOM around the canvas: join form, chat, scoreboard, kill feed, HUD and banner.
+//! Player-supplied text (names, chat) is only ever set with `textContent`, never as HTML.
+//! Sections are rebuilt only when the app's `ui_version` changes; the HUD four times a second.
+
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, Node};
+
+use crate::app::{App, Conn};
+
+pub(crate) struct Ui {
+    document: Document,
+    pub(crate) join_form: HtmlElement,
+    pub(crate) name_input: HtmlInputElement,
+    pub(crate) join_error: HtmlElement,
+    pub(crate) chat_input: HtmlInputElement,
+    chat_log: HtmlElement,
+    scoreboard: HtmlElement,
+    killfeed: HtmlElement,
+    hud: HtmlElement,
+    banner: HtmlElement,
+    shown_version: Option<u64>,
+    hud_updated_ms: f64,
+    banner_text: Option<String>,
+    joined_shown: Option<bool>,
+}
+
+fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
+    document
+        .get_element_by_id(id)
+        .ok_or_else(|| JsValue::from_str(&format!("#{id} is missing from the page")))?
+        .dyn_into::<T>()
+        .map_err(|_| JsValue::from_str(&format!("#{id} has the wrong element type")))
+}
+
+impl Ui {
+    pub(crate) fn new(document: &Document) -> Result<Ui, JsValue> {
+        Ok(Ui {
+            join_form: by_id(document, "join-form")?,
+            name_input: by_id(document, "name-input")?,
+            join_error: by_id(document, "join-error")?,
+            chat_input: by_id(document, "chat-input")?,
+            chat_log: by_id(document, "chat-log")?,
+            scoreboard: by_id(document, "scoreboard")?,
+            killfeed: by_id(document, "killfeed")?,
+            hud: by_id(document, "hud")?,
+            banner: by_id(document, "banner")?,
+            document: document.clone(),
+            shown_version: None,
+            hud_updated_ms: f64::NEG_INFINITY,
+            banner_text: None,
+            joined_shown: None,
+        })
+    }
+
+    /// Appends a new `<tag class=class>` holding `text` (as text, never HTML) to `parent`.
+    fn add(&self, parent: &Node, tag: &str, class: &str, text: &str) -> Result<Element, JsValue> {
+        let element = self.document.create_element(tag)?;
+        element.set_class_name(class);
+        element.set_text_content(Some(text));
+        parent.append_child(&element)?;
+        Ok(element)
+    }
+
+    pub(crate) fn show_join_error(&self, text: Option<&str>) {
+        self.join_error.set_text_content(text);
+        self.join_error.set_hidden(text.is_none());
+    }
+
+    /// Brings the DOM in line with the app.
+    pub(crate) fn sync(&mut self, app: &App, now_ms: f64) -> Result<(), JsValue> {
+        let in_game = app.conn != Conn::Idle;
+        if self.joined_shown != Some(in_game) {
+            self.joined_shown = Some(in_game);
+            self.join_form.set_hidden(in_game);
+            for panel in [&self.chat_log, &self.scoreboard, &self.killfeed, &self.hud] {
+                panel.set_hidden(!in_game);
+            }
+            self.chat_input.set_hidden(!in_game);
+        }
+        if self.shown_version != Some(app.ui_version) {
+            self.shown_version = Some(app.ui_version);
+            self.render_chat(app)?;
+            self.render_scoreboard(app)?;
+            self.render_killfeed(app)?;
+        }
+        let banner = app.banner(now_ms);
+        if banner != self.banner_text {
+            self.banner.set_text_content(banner.as_deref());
+            self.banner.set_hidden(banner.is_none());
+            self.banner_text = banner;
+        }
+        if now_ms - self.hud_updated_ms >= 250.0 {
+            self.hud_updated_ms = now_ms;
+            let ping = app.clock.rtt_ms().map_or("–".to_string(), |rtt| format!("{rtt:.0} ms"));
+            let health = app.my_state().map_or(0, |me| me.health);
+            let text = format!(
+                "ping {ping} · {:.0} FPS · {} players · health {health}",
+                app.fps,
+                app.player_count()
+            );
+            self.hud.set_text_content(Some(&text));
+        }
+        Ok(())
+    }
+
+    fn render_chat(&self, app: &App) -> Result<(), JsValue> {
+        self.chat_log.set_text_content(None);
+        for line in &app.chat {
+            let row = self.add(&self.chat_log, "div", "chat-line", "")?;
+            self.add(&row, "span", "chat-name", &format!("{}: ", line.from))?;
+            self.add(&row, "span", "chat-text", &line.text)?;
+        }
+        self.chat_log.set_scroll_top(self.chat_log.scroll_height());
+        Ok(())
+    }
+
+    fn render_scoreboard(&self, app: &App) -> Result<(), JsValue> {
+        self.scoreboard.set_text_content(None);
+        self.add(&self.scoreboard, "div", "score-title", "Scoreboard  (kills / deaths)")?;
+        for row in app.score_rows() {
+            let class = if row.is_me { "score-row me" } else { "score-row" };
+            let line = self.add(&self.scoreboard, "div", class, "")?;
+            self.add(&line, "span", "score-rank", &format!("{}.", row.rank))?;
+            self.add(&line, "span", "score-name", &row.name)?;
+            self.add(&line, "span", "score-kd", &format!("{} / {}", row.score, row.deaths))?;
+        }
+        Ok(())
+    }
+
+    fn render_killfeed(&self, app: &App) -> Result<(), JsValue> {
+        self.killfeed.set_text_content(None);
+        for line in &app.killfeed {
+            self.add(&self.killfeed, "div", "kill-line", &line.text)?;
+        }
+        Ok(())
+    }
+}
