@@ -11,7 +11,6 @@
 //! - `link`: what a session and its room share: the bounded inbound buffer and the
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
-//! - `view`: what each member is told: interest, snapshot deltas, nearby shots, scoreboard.
 //! - `members`: a room's seats, resume tokens and the grace period after a drop.
 //! - `rate`: token-bucket rate limits per connection.
 //! - `lobby`: rooms by name.
@@ -31,7 +30,6 @@ mod rate;
 mod room;
 mod session;
 mod upgrade;
-mod view;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use shared::protocol::{ResumeToken, RosterEntry};
 use shared::tick::Tick;
 
 use crate::link::Link;
-use crate::view::Viewer;
+use shared::view::Viewer;
 
 pub(crate) struct Member {
     pub(crate) name: String,

@@ -23,7 +23,7 @@ use crate::config::ServerConfig;
 use crate::link::Link;
 use crate::members::Members;
 use crate::metrics::{Metrics, add};
-use crate::view::{self, ViewBuilder};
+use shared::view::{self, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -278,7 +278,7 @@ impl Room {
                 pickups,
                 held,
             );
-            link.publish_snapshot(tick, frame);
+            link.publish_snapshot(tick, Bytes::from(frame));
         }
     }
 
@@ -316,7 +316,7 @@ impl Room {
         let ranking = view::ranking(&self.world);
         for (rank, entry) in ranking.iter().enumerate() {
             if let Some(link) = self.members.get(&entry.id).and_then(|m| m.link.as_ref()) {
-                link.send_reliable(view::scoreboard_frame(&ranking, rank));
+                link.send_reliable(Bytes::from(view::scoreboard_frame(&ranking, rank)));
             }
         }
     }

@@ -15,6 +15,7 @@
 //! - [`sim`]: the world, its rules and the pure, deterministic `step`.
 //! - [`interp`]: a snapshot buffer that interpolates remote players between snapshots.
 //! - [`predict`]: client-side prediction and reconciliation of the local player.
+//! - [`view`]: what each client is told: visible players, delta-encoded; nearby shots; scores.
 //! - [`clock`]: round-trip time, jitter and server-tick estimates from ping/pong.
 
 pub mod clock;
@@ -29,3 +30,4 @@ pub mod protocol;
 pub mod sim;
 pub mod tick;
 pub mod validate;
+pub mod view;

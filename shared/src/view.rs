@@ -1,21 +1,20 @@
-//! What each member of a room is told: its visible players (interest management), encoded as a
+//! What each member of a room is told (the pure part of the server's send path): its visible players (interest management), encoded as a
 //! delta against the snapshot it holds; the shots near it; and the scoreboard summary.
 //!
 //! Shared work happens once per tick in [`ViewBuilder::prepare`] (player states, the spatial
 //! grid); per member only the visible-set query, the delta and its encoding remain, all
 //! proportional to what that member sees rather than to the room.
 
-use bytes::Bytes;
-use glam::Vec2;
-use shared::codec::encode_server;
-use shared::delta::{self, Baselines};
-use shared::ids::PlayerId;
-use shared::interest::{Grid, HYSTERESIS, visible_set};
-use shared::protocol::{
+use crate::codec::encode_server;
+use crate::delta::{self, Baselines};
+use crate::ids::PlayerId;
+use crate::interest::{Grid, HYSTERESIS, visible_set};
+use crate::protocol::{
     GameEvent, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot, dequantize_pos,
 };
-use shared::sim::{Player, World};
-use shared::tick::Tick;
+use crate::sim::{Player, World};
+use crate::tick::Tick;
+use glam::Vec2;
 
 /// Players listed in the scoreboard summary.
 const SCOREBOARD_TOP: usize = 10;
@@ -23,13 +22,13 @@ const SCOREBOARD_TOP: usize = 10;
 /// Per member: what it was sent, to encode the next snapshot against and to keep the
 /// visible set stable at the edge.
 #[derive(Default)]
-pub(crate) struct Viewer {
+pub struct Viewer {
     baselines: Baselines,
     visible: Vec<PlayerId>,
 }
 
 /// Per room: the shared part of building every member's frame.
-pub(crate) struct ViewBuilder {
+pub struct ViewBuilder {
     /// 0 means everyone sees everyone.
     radius: f32,
     full_snapshots: bool,
@@ -42,7 +41,7 @@ pub(crate) struct ViewBuilder {
 }
 
 impl ViewBuilder {
-    pub(crate) fn new(map_size: Vec2, radius: f32, full_snapshots: bool) -> ViewBuilder {
+    pub fn new(map_size: Vec2, radius: f32, full_snapshots: bool) -> ViewBuilder {
         let radius = if full_snapshots { 0.0 } else { radius.max(0.0) };
         let cell = if radius > 0.0 { radius } else { map_size.max_element() };
         ViewBuilder {
@@ -56,7 +55,7 @@ impl ViewBuilder {
     }
 
     /// Collects the world's players and fills the grid; once per send tick.
-    pub(crate) fn prepare(&mut self, world: &World) {
+    pub fn prepare(&mut self, world: &World) {
         self.states.clear();
         self.states.extend(world.players.values().map(Player::snap));
         self.positions.clear();
@@ -70,7 +69,7 @@ impl ViewBuilder {
     }
 
     /// The encoded snapshot frame for member `id`.
-    pub(crate) fn snapshot_frame(
+    pub fn snapshot_frame(
         &mut self,
         id: PlayerId,
         viewer: &mut Viewer,
@@ -78,7 +77,7 @@ impl ViewBuilder {
         ack_input: u32,
         pickups: u64,
         held: Option<Tick>,
-    ) -> Bytes {
+    ) -> Vec<u8> {
         let players = if self.radius > 0.0 {
             match self.positions.binary_search_by_key(&id, |(pid, _)| *pid) {
                 Ok(index) => {
@@ -103,11 +102,11 @@ impl ViewBuilder {
         } else {
             viewer.baselines.encode(snapshot, held)
         };
-        Bytes::from(encode_server(&ServerMsg::Snapshot(delta)))
+        encode_server(&ServerMsg::Snapshot(delta))
     }
 
     /// Whether an event at `points` concerns a member standing at `viewer`.
-    pub(crate) fn near(&self, viewer: Vec2, points: [Vec2; 2]) -> bool {
+    pub fn near(&self, viewer: Vec2, points: [Vec2; 2]) -> bool {
         let reach = self.radius * HYSTERESIS;
         self.radius <= 0.0 || points.iter().any(|p| p.distance_squared(viewer) <= reach * reach)
     }
@@ -127,7 +126,7 @@ fn select(states: &[PlayerSnap], ids: &[PlayerId]) -> Vec<PlayerSnap> {
 }
 
 /// Where a local event happened: shots matter only to those who can see either end.
-pub(crate) fn event_points(event: &GameEvent) -> Option<[Vec2; 2]> {
+pub fn event_points(event: &GameEvent) -> Option<[Vec2; 2]> {
     match event {
         GameEvent::Shot { from, to, .. } => Some([
             Vec2::new(dequantize_pos(from.0), dequantize_pos(from.1)),
@@ -138,7 +137,7 @@ pub(crate) fn event_points(event: &GameEvent) -> Option<[Vec2; 2]> {
 }
 
 /// The room's ranking, best first: score, then fewer deaths, then lower id.
-pub(crate) fn ranking(world: &World) -> Vec<ScoreEntry> {
+pub fn ranking(world: &World) -> Vec<ScoreEntry> {
     let mut entries: Vec<ScoreEntry> = world
         .players
         .values()
@@ -150,14 +149,14 @@ pub(crate) fn ranking(world: &World) -> Vec<ScoreEntry> {
 }
 
 /// The encoded scoreboard summary for the player at `rank` (0-based) in `ranking`.
-pub(crate) fn scoreboard_frame(ranking: &[ScoreEntry], rank: usize) -> Bytes {
+pub fn scoreboard_frame(ranking: &[ScoreEntry], rank: usize) -> Vec<u8> {
     let board = Scoreboard {
         top: ranking.iter().take(SCOREBOARD_TOP).copied().collect(),
         you: ranking.get(rank).copied().unwrap_or_default(),
         your_rank: rank as u32 + 1,
         players: ranking.len() as u32,
     };
-    Bytes::from(encode_server(&ServerMsg::Scoreboard(board)))
+    encode_server(&ServerMsg::Scoreboard(board))
 }
 
 #[cfg(test)]
