@@ -91,10 +91,16 @@ impl Ui {
         }
         if now_ms - self.hud_updated_ms >= 250.0 {
             self.hud_updated_ms = now_ms;
-            let ping = app.clock.rtt_ms().map_or("–".to_string(), |rtt| format!("{rtt:.0} ms"));
+            let ping = app.clock.rtt_ms().map_or("–".to_string(), |rtt| {
+                format!("{rtt:.0} ms ±{:.0}", app.clock.jitter_ms())
+            });
+            let tick = app
+                .clock
+                .server_tick(now_ms, app.tick_hz)
+                .map_or("–".to_string(), |t| format!("{t:.0}"));
             let health = app.my_state().map_or(0, |me| me.health);
             let text = format!(
-                "ping {ping} · {:.0} FPS · {} players · health {health}",
+                "ping {ping} · {:.0} FPS · tick {tick} · {} players · health {health}",
                 app.fps,
                 app.player_count()
             );
