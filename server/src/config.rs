@@ -58,6 +58,9 @@ pub struct ServerConfig {
     /// Map file shared with the client (sent inside `Welcome`).
     #[arg(long, env = "SKIRMISH_MAP", default_value = "assets/maps/arena.json")]
     pub map: PathBuf,
+    /// An HTTP request's headers must arrive within this many milliseconds (slowloris guard).
+    #[arg(long, env = "SKIRMISH_HEADER_TIMEOUT_MS", default_value_t = 5000)]
+    pub header_timeout_ms: u64,
     /// A new connection must send `Hello` within this many milliseconds.
     #[arg(long, env = "SKIRMISH_HELLO_TIMEOUT_MS", default_value_t = 5000)]
     pub hello_timeout_ms: u64,
@@ -87,6 +90,10 @@ impl ServerConfig {
     /// The snapshot rate actually achieved by sending every [`Self::ticks_per_send`] ticks.
     pub fn effective_send_hz(&self) -> u16 {
         (u32::from(self.tick_hz) / self.ticks_per_send()) as u16
+    }
+
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
     }
 
     pub fn hello_timeout(&self) -> Duration {

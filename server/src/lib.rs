@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`config`]: `ServerConfig`, from flags and environment.
+//! - `listener`: the accept loop: hyper HTTP/1.1 with a header time-out, connection cap, shutdown.
 //! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`, `/metrics`, `/api/rooms`.
 //! - `admission`: Origin allow-list and per-IP caps, checked before the upgrade.
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
@@ -23,6 +24,7 @@ mod admission;
 mod close;
 mod http;
 mod link;
+mod listener;
 mod lobby;
 mod members;
 mod metrics;
@@ -69,23 +71,27 @@ pub async fn run(
     let app = http::AppState::new(config.clone(), lobby, metrics, cancel.clone(), tracker.clone());
 
     let stop = cancel.clone();
-    let serving = axum::serve(
-        listener,
-        http::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         tokio::select! {
-            () = shutdown => {}
+            () = shutdown => tracing::info!("shutting down: closing every connection with 1012"),
             () = stop.cancelled() => {}
         }
-        tracing::info!("shutting down: closing every connection with 1012");
         stop.cancel();
     });
-    let result = serving.await.context("serving HTTP");
+    let max_open = config.max_connections + 256;
+    listener::serve(
+        listener,
+        http::router(app),
+        config.header_timeout(),
+        max_open,
+        cancel.clone(),
+        tracker.clone(),
+    )
+    .await;
     cancel.cancel();
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
         tracing::warn!("some sessions did not finish closing within {SHUTDOWN_GRACE:?}");
     }
-    result
+    Ok(())
 }

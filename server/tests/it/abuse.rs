@@ -249,3 +249,46 @@ async fn input_floods_are_dropped_then_closed_and_speed_stays_capped() {
     assert!(closed.1.contains("flooding"), "the reason says why: {closed:?}");
     server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_closed_at_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = test_config();
+    config.header_timeout_ms = 1000;
+    let server = TestServer::start_with(config).await;
+    let started = std::time::Instant::now();
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+        stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.expect("partial headers");
+        held.push(stream);
+    }
+    // While 200 handshakes dangle, a real player still gets in and plays.
+    let mut player = server.join("Patient").await;
+    player.recv_until(WAIT, |m| m.snapshot().map(|_| ())).await.expect("the game goes on");
+    // Trickle one more byte now and then, as slowloris does; the server must not wait forever.
+    let closed = futures_util::future::join_all(held.into_iter().map(|mut stream| async move {
+        let mut buf = [0u8; 256];
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let _ = stream.write_all(b"a").await;
+                match tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buf)).await
+                {
+                    Ok(Ok(0)) | Ok(Err(_)) => return true,
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .unwrap_or(false)
+    }))
+    .await;
+    let elapsed = started.elapsed();
+    let count = closed.iter().filter(|c| **c).count();
+    println!(
+        "{count} of 200 slowloris connections closed within {elapsed:?} (header time-out 1 s)"
+    );
+    assert_eq!(count, 200, "every dangling handshake is closed");
+    assert!(elapsed < Duration::from_secs(8), "closed near the time-out, took {elapsed:?}");
+    server.shutdown().await.expect("clean shutdown");
+}
