@@ -19,6 +19,9 @@ use shared::protocol::{
 use shared::tick::Tick;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::COOKIE;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
@@ -78,9 +81,22 @@ fn socket_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_SERVER_MSG_BYTES))
 }
 
-/// Opens a WebSocket without the game handshake (for tests that misbehave on purpose).
+/// Opens a WebSocket (with a fresh session token) without the game handshake; tests that
+/// misbehave on purpose use it directly.
 pub async fn open(url: &str) -> anyhow::Result<Socket> {
-    let (socket, _response) = connect_async_with_config(url, Some(socket_config()), true)
+    let token = crate::http::session_token(url).await.context("getting a session token")?;
+    open_with_token(url, Some(&token)).await
+}
+
+/// Opens a WebSocket presenting `token` (or none) in the session cookie.
+pub async fn open_with_token(url: &str, token: Option<&str>) -> anyhow::Result<Socket> {
+    let mut request = url.into_client_request().with_context(|| format!("bad URL {url}"))?;
+    if let Some(token) = token {
+        let cookie = HeaderValue::from_str(&format!("skirmish_session={token}"))
+            .context("token is not a header value")?;
+        request.headers_mut().insert(COOKIE, cookie);
+    }
+    let (socket, _response) = connect_async_with_config(request, Some(socket_config()), true)
         .await
         .with_context(|| format!("connecting to {url}"))?;
     Ok(socket)

@@ -6,11 +6,13 @@
 //! - [`client`]: one connection: `Hello`/`Welcome`, inputs with redundancy, reading frames.
 //! - [`behavior`]: the pure choice of a bot's next input (wander, chase, idle, chatty).
 //! - [`stats`]: input-latency tracking, percentiles, the JSON report.
+//! - [`http`]: `POST /api/session` and `GET /metrics` over a plain socket.
 //! - [`scrape`]: the server's own figures from `/metrics`.
 //! - [`run`]: many bots at once: ramp, churn, reconnect storm, progress line, report.
 
 pub mod behavior;
 pub mod client;
+pub mod http;
 pub mod run;
 pub mod scrape;
 pub mod stats;

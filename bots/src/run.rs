@@ -84,7 +84,7 @@ enum SessionEnd {
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 
 pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
-    let host = scrape::host_of(&config.url)?;
+    let host = crate::http::host_of(&config.url)?;
     let config = Arc::new(config);
     let live = Arc::new(Live::default());
     let start = Instant::now();

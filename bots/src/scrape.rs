@@ -1,9 +1,6 @@
 //! Reads the server's own figures from its Prometheus `/metrics` page, so a bot report puts
 //! what players saw next to what the server spent.
 
-use anyhow::{Context, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 /// The figures a report needs, at one instant.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ServerFigures {
@@ -16,32 +13,9 @@ pub struct ServerFigures {
     pub players: f64,
 }
 
-/// `ws://host:port/ws` → `host:port`.
-pub fn host_of(ws_url: &str) -> anyhow::Result<String> {
-    let rest =
-        ws_url.strip_prefix("ws://").context("only ws:// URLs can be scraped for metrics")?;
-    Ok(rest.split('/').next().unwrap_or(rest).to_string())
-}
-
-/// GETs `/metrics` from `host` (plain HTTP/1.1) and parses it.
+/// GETs `/metrics` from `host` and parses it.
 pub async fn scrape(host: &str) -> anyhow::Result<ServerFigures> {
-    let fetch = async {
-        let mut stream = tokio::net::TcpStream::connect(host)
-            .await
-            .with_context(|| format!("connecting to {host}"))?;
-        let request = format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await?;
-        let mut body = Vec::new();
-        stream.take(4 * 1024 * 1024).read_to_end(&mut body).await?;
-        anyhow::Ok(String::from_utf8_lossy(&body).to_string())
-    };
-    let text = tokio::time::timeout(std::time::Duration::from_secs(5), fetch)
-        .await
-        .context("metrics timed out")??;
-    if !text.starts_with("HTTP/1.1 200") {
-        bail!("metrics answered: {}", text.lines().next().unwrap_or(""));
-    }
-    Ok(parse(&text))
+    Ok(parse(&crate::http::request(host, "GET", "/metrics").await?))
 }
 
 pub fn parse(text: &str) -> ServerFigures {
@@ -145,7 +119,7 @@ mod tests {
 
     #[test]
     fn host_from_ws_url() {
-        assert_eq!(host_of("ws://127.0.0.1:7777/ws").expect("host"), "127.0.0.1:7777");
-        assert!(host_of("http://x").is_err(), "only ws URLs");
+        assert_eq!(crate::http::host_of("ws://127.0.0.1:7777/ws").expect("host"), "127.0.0.1:7777");
+        assert!(crate::http::host_of("http://x").is_err(), "only ws URLs");
     }
 }

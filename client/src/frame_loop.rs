@@ -18,7 +18,7 @@ use web_sys::{
 
 use crate::app::App;
 use crate::input::{InputState, Stick};
-use crate::net::{NetEvent, Socket, game_url};
+use crate::net::{NetEvent, Session, Socket, game_url, request_session};
 use crate::render::Renderer;
 use crate::ui::Ui;
 
@@ -29,6 +29,7 @@ struct Game {
     app: App,
     input: InputState,
     socket: Option<Socket>,
+    session: Rc<std::cell::Cell<Session>>,
     renderer: Renderer,
     ui: Ui,
     canvas: HtmlCanvasElement,
@@ -67,6 +68,7 @@ pub(crate) fn start() -> Result<(), JsValue> {
         app: App::new(),
         input: InputState::default(),
         socket: None,
+        session: Rc::new(std::cell::Cell::new(Session::Unknown)),
         renderer,
         ui,
         canvas: canvas.clone(),
@@ -120,15 +122,27 @@ impl Game {
 
     fn pump_socket(&mut self, now: f64) -> Result<(), JsValue> {
         if self.socket.is_none() && self.app.wants_socket(now) {
-            let url = game_url(&self.window.location())?;
-            match Socket::connect(&url) {
-                Ok(socket) => self.socket = Some(socket),
-                Err(_) => self.app.on_close(
-                    1006,
-                    "cannot open the connection",
-                    now,
-                    js_sys::Math::random(),
-                ),
+            match self.session.get() {
+                Session::Unknown => request_session(&self.window, self.session.clone()),
+                Session::Pending => {}
+                Session::Failed => {
+                    self.session.set(Session::Unknown);
+                    self.app.on_close(1006, "cannot reach the server", now, js_sys::Math::random());
+                }
+                Session::Ready => {
+                    // Every connection starts with a fresh token (they expire).
+                    self.session.set(Session::Unknown);
+                    let url = game_url(&self.window.location())?;
+                    match Socket::connect(&url) {
+                        Ok(socket) => self.socket = Some(socket),
+                        Err(_) => self.app.on_close(
+                            1006,
+                            "cannot open the connection",
+                            now,
+                            js_sys::Math::random(),
+                        ),
+                    }
+                }
             }
         }
         let Some(socket) = &self.socket else { return Ok(()) };

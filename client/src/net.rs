@@ -1,4 +1,5 @@
-//! The game socket: a web-sys `WebSocket` in arraybuffer mode. Callbacks only queue events;
+//! The game socket: a web-sys `WebSocket` in arraybuffer mode, opened after `POST /api/session`
+//! has put a fresh session token in the (`HttpOnly`) cookie the handshake carries. Callbacks only queue events;
 //! the frame loop drains them. The socket owns its closures, so reconnecting leaks nothing.
 
 use std::cell::RefCell;
@@ -34,6 +35,36 @@ pub(crate) struct Socket {
 pub(crate) fn game_url(location: &web_sys::Location) -> Result<String, JsValue> {
     let scheme = if location.protocol()? == "https:" { "wss" } else { "ws" };
     Ok(format!("{scheme}://{}/ws", location.host()?))
+}
+
+/// Where getting a session token stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// None asked for yet.
+    Unknown,
+    Pending,
+    /// The cookie is set: open the socket.
+    Ready,
+    Failed,
+}
+
+/// Asks the server for a session token; the browser stores it as a cookie. Updates `state`.
+pub(crate) fn request_session(
+    window: &web_sys::Window,
+    state: std::rc::Rc<std::cell::Cell<Session>>,
+) {
+    state.set(Session::Pending);
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let promise = window.fetch_with_str_and_init("/api/session", &init);
+    wasm_bindgen_futures::spawn_local(async move {
+        let ok = match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(response) => response.dyn_into::<web_sys::Response>().is_ok_and(|r| r.ok()),
+            Err(_) => false,
+        };
+        state.set(if ok { Session::Ready } else { Session::Failed });
+    });
 }
 
 impl Socket {

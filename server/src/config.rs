@@ -58,6 +58,16 @@ pub struct ServerConfig {
     /// Map file shared with the client (sent inside `Welcome`).
     #[arg(long, env = "SKIRMISH_MAP", default_value = "assets/maps/arena.json")]
     pub map: PathBuf,
+    /// Key for signing session tokens; several servers behind one address must share it.
+    /// Random per process when unset (tokens then die with the process).
+    #[arg(long, env = "SKIRMISH_SESSION_SECRET", hide_env_values = true)]
+    pub session_secret: Option<String>,
+    /// How long a session token from `POST /api/session` stays valid.
+    #[arg(long, env = "SKIRMISH_SESSION_TTL_SECS", default_value_t = 3600)]
+    pub session_ttl_secs: u64,
+    /// Accept game sockets without a session token (local experiments only).
+    #[arg(long, env = "SKIRMISH_OPEN_ACCESS")]
+    pub open_access: bool,
     /// An HTTP request's headers must arrive within this many milliseconds (slowloris guard).
     #[arg(long, env = "SKIRMISH_HEADER_TIMEOUT_MS", default_value_t = 5000)]
     pub header_timeout_ms: u64,

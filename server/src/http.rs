@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::services::ServeDir;
 
 use crate::admission::{self, PerIp};
+use crate::auth::{self, SessionKeys};
 use crate::config::ServerConfig;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
@@ -30,6 +31,7 @@ pub(crate) struct AppState {
     /// One permit per open game socket.
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) per_ip: PerIp,
+    pub(crate) sessions: Arc<SessionKeys>,
     /// Fired on shutdown: sessions close with 1012.
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
@@ -44,7 +46,17 @@ impl AppState {
         tracker: TaskTracker,
     ) -> AppState {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        AppState { config, lobby, metrics, connections, per_ip: PerIp::default(), cancel, tracker }
+        let sessions = Arc::new(SessionKeys::new(config.session_secret.as_deref()));
+        AppState {
+            config,
+            lobby,
+            metrics,
+            connections,
+            per_ip: PerIp::default(),
+            sessions,
+            cancel,
+            tracker,
+        }
     }
 }
 
@@ -53,6 +65,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
+        .route("/api/session", axum::routing::post(new_session))
         .route("/metrics", get(metrics))
         .route("/api/rooms", get(rooms))
         .fallback_service(client)
@@ -72,6 +85,21 @@ async fn websocket(
         state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
         tracing::debug!(%peer, origin = ?request.headers().get("origin"), "foreign origin refused");
         return upgrade::plain(StatusCode::FORBIDDEN, "origin not allowed");
+    }
+    if !state.config.open_access {
+        let checked = auth::token_from_cookies(request.headers())
+            .ok_or(auth::TokenError::Missing)
+            .and_then(|token| state.sessions.verify(token, auth::now_secs()));
+        if let Err(err) = checked {
+            state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
+            tracing::debug!(%peer, %err, "handshake without a valid session");
+            let status = if err == auth::TokenError::Missing {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            return upgrade::plain(status, "a valid session is required: POST /api/session first");
+        }
     }
     if state.cancel.is_cancelled() {
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server restarting");
@@ -96,6 +124,30 @@ async fn websocket(
         }
     });
     upgrade::switching_protocols(&accept)
+}
+
+/// Issues a session token: an `HttpOnly` cookie for browsers, and the same token in the body
+/// for other clients (which send it back in a `Cookie` header).
+async fn new_session(State(state): State<AppState>) -> Response<Body> {
+    let ttl = state.config.session_ttl_secs;
+    let token = state.sessions.issue(auth::now_secs(), ttl);
+    let cookie =
+        format!("{}={token}; Path=/; Max-Age={ttl}; HttpOnly; SameSite=Strict", auth::COOKIE);
+    let body = serde_json::json!({ "token": token, "expires_in": ttl }).to_string();
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        headers.insert(axum::http::header::SET_COOKIE, value);
+    }
+    response
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -5,6 +5,7 @@
 //! - [`config`]: `ServerConfig`, from flags and environment.
 //! - `listener`: the accept loop: hyper HTTP/1.1 with a header time-out, connection cap, shutdown.
 //! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`, `/metrics`, `/api/rooms`.
+//! - `auth`: signed, expiring session tokens (`POST /api/session`, checked at the handshake).
 //! - `admission`: Origin allow-list and per-IP caps, checked before the upgrade.
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
 //! - `session`: one task per socket: `Hello`, then reads into the player's link and writes
@@ -21,6 +22,7 @@
 pub mod config;
 
 mod admission;
+mod auth;
 mod close;
 mod http;
 mod link;

@@ -178,6 +178,9 @@ async fn foreign_origins_and_address_floods_are_refused_before_the_upgrade() {
     )
     .await;
     assert_eq!(status, 403, "a foreign Origin gets 403 and no upgrade: {text}");
+    let token = bots::http::session_token(&server.ws_url()).await.expect("a session token");
+    let upgrade = format!("{upgrade}Cookie: skirmish_session={token}\r\n");
+    let upgrade = upgrade.as_str();
     let own = format!("{upgrade}Origin: http://{}\r\n", server.addr);
     let (status, _) = crate::harness::http_get(server.addr, "/ws", &own).await;
     assert_eq!(status, 101, "the page's own origin is upgraded");

@@ -69,3 +69,44 @@ async fn metrics_and_rooms_report_traffic() {
     assert_eq!(json["rooms"][0]["players"], 1, "{json}");
     server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn the_handshake_needs_a_valid_unexpired_session() {
+    let mut config = crate::harness::test_config();
+    config.session_ttl_secs = 1;
+    let server = TestServer::start_with(config).await;
+    let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let (status, text) = http_get(server.addr, "/ws", upgrade).await;
+    assert_eq!(status, 401, "no session cookie: 401 before any upgrade: {text}");
+    let forged =
+        format!("{upgrade}Cookie: skirmish_session=v1.9999999999.00.{}\r\n", "ab".repeat(32));
+    let (status, _) = http_get(server.addr, "/ws", &forged).await;
+    assert_eq!(status, 403, "a forged token: 403");
+
+    let token = bots::http::session_token(&server.ws_url()).await.expect("POST /api/session");
+    let with_cookie = format!("{upgrade}Cookie: theme=dark; skirmish_session={token}\r\n");
+    let (status, _) = http_get(server.addr, "/ws", &with_cookie).await;
+    assert_eq!(status, 101, "a fresh token is upgraded");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, _) = http_get(server.addr, "/ws", &with_cookie).await;
+    assert_eq!(status, 403, "an expired token: 403");
+    server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn sessions_are_issued_as_http_only_cookies() {
+    let server = TestServer::start().await;
+    let response =
+        bots::http::request(&server.addr.to_string(), "POST", "/api/session").await.expect("200");
+    let cookie = response
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("a Set-Cookie header")
+        .to_string();
+    assert!(cookie.contains("skirmish_session=v1."), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "not readable by scripts, same-site only: {cookie}"
+    );
+    server.shutdown().await.expect("clean shutdown");
+}

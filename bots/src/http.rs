@@ -1,0 +1,51 @@
+//! The two plain HTTP calls a bot makes: `POST /api/session` for a session token, and
+//! `GET /metrics` for the server's figures. One short request per connection, bounded in size
+//! and time, so the bots need no HTTP client library.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Largest response read.
+const MAX_RESPONSE: u64 = 4 * 1024 * 1024;
+const TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// `ws://host:port/path` → `host:port`.
+pub fn host_of(ws_url: &str) -> anyhow::Result<String> {
+    let rest = ws_url.strip_prefix("ws://").context("only ws:// URLs are supported")?;
+    Ok(rest.split('/').next().unwrap_or(rest).to_string())
+}
+
+/// Sends `method path` to `host` and returns the whole response (status line, headers, body)
+/// if the status is 200.
+pub async fn request(host: &str, method: &str, path: &str) -> anyhow::Result<String> {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(host)
+            .await
+            .with_context(|| format!("connecting to {host}"))?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = Vec::new();
+        stream.take(MAX_RESPONSE).read_to_end(&mut response).await?;
+        anyhow::Ok(String::from_utf8_lossy(&response).to_string())
+    };
+    let text = tokio::time::timeout(TIME_LIMIT, exchange)
+        .await
+        .with_context(|| format!("{method} {path} timed out"))??;
+    if !text.starts_with("HTTP/1.1 200") {
+        bail!("{method} {path} answered: {}", text.lines().next().unwrap_or(""));
+    }
+    Ok(text)
+}
+
+/// A fresh session token from the server of `ws_url`.
+pub async fn session_token(ws_url: &str) -> anyhow::Result<String> {
+    let response = request(&host_of(ws_url)?, "POST", "/api/session").await?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let json: serde_json::Value =
+        serde_json::from_str(body).context("session response is not JSON")?;
+    json["token"].as_str().map(str::to_string).context("session response has no token")
+}
