@@ -117,3 +117,80 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str, extra_headers: &str) 
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
     (status, text)
 }
+
+/// The real `skirmish-server` binary in its own process, so memory figures are the server's
+/// alone (tests share one process). Stopped with SIGTERM when dropped.
+pub(crate) struct ProcessServer {
+    pub(crate) addr: SocketAddr,
+    child: std::process::Child,
+    _static_dir: TempDir,
+}
+
+impl ProcessServer {
+    pub(crate) fn start(extra: &[&str]) -> ProcessServer {
+        use std::io::BufRead;
+        let dir =
+            std::env::temp_dir().join(format!("skirmish-proc-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish-server"))
+            .args([
+                "--bind",
+                "127.0.0.1:0",
+                "--view-radius",
+                "0",
+                "--max-connections-per-ip",
+                "10000",
+            ])
+            .arg("--map")
+            .arg(repo_root().join("assets/maps/arena.json"))
+            .arg("--static-dir")
+            .arg(&dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting the server binary");
+        let stdout = child.stdout.take().expect("stdout");
+        let line =
+            std::io::BufReader::new(stdout).lines().next().expect("a line").expect("readable");
+        let port: u16 = line
+            .split("127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("the server printed its URL: {line}"));
+        ProcessServer {
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            child,
+            _static_dir: TempDir(dir),
+        }
+    }
+
+    pub(crate) fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    pub(crate) async fn join(&self, name: &str) -> BotClient {
+        BotClient::connect(&self.ws_url(), name, WAIT)
+            .await
+            .unwrap_or_else(|err| panic!("{name} joins: {err:#}"))
+    }
+}
+
+impl Drop for ProcessServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -2,6 +2,7 @@
 //! Every test binds port 0, bounds its waits, and shuts its server down.
 
 mod abuse;
+mod attacks;
 mod conditioner;
 mod game;
 mod harness;

@@ -1,0 +1,141 @@
+//! Many hostile or broken clients at once while good clients play, with figures printed.
+
+use std::time::Duration;
+
+use bots::client::{BotClient, open};
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use std::net::SocketAddr;
+
+use crate::harness::{ProcessServer, http_get};
+
+/// The server's resident memory in bytes, from `/metrics`.
+async fn rss(addr: SocketAddr) -> f64 {
+    let (_, text) = http_get(addr, "/metrics", "").await;
+    text.lines()
+        .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("RSS in /metrics")
+}
+
+/// Counts snapshots `player` receives in `window`.
+async fn snapshots_in(player: &mut BotClient, window: Duration) -> u32 {
+    let mut count = 0;
+    let _ = tokio::time::timeout(window, async {
+        loop {
+            if player.recv().await.expect("a good client keeps receiving").snapshot().is_some() {
+                count += 1;
+            }
+        }
+    })
+    .await;
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_floods_do_not_hurt_good_players() {
+    let server = ProcessServer::start(&["--max-players", "300"]);
+    let mut good = Vec::new();
+    for i in 0..5 {
+        good.push(server.join(&format!("good{i}")).await);
+    }
+    let before = rss(server.addr).await;
+    let url = server.ws_url();
+    // 50 connections, each sending random garbage frames until the server closes it.
+    let attackers: Vec<_> = (0..50u32)
+        .map(|seed| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let Ok(mut socket) = open(&url).await else { return 0 };
+                let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+                let mut sent = 0;
+                for _ in 0..200 {
+                    let frame: Vec<u8> = (0..(state % 900) as usize)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 17;
+                            state ^= state << 5;
+                            state as u8
+                        })
+                        .collect();
+                    if socket.send(Message::Binary(frame.into())).await.is_err() {
+                        break;
+                    }
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    let window = Duration::from_secs(3);
+    let counts =
+        futures_util::future::join_all(good.iter_mut().map(|player| snapshots_in(player, window)))
+            .await;
+    let garbage: u32 =
+        futures_util::future::join_all(attackers).await.into_iter().map(|r| r.unwrap_or(0)).sum();
+    let after = rss(server.addr).await;
+    let expected = 30.0 * window.as_secs_f64();
+    let worst = counts.iter().copied().min().unwrap_or(0);
+    println!(
+        "50 garbage senders ({garbage} frames accepted by the socket before each was closed): good clients got {counts:?} snapshots of ~{expected:.0}; RSS {:.1} → {:.1} MB",
+        before / 1e6,
+        after / 1e6
+    );
+    assert!(
+        f64::from(worst) >= 0.95 * expected - 2.0,
+        "every good client keeps >= 95 % of its snapshots: {counts:?}"
+    );
+    assert!(after - before < 10e6, "RSS grows less than 10 MB: {:.1} MB", (after - before) / 1e6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cost_little_memory() {
+    let server = ProcessServer::start(&["--max-players", "300"]);
+    let before = rss(server.addr).await;
+    let mut idle = Vec::new();
+    for i in 0..200 {
+        idle.push(server.join(&format!("idle{i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss(server.addr).await;
+    let per_connection = (after - before) / 200.0;
+    println!(
+        "200 joined, idle connections: {:.1} KiB of server memory each",
+        per_connection / 1024.0
+    );
+    assert!(per_connection < 256.0 * 1024.0, "under 256 KiB per connection: {per_connection}");
+    drop(idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_stop_reading_do_not_slow_the_others() {
+    let server = ProcessServer::start(&["--idle-timeout-ms", "2000", "--ping-interval-ms", "500"]);
+    let mut reader = server.join("Reader").await;
+    // Ten clients join, then neither read nor write.
+    let mut stalled = Vec::new();
+    for i in 0..10 {
+        stalled.push(server.join(&format!("stalled{i}")).await);
+    }
+    let before = rss(server.addr).await;
+    let started = std::time::Instant::now();
+    let got = snapshots_in(&mut reader, Duration::from_secs(5)).await;
+    let after = rss(server.addr).await;
+    let (_, health) = http_get(server.addr, "/healthz", "").await;
+    let body = health.split("\r\n\r\n").nth(1).unwrap_or("{}").to_string();
+    let json: serde_json::Value = serde_json::from_str(&body).expect("healthz JSON");
+    println!(
+        "10 silent clients: after {:?} the server holds {} sockets; the reader got {got} snapshots in 5 s; RSS {:.1} → {:.1} MB",
+        started.elapsed(),
+        json["connections"],
+        before / 1e6,
+        after / 1e6
+    );
+    assert_eq!(
+        json["connections"], 1,
+        "the silent clients were dropped within 5 s, the reader stays"
+    );
+    assert!(got >= 140, "the reader kept receiving at the tick rate: {got} of ~150");
+    assert!(after - before < 5e6, "memory stayed flat");
+    drop(stalled);
+}
