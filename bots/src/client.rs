@@ -23,7 +23,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::COOKIE;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -96,9 +98,12 @@ pub async fn open_with_token(url: &str, token: Option<&str>) -> anyhow::Result<S
             .context("token is not a header value")?;
         request.headers_mut().insert(COOKIE, cookie);
     }
-    let (socket, _response) = connect_async_with_config(request, Some(socket_config()), true)
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
+    let connector =
+        url.starts_with("wss://").then(|| Connector::Rustls(crate::tls::client_config()));
+    let (socket, _response) =
+        connect_async_tls_with_config(request, Some(socket_config()), true, connector)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
     Ok(socket)
 }
 

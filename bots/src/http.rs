@@ -1,4 +1,4 @@
-//! The two plain HTTP calls a bot makes: `POST /api/session` for a session token, and
+//! The two HTTP calls a bot makes (over TLS for `wss://` servers): `POST /api/session` for a session token, and
 //! `GET /metrics` for the server's figures. One short request per connection, bounded in size
 //! and time, so the bots need no HTTP client library.
 
@@ -11,25 +11,35 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const MAX_RESPONSE: u64 = 4 * 1024 * 1024;
 const TIME_LIMIT: Duration = Duration::from_secs(10);
 
-/// `ws://host:port/path` → `host:port`.
+/// `ws://host:port/path` or `wss://…` → `host:port`.
 pub fn host_of(ws_url: &str) -> anyhow::Result<String> {
-    let rest = ws_url.strip_prefix("ws://").context("only ws:// URLs are supported")?;
+    let rest = ws_url
+        .strip_prefix("ws://")
+        .or_else(|| ws_url.strip_prefix("wss://"))
+        .context("the game URL must start with ws:// or wss://")?;
     Ok(rest.split('/').next().unwrap_or(rest).to_string())
 }
 
-/// Sends `method path` to `host` and returns the whole response (status line, headers, body)
-/// if the status is 200.
-pub async fn request(host: &str, method: &str, path: &str) -> anyhow::Result<String> {
+/// Sends `method path` to `host` over plain TCP (or TLS when `tls`) and returns the whole
+/// response (status line, headers, body) if the status is 200.
+pub async fn request_on(host: &str, tls: bool, method: &str, path: &str) -> anyhow::Result<String> {
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(host)
-            .await
-            .with_context(|| format!("connecting to {host}"))?;
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         );
-        stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
-        stream.take(MAX_RESPONSE).read_to_end(&mut response).await?;
+        if tls {
+            let mut stream = crate::tls::connect(host).await?;
+            stream.write_all(request.as_bytes()).await?;
+            // A server may close without a TLS close_notify; what arrived is still the answer.
+            let _ = (&mut stream).take(MAX_RESPONSE).read_to_end(&mut response).await;
+        } else {
+            let mut stream = tokio::net::TcpStream::connect(host)
+                .await
+                .with_context(|| format!("connecting to {host}"))?;
+            stream.write_all(request.as_bytes()).await?;
+            stream.take(MAX_RESPONSE).read_to_end(&mut response).await?;
+        }
         anyhow::Ok(String::from_utf8_lossy(&response).to_string())
     };
     let text = tokio::time::timeout(TIME_LIMIT, exchange)
@@ -41,9 +51,15 @@ pub async fn request(host: &str, method: &str, path: &str) -> anyhow::Result<Str
     Ok(text)
 }
 
+/// [`request_on`] over plain TCP.
+pub async fn request(host: &str, method: &str, path: &str) -> anyhow::Result<String> {
+    request_on(host, false, method, path).await
+}
+
 /// A fresh session token from the server of `ws_url`.
 pub async fn session_token(ws_url: &str) -> anyhow::Result<String> {
-    let response = request(&host_of(ws_url)?, "POST", "/api/session").await?;
+    let response =
+        request_on(&host_of(ws_url)?, ws_url.starts_with("wss://"), "POST", "/api/session").await?;
     let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
     let json: serde_json::Value =
         serde_json::from_str(body).context("session response is not JSON")?;

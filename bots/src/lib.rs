@@ -7,6 +7,7 @@
 //! - [`behavior`]: the pure choice of a bot's next input (wander, chase, idle, chatty).
 //! - [`stats`]: input-latency tracking, percentiles, the JSON report.
 //! - [`http`]: `POST /api/session` and `GET /metrics` over a plain socket.
+//! - [`tls`]: TLS client settings for `wss://` (web roots plus trusted extra roots).
 //! - [`scrape`]: the server's own figures from `/metrics`.
 //! - [`run`]: many bots at once: ramp, churn, reconnect storm, progress line, report.
 
@@ -16,3 +17,4 @@ pub mod http;
 pub mod run;
 pub mod scrape;
 pub mod stats;
+pub mod tls;

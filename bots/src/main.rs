@@ -45,6 +45,9 @@ struct Args {
     /// Seconds into the run at which every bot drops its connection and reconnects at once.
     #[arg(long)]
     storm_at: Option<f64>,
+    /// A PEM certificate to trust as a root for `wss://` (a self-signed or staging server).
+    #[arg(long)]
+    ca_cert: Option<std::path::PathBuf>,
     /// Do not read the server's `/metrics`.
     #[arg(long)]
     no_server_metrics: bool,
@@ -53,6 +56,10 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.ca_cert {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        bots::tls::trust_pem(&pem)?;
+    }
     let config = RunConfig {
         url: args.url,
         count: args.count,

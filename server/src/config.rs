@@ -52,6 +52,12 @@ pub struct ServerConfig {
         default_value = "http://127.0.0.1:8080,http://localhost:8080"
     )]
     pub allowed_origins: Vec<String>,
+    /// PEM certificate chain: with `--tls-key`, serve `https://` and `wss://` (TLS by rustls).
+    #[arg(long, env = "SKIRMISH_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for `--tls-cert`.
+    #[arg(long, env = "SKIRMISH_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// Directory holding the built client (`trunk build` output).
     #[arg(long, env = "SKIRMISH_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,

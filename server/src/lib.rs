@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`config`]: `ServerConfig`, from flags and environment.
 //! - `listener`: the accept loop: hyper HTTP/1.1 with a header time-out, connection cap, shutdown.
+//! - `tls`: rustls termination for `https://` and `wss://` when a certificate is configured.
 //! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`, `/metrics`, `/api/rooms`.
 //! - `auth`: signed, expiring session tokens (`POST /api/session`, checked at the handshake).
 //! - `admission`: Origin allow-list and per-IP caps, checked before the upgrade.
@@ -33,6 +34,7 @@ mod metrics;
 mod rate;
 mod room;
 mod session;
+mod tls;
 mod upgrade;
 
 use std::future::Future;
@@ -59,6 +61,11 @@ pub async fn run(
         .with_context(|| format!("reading map file {}", config.map.display()))?;
     let map = shared::map::Map::from_json(&map_text)
         .with_context(|| format!("loading map file {}", config.map.display()))?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
     let config = Arc::new(config);
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -86,6 +93,7 @@ pub async fn run(
         http::router(app),
         config.header_timeout(),
         max_open,
+        tls,
         cancel.clone(),
         tracker.clone(),
     )

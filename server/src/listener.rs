@@ -1,5 +1,5 @@
-//! The accept loop: each TCP connection is served by hyper's HTTP/1.1 connection with a header
-//! read time-out (a slowloris client that never finishes its request is closed), under a cap
+//! The accept loop: each TCP connection (after a TLS handshake, when TLS is on) is served by
+//! hyper's HTTP/1.1 connection with a header read time-out (a slowloris client that never finishes its request is closed), under a cap
 //! on open connections, with back-off on accept errors and graceful shutdown.
 
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -28,6 +29,7 @@ pub(crate) async fn serve(
     router: Router,
     header_timeout: Duration,
     max_open: usize,
+    tls: Option<TlsAcceptor>,
     cancel: CancellationToken,
     tracker: TaskTracker,
 ) {
@@ -51,20 +53,35 @@ pub(crate) async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let cancel = cancel.clone();
+        let tls = tls.clone();
         tracker.spawn(async move {
             let _permit = permit;
-            serve_connection(stream, peer, router, header_timeout, cancel).await;
+            match tls {
+                None => serve_connection(stream, peer, router, header_timeout, cancel).await,
+                // The TLS handshake gets the same time limit as the request headers.
+                Some(acceptor) => {
+                    match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, peer, router, header_timeout, cancel).await
+                        }
+                        Ok(Err(err)) => tracing::debug!(%peer, %err, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
         });
     }
 }
 
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
+async fn serve_connection<Io>(
+    stream: Io,
     peer: SocketAddr,
     router: Router,
     header_timeout: Duration,
     cancel: CancellationToken,
-) {
+) where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request)

@@ -36,8 +36,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!(dir = %config.static_dir.display(), "no built client found: run `cargo xtask run` to build it");
     }
     tracing::info!(%addr, tick_hz = config.tick_hz, map = %config.map.display(), "listening");
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
     println!(
-        "Skirmish is running: open http://{host}:{}/ in your browser (Ctrl-C to stop)",
+        "Skirmish is running: open {scheme}://{host}:{}/ in your browser (Ctrl-C to stop)",
         addr.port()
     );
 

@@ -10,3 +10,4 @@ mod http;
 mod load;
 mod netcode;
 mod resume;
+mod tls;
