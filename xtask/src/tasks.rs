@@ -58,7 +58,7 @@ pub(crate) fn test() -> anyhow::Result<()> {
         .args(["test", "--locked", "--target", "wasm32-unknown-unknown", "--package", "client"])
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
-    // 3. The real page against the real server, two browser pages (playwright-core).
+    // 3. The release page and the server binary for the end-to-end test.
     build_client(&env)?;
     sh(env.command("cargo").args([
         "build",
@@ -71,6 +71,21 @@ pub(crate) fn test() -> anyhow::Result<()> {
     let server_bin = Path::new("target/debug/skirmish-server")
         .canonicalize()
         .context("locating the server binary")?;
+    // 4. The message decoders and handlers under libFuzzer, for a bounded time each.
+    for target in ["client_msg", "server_msg"] {
+        sh(env.command("cargo").args([
+            "+nightly",
+            "fuzz",
+            "run",
+            target,
+            "--",
+            "-max_total_time=30",
+            "-max_len=2048",
+            "-rss_limit_mb=2048",
+        ]))?;
+    }
+    // 5. Last, so its summary closes the output: the real page in two headless Chromium pages
+    //    against the real server (playwright-core).
     sh(env
         .command("node")
         .args(["--test", "--test-reporter=spec", "e2e/game.test.mjs"])

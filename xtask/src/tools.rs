@@ -12,6 +12,7 @@ use crate::cmd::{self, output, run};
 
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -47,6 +48,7 @@ pub(crate) fn ensure_all(need: Need) -> anyhow::Result<ToolEnv> {
     if need == Need::Everything {
         ensure_browser()?;
         ensure_e2e_packages(&env)?;
+        ensure_fuzzer(&env)?;
     }
     Ok(env)
 }
@@ -162,6 +164,25 @@ fn ensure_browser() -> anyhow::Result<()> {
     };
     apt(&["update", "-q"]).context("apt-get update (run as root or with sudo)")?;
     apt(&["install", "-y", "-q", "chromium", "chromium-driver"]).context("installing chromium")
+}
+
+/// cargo-fuzz, and the nightly toolchain it needs (which this kind of machine provides).
+fn ensure_fuzzer(env: &ToolEnv) -> anyhow::Result<()> {
+    let toolchains = output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+        bail!("the fuzz targets need a nightly toolchain: `rustup toolchain install nightly`");
+    }
+    if output(env.command("cargo").args(["fuzz", "--version"])).is_some() {
+        return Ok(());
+    }
+    println!("installing cargo-fuzz {CARGO_FUZZ_VERSION} (a minute or two, once)");
+    run(env.command("cargo").args([
+        "install",
+        "--locked",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ]))
 }
 
 fn ensure_e2e_packages(env: &ToolEnv) -> anyhow::Result<()> {

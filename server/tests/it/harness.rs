@@ -133,14 +133,7 @@ impl ProcessServer {
             std::env::temp_dir().join(format!("skirmish-proc-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish-server"))
-            .args([
-                "--bind",
-                "127.0.0.1:0",
-                "--view-radius",
-                "0",
-                "--max-connections-per-ip",
-                "10000",
-            ])
+            .args(["--bind", "127.0.0.1:0", "--max-connections-per-ip", "10000"])
             .arg("--map")
             .arg(repo_root().join("assets/maps/arena.json"))
             .arg("--static-dir")

@@ -10,4 +10,5 @@ mod http;
 mod load;
 mod netcode;
 mod resume;
+mod soak;
 mod tls;

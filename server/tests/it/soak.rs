@@ -1,0 +1,74 @@
+//! A short soak: a couple of hundred bots play for a while against the real server binary;
+//! after warm-up its memory and open descriptors must stay flat. The long version is the same
+//! with more bots and minutes: `SKIRMISH_SOAK_SECS=600 SKIRMISH_SOAK_BOTS=300 cargo test
+//! --release -p server --test it soak -- --nocapture`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bots::behavior::Behavior;
+use bots::run::{RunConfig, run};
+
+use crate::harness::{ProcessServer, http_get};
+
+/// (RSS bytes, open file descriptors) of the server process.
+async fn figures(addr: SocketAddr) -> (f64, f64) {
+    let (_, text) = http_get(addr, "/metrics", "").await;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics"))
+    };
+    (value("process_resident_memory_bytes"), value("process_open_fds"))
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_and_descriptors_stay_flat_under_steady_play() {
+    let secs = env_or("SKIRMISH_SOAK_SECS", 30);
+    let count = env_or("SKIRMISH_SOAK_BOTS", 150) as usize;
+    let server = ProcessServer::start(&["--max-players", "1000", "--view-radius", "900"]);
+    let addr = server.addr;
+    let warm_up = Duration::from_secs((secs / 3).max(5));
+    let sampler = tokio::spawn(async move {
+        tokio::time::sleep(warm_up + Duration::from_secs(2)).await;
+        let after_warm_up = figures(addr).await;
+        tokio::time::sleep(
+            Duration::from_secs(secs).saturating_sub(warm_up + Duration::from_secs(3)),
+        )
+        .await;
+        (after_warm_up, figures(addr).await)
+    });
+    let report = run(RunConfig {
+        url: server.ws_url(),
+        count,
+        duration: Duration::from_secs(secs),
+        ramp_per_s: 200.0,
+        behavior: Behavior::Chatty,
+        seed: 11,
+        input_hz: None,
+        churn_per_min: 2.0,
+        storm_at: None,
+        progress: false,
+        scrape_server: true,
+    })
+    .await
+    .expect("the soak run completes");
+    let ((rss_warm, fds_warm), (rss_end, fds_end)) = sampler.await.expect("sampler");
+    let drift = (rss_end - rss_warm) / rss_warm;
+    println!(
+        "soak: {count} bots for {secs} s with churn: RSS {:.1} → {:.1} MB ({:+.1} %), open fds {fds_warm} → {fds_end}; delivery {:.3}, reconnects {}",
+        rss_warm / 1e6,
+        rss_end / 1e6,
+        drift * 100.0,
+        report.snapshot_delivery,
+        report.reconnects
+    );
+    assert_eq!((report.failed, report.dropped), (0, 0), "nobody failed or was dropped");
+    assert!(drift < 0.05, "RSS drifts less than 5 % after warm-up: {:+.1} %", drift * 100.0);
+    assert!((fds_end - fds_warm).abs() <= 10.0, "descriptors stay flat: {fds_warm} → {fds_end}");
+}
