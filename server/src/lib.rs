@@ -47,6 +47,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::ServerConfig;
+pub use upgrade::ws_config;
 
 /// How long shutdown waits for sessions to send their close frames and rooms to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -96,8 +96,12 @@ pub(crate) async fn run(
         }
     };
     app.metrics.disconnected(ending.reason());
-    if let Ending::Close(close) = ending {
-        send_close(&mut socket, close, app.config.write_timeout()).await;
+    match ending {
+        Ending::Close(close) => send_close(&mut socket, close, app.config.write_timeout()).await,
+        // tungstenite queued the reply to the peer's close frame: reading on flushes it and
+        // finishes the closing handshake cleanly.
+        Ending::PeerClosed => drain(&mut socket).await,
+        Ending::Lost | Ending::Stalled => {}
     }
     app.metrics.connections.fetch_sub(1, Ordering::Relaxed);
 }
@@ -302,5 +306,10 @@ async fn send_close(socket: &mut WsStream, close: Close, limit: Duration) {
     if timeout(limit, socket.close(Some(frame))).await.is_err() {
         return;
     }
+    drain(socket).await;
+}
+
+/// Reads until the peer's side of the closing handshake is done, for at most [`CLOSE_LINGER`].
+async fn drain(socket: &mut WsStream) {
     let _ = timeout(CLOSE_LINGER, async { while let Some(Ok(_)) = socket.next().await {} }).await;
 }

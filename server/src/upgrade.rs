@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 pub(crate) type WsStream = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Limits for every game socket: client messages are tiny, so the read side is small and strict.
-pub(crate) fn ws_config() -> WebSocketConfig {
+pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         // A small read buffer: about 11 KiB per idle connection instead of about 135 KiB.
         .read_buffer_size(8 * 1024)

@@ -84,13 +84,53 @@ pub(crate) fn test() -> anyhow::Result<()> {
             "-rss_limit_mb=2048",
         ]))?;
     }
-    // 5. Last, so its summary closes the output: the real page in two headless Chromium pages
+    // 5. WebSocket conformance: the Autobahn cases (kosoku) against an echo server built on the
+    //    production socket settings; compression (12.*, 13.*) is not offered.
+    autobahn(&env)?;
+    // 6. Last, so its summary closes the output: the real page in two headless Chromium pages
     //    against the real server (playwright-core).
     sh(env
         .command("node")
         .args(["--test", "--test-reporter=spec", "e2e/game.test.mjs"])
         .env("SKIRMISH_SERVER_BIN", server_bin)
         .env("SKIRMISH_DIST", Path::new("dist").canonicalize()?))
+}
+
+fn autobahn(env: &ToolEnv) -> anyhow::Result<()> {
+    sh(env.command("cargo").args([
+        "build",
+        "--release",
+        "--locked",
+        "--package",
+        "server",
+        "--example",
+        "autobahn_echo",
+    ]))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let address = format!("127.0.0.1:{port}");
+    let mut echo = Command::new("target/release/examples/autobahn_echo")
+        .arg(&address)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting the echo server")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(&address).is_err() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let result = sh(Command::new(tools::KOSOKU).args([
+        &format!("ws://{address}"),
+        "-x",
+        "12.*",
+        "-x",
+        "13.*",
+        "-p",
+        "2",
+        "-o",
+        "target/autobahn-report",
+    ]));
+    let _ = echo.kill();
+    let _ = echo.wait();
+    result.context("Autobahn conformance cases failed (reports in target/autobahn-report)")
 }
 
 /// `cargo xtask ci`: formatting and lints, then every test.

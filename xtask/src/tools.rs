@@ -13,6 +13,9 @@ use crate::cmd::{self, output, run};
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132.0.0";
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
+const KOSOKU_VERSION: &str = "0.1.0";
+/// The Autobahn case runner, in a virtualenv of its own.
+pub(crate) const KOSOKU: &str = ".tools/venv/bin/kosoku";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -49,6 +52,7 @@ pub(crate) fn ensure_all(need: Need) -> anyhow::Result<ToolEnv> {
         ensure_browser()?;
         ensure_e2e_packages(&env)?;
         ensure_fuzzer(&env)?;
+        ensure_kosoku()?;
     }
     Ok(env)
 }
@@ -182,6 +186,22 @@ fn ensure_fuzzer(env: &ToolEnv) -> anyhow::Result<()> {
         "cargo-fuzz",
         "--version",
         CARGO_FUZZ_VERSION,
+    ]))
+}
+
+/// kosoku (PyPI): runs the Autobahn TestSuite's cases on Python 3.
+fn ensure_kosoku() -> anyhow::Result<()> {
+    if Path::new(KOSOKU).exists() {
+        return Ok(());
+    }
+    if !Path::new(".tools/venv/bin/pip").exists() {
+        run(Command::new("python3").args(["-m", "venv", ".tools/venv"]))
+            .context("creating a Python venv (python3 -m venv)")?;
+    }
+    run(Command::new(".tools/venv/bin/pip").args([
+        "install",
+        "--quiet",
+        &format!("kosoku=={KOSOKU_VERSION}"),
     ]))
 }
 

@@ -139,3 +139,66 @@ async fn clients_that_stop_reading_do_not_slow_the_others() {
     assert!(after - before < 5e6, "memory stayed flat");
     drop(stalled);
 }
+
+/// Opens a raw TCP connection, completes the WebSocket handshake by hand (with a session
+/// cookie), sends `frame` as raw bytes, and returns the close code of the server's close frame.
+async fn raw_frame_close_code(server: &ProcessServer, frame: &[u8]) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let token = bots::http::session_token(&server.ws_url()).await.expect("a session token");
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: skirmish_session={token}\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("handshake");
+    let mut response = Vec::new();
+    let mut byte = [0u8; 1];
+    while !response.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).await.expect("handshake response");
+        response.push(byte[0]);
+    }
+    assert!(
+        response.starts_with(b"HTTP/1.1 101"),
+        "upgraded: {}",
+        String::from_utf8_lossy(&response)
+    );
+    stream.write_all(frame).await.expect("raw frame");
+    let mut reply = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut reply)).await;
+    // The server's close frame: 0x88, a payload length, then the 2-byte code.
+    let at = reply.windows(2).position(|w| w[0] == 0x88 && w[1] >= 2)?;
+    Some(u16::from_be_bytes([reply[at + 2], reply[at + 3]]))
+}
+
+#[tokio::test]
+async fn forged_frame_headers_and_unmasked_frames_are_refused() {
+    let server = ProcessServer::start(&[]);
+    // A masked binary frame header claiming 2^62 bytes of payload.
+    let mut huge = vec![0x82, 0x80 | 127];
+    huge.extend_from_slice(&(1u64 << 62).to_be_bytes());
+    huge.extend_from_slice(&[1, 2, 3, 4]);
+    let code = raw_frame_close_code(&server, &huge).await;
+    println!("a frame header claiming 2^62 bytes: closed with {code:?}");
+    assert_eq!(code, Some(1009), "refused as too big, without allocating it");
+    // A client frame without a mask.
+    let code = raw_frame_close_code(&server, &[0x82, 0x03, 1, 2, 3]).await;
+    println!("an unmasked client frame: closed with {code:?}");
+    assert_eq!(code, Some(1002), "refused as a protocol error");
+    let rss = rss(server.addr).await;
+    assert!(rss < 64e6, "the server did not allocate the claimed payload: {:.1} MB", rss / 1e6);
+}
+
+#[tokio::test]
+async fn the_total_connection_cap_refuses_with_503() {
+    let server = ProcessServer::start(&["--max-connections", "3"]);
+    let mut held = Vec::new();
+    for i in 0..3 {
+        held.push(server.join(&format!("p{i}")).await);
+    }
+    let err = BotClient::connect(&server.ws_url(), "late", Duration::from_secs(5))
+        .await
+        .err()
+        .expect("the fourth is refused");
+    println!("fourth connection: {err:#}");
+    assert!(format!("{err:#}").contains("503"), "refused with 503 before the upgrade: {err:#}");
+}
