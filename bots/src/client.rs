@@ -241,6 +241,21 @@ impl BotClient {
         .context("timed out waiting for a message")?
     }
 
+    /// Drops the connection with a TCP reset (RST, no close frame), as a crashed network path
+    /// or a killed process would.
+    pub fn reset(self) {
+        match self.socket.get_ref() {
+            MaybeTlsStream::Plain(tcp) => {
+                let _ = tcp.set_zero_linger();
+            }
+            MaybeTlsStream::Rustls(tls) => {
+                let _ = tls.get_ref().0.set_zero_linger();
+            }
+            _ => {}
+        }
+        drop(self);
+    }
+
     /// Closes cleanly (1000).
     pub async fn close(mut self) -> anyhow::Result<()> {
         self.socket.close(None).await.context("closing")

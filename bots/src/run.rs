@@ -269,11 +269,11 @@ async fn play_bot(
                 result.dropped = true;
                 return result;
             }
-            // Drop the TCP connection without a close frame, as a lost network would, and
-            // come back with the resume token.
+            // Reset the TCP connection (no close frame), as a lost network would, and come
+            // back with the resume token.
             SessionEnd::Rejoin(Leave::Storm) => {
                 resume = Some((client.welcome.player_id, client.welcome.resume_token));
-                drop(client);
+                client.reset();
             }
         }
     }
