@@ -81,10 +81,11 @@ pub struct ServerConfig {
     #[arg(long, env = "SKIRMISH_HELLO_TIMEOUT_MS", default_value_t = 5000)]
     pub hello_timeout_ms: u64,
     /// Interval between WebSocket pings, in milliseconds.
-    #[arg(long, env = "SKIRMISH_PING_INTERVAL_MS", default_value_t = 5000)]
+    #[arg(long, env = "SKIRMISH_PING_INTERVAL_MS", default_value_t = 1000)]
     pub ping_interval_ms: u64,
-    /// A connection silent for this long (no frame, not even a pong) is closed.
-    #[arg(long, env = "SKIRMISH_IDLE_TIMEOUT_MS", default_value_t = 15000)]
+    /// A connection silent for this long (no frame, not even a pong) is closed; so is one that
+    /// keeps sending inputs but whose snapshot acknowledgements fall this far behind.
+    #[arg(long, env = "SKIRMISH_IDLE_TIMEOUT_MS", default_value_t = 3500)]
     pub idle_timeout_ms: u64,
     /// A single socket write (or close) taking longer than this drops the connection.
     #[arg(long, env = "SKIRMISH_WRITE_TIMEOUT_MS", default_value_t = 3000)]

@@ -41,6 +41,10 @@ pub(crate) struct Link {
     kick_reason: Mutex<Option<Close>>,
     /// The tick of the last snapshot written to the socket (0: none yet).
     written_tick: AtomicU32,
+    /// The newest snapshot tick the client says it has received (from its inputs), and how
+    /// many input messages arrived: a client that sends but does not read shows a growing gap.
+    client_ack: AtomicU32,
+    input_messages: AtomicU32,
     /// Counts replaced snapshots and dropped inputs and chat lines.
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -68,6 +72,8 @@ impl Link {
             kicked: CancellationToken::new(),
             kick_reason: Mutex::new(None),
             written_tick: AtomicU32::new(0),
+            client_ack: AtomicU32::new(0),
+            input_messages: AtomicU32::new(0),
             metrics,
         }
     }
@@ -76,6 +82,8 @@ impl Link {
 
     /// Buffers the commands of an input message that are newer than any seen before.
     pub(crate) fn push_inputs(&self, message: &InputMsg) {
+        self.client_ack.fetch_max(message.ack_tick.0, Ordering::Relaxed);
+        self.input_messages.fetch_add(1, Ordering::Relaxed);
         let mut inbound = lock(&self.inbound);
         for cmd in &message.inputs {
             if cmd.seq <= inbound.newest_seq {
@@ -118,6 +126,17 @@ impl Link {
             Some(frame) => Some((frame, None)),
             None => outbound.snapshot.take().map(|(tick, frame)| (frame, Some(tick))),
         }
+    }
+
+    /// Input messages received so far (a client that is playing keeps this moving).
+    pub(crate) fn input_messages(&self) -> u32 {
+        self.input_messages.load(Ordering::Relaxed)
+    }
+
+    /// Ticks between the newest snapshot written and the newest the client acknowledged.
+    pub(crate) fn ack_lag(&self) -> u32 {
+        let written = self.written_tick.load(Ordering::Relaxed);
+        written.saturating_sub(self.client_ack.load(Ordering::Relaxed))
     }
 
     /// The session wrote the snapshot of `tick` to the socket.

@@ -178,6 +178,9 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut limits = Limits::new(app.config.tick_hz, last_heard);
+    let mut inputs_at_last_ping = 0;
+    let max_ack_lag =
+        (app.config.idle_timeout().as_secs_f64() * f64::from(app.config.tick_hz)) as u32;
     loop {
         let step = tokio::select! {
             biased;
@@ -202,8 +205,14 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                 written
             }
             _ = ping.tick() => {
+                // A client still sending inputs whose acknowledgements fall this far behind
+                // what was written to it has stopped reading: drop it (it may resume).
+                let playing = link.input_messages() != inputs_at_last_ping;
+                inputs_at_last_ping = link.input_messages();
                 if last_heard.elapsed() > app.config.idle_timeout() {
                     Err(Ending::Close(Close::new(close::POLICY, "idle time-out")))
+                } else if playing && link.ack_lag() > max_ack_lag {
+                    Err(Ending::Close(Close::new(close::POLICY, "client too slow: snapshots not acknowledged")))
                 } else {
                     write(socket, Message::Ping(Bytes::new()), write_timeout, metrics).await
                 }

@@ -75,3 +75,24 @@ fn chat_backlog_is_bounded() {
     let accepted = (0..10).filter(|i| link.push_chat(format!("line {i}"))).count();
     assert_eq!(accepted, MAX_PENDING_CHAT, "at most {MAX_PENDING_CHAT} lines wait for a tick");
 }
+
+#[test]
+fn acknowledgement_lag_shows_a_client_that_stopped_reading() {
+    let link = Link::new(PlayerId(1), Arc::default());
+    link.mark_written(Tick(100));
+    link.push_inputs(&InputMsg {
+        ack_tick: Tick(98),
+        inputs: vec![InputCmd { seq: 1, ..InputCmd::default() }],
+    });
+    assert_eq!(
+        (link.ack_lag(), link.input_messages()),
+        (2, 1),
+        "a reading client is two ticks behind"
+    );
+    link.mark_written(Tick(300));
+    link.push_inputs(&InputMsg {
+        ack_tick: Tick(98),
+        inputs: vec![InputCmd { seq: 2, ..InputCmd::default() }],
+    });
+    assert_eq!(link.ack_lag(), 202, "acks frozen while frames keep being written");
+}
