@@ -235,6 +235,14 @@ impl Metrics {
             one(process.rss_bytes),
         );
         put_plain("process_open_fds", "gauge", "Open file descriptors.", one(process.open_fds));
+        let tasks =
+            tokio::runtime::Handle::try_current().map_or(0, |rt| rt.metrics().num_alive_tasks());
+        put_plain(
+            "skirmish_tasks",
+            "gauge",
+            "Live tokio tasks (sessions, rooms, connections).",
+            one(tasks as f64),
+        );
         out
     }
 }

@@ -1,5 +1,5 @@
 //! A short soak: a couple of hundred bots play for a while against the real server binary;
-//! after warm-up its memory and open descriptors must stay flat. The long version is the same
+//! after warm-up its memory, open descriptors and live tasks must stay flat. The long version is the same
 //! with more bots and minutes: `SKIRMISH_SOAK_SECS=600 SKIRMISH_SOAK_BOTS=300 cargo test
 //! --release -p server --test it soak -- --nocapture`.
 
@@ -11,8 +11,8 @@ use bots::run::{RunConfig, run};
 
 use crate::harness::{ProcessServer, http_get};
 
-/// (RSS bytes, open file descriptors) of the server process.
-async fn figures(addr: SocketAddr) -> (f64, f64) {
+/// (RSS bytes, open file descriptors, live tasks) of the server process.
+async fn figures(addr: SocketAddr) -> (f64, f64, f64) {
     let (_, text) = http_get(addr, "/metrics", "").await;
     let value = |name: &str| {
         text.lines()
@@ -20,7 +20,7 @@ async fn figures(addr: SocketAddr) -> (f64, f64) {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("{name} in /metrics"))
     };
-    (value("process_resident_memory_bytes"), value("process_open_fds"))
+    (value("process_resident_memory_bytes"), value("process_open_fds"), value("skirmish_tasks"))
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -29,11 +29,12 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_and_descriptors_stay_flat_under_steady_play() {
-    let secs = env_or("SKIRMISH_SOAK_SECS", 30);
+    let secs = env_or("SKIRMISH_SOAK_SECS", 40);
     let count = env_or("SKIRMISH_SOAK_BOTS", 150) as usize;
     let server = ProcessServer::start(&["--max-players", "1000", "--view-radius", "900"]);
     let addr = server.addr;
-    let warm_up = Duration::from_secs((secs / 3).max(5));
+    // Allocator pools settle while churn fills them: judge drift over the last 40 % of the run.
+    let warm_up = Duration::from_secs((secs * 3 / 5).max(5));
     let sampler = tokio::spawn(async move {
         tokio::time::sleep(warm_up + Duration::from_secs(2)).await;
         let after_warm_up = figures(addr).await;
@@ -58,10 +59,11 @@ async fn memory_and_descriptors_stay_flat_under_steady_play() {
     })
     .await
     .expect("the soak run completes");
-    let ((rss_warm, fds_warm), (rss_end, fds_end)) = sampler.await.expect("sampler");
+    let ((rss_warm, fds_warm, tasks_warm), (rss_end, fds_end, tasks_end)) =
+        sampler.await.expect("sampler");
     let drift = (rss_end - rss_warm) / rss_warm;
     println!(
-        "soak: {count} bots for {secs} s with churn: RSS {:.1} → {:.1} MB ({:+.1} %), open fds {fds_warm} → {fds_end}; delivery {:.3}, reconnects {}",
+        "soak: {count} bots for {secs} s with churn: RSS {:.1} → {:.1} MB ({:+.1} %), open fds {fds_warm} → {fds_end}, tasks {tasks_warm} → {tasks_end}; delivery {:.3}, reconnects {}",
         rss_warm / 1e6,
         rss_end / 1e6,
         drift * 100.0,
@@ -71,4 +73,5 @@ async fn memory_and_descriptors_stay_flat_under_steady_play() {
     assert_eq!((report.failed, report.dropped), (0, 0), "nobody failed or was dropped");
     assert!(drift < 0.05, "RSS drifts less than 5 % after warm-up: {:+.1} %", drift * 100.0);
     assert!((fds_end - fds_warm).abs() <= 10.0, "descriptors stay flat: {fds_warm} → {fds_end}");
+    assert!((tasks_end - tasks_warm).abs() <= 10.0, "tasks stay flat: {tasks_warm} → {tasks_end}");
 }
