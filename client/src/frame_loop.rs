@@ -154,7 +154,8 @@ impl Game {
                         web_sys::console::warn_1(
                             &format!("bad message from the server: {err}").into(),
                         );
-                        socket.close(close::PROTOCOL_ERROR, "undecodable message");
+                        // Pages may only send 1000 or 3000–4999; the app still records 1002.
+                        socket.close(crate::net::UNDECODABLE, "undecodable message");
                         self.app.on_close(
                             close::PROTOCOL_ERROR,
                             &format!("bad message from the server: {err}"),

@@ -13,8 +13,11 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 /// Inbound messages queued between two frames. A page that stops drawing (a hidden tab) would
 /// otherwise pile them up; past this the socket is dropped and the app reconnects (resuming).
 const MAX_QUEUED: usize = 2048;
-/// Close code the client reports when it fell too far behind (application range 4000–4999).
+/// Close code the client reports when it fell too far behind (application range 4000–4999:
+/// browsers refuse to send protocol codes such as 1002 from a page).
 pub(crate) const FELL_BEHIND: u16 = 4000;
+/// Close code the client sends when the server's message could not be decoded.
+pub(crate) const UNDECODABLE: u16 = 4002;
 
 pub(crate) enum NetEvent {
     Open,
