@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use crate::ids::PlayerId;
-use crate::protocol::{EntityUpdate, FieldUpdate, PlayerSnap, Snapshot, SnapshotDelta};
+use crate::protocol::{DeltaBase, EntityUpdate, PlayerSnap, Snapshot, SnapshotDelta};
 use crate::tick::Tick;
 
 /// Snapshots remembered on each side (about a second at 30 Hz).
@@ -20,10 +20,10 @@ pub const HISTORY: usize = 32;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DeltaError {
-    #[error("baseline tick {0} is not held")]
-    MissingBaseline(u32),
-    #[error("baseline tick {baseline} is not before tick {tick}")]
-    BaselineNotBefore { baseline: u32, tick: u32 },
+    #[error("no held snapshot has a tick ending in byte {0}")]
+    MissingBaseline(u8),
+    #[error("a delta must be at least one tick newer than its baseline")]
+    ZeroAge,
     #[error("updates or removals are not in strictly increasing id order")]
     Unordered,
     #[error("player {0} is removed but was not in the baseline, or removed and updated")]
@@ -33,7 +33,8 @@ pub enum DeltaError {
 /// Encodes `current` against `baseline` (`None`: a keyframe).
 pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta {
     let base_players = baseline.map_or(&[][..], |b| &b.players[..]);
-    let dt = baseline.map_or(0, |b| current.tick.0.wrapping_sub(b.tick.0) as i32);
+    let age = baseline.map_or(0, |b| current.tick.0.wrapping_sub(b.tick.0));
+    let dt = age as i32;
     let mut removed = Vec::new();
     let mut updates = Vec::new();
     let (mut b, mut c) = (0, 0);
@@ -42,10 +43,7 @@ pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta 
         let cur_id = current.players.get(c).map(|p| p.id);
         match (base_id, cur_id) {
             (Some(bid), Some(cid)) if bid == cid => {
-                let fields = diff(&advance(&base_players[b], dt), &current.players[c]);
-                if !fields.is_empty() {
-                    updates.push(EntityUpdate { id: cid, fields });
-                }
+                updates.extend(diff(&advance(&base_players[b], dt), &current.players[c]));
                 b += 1;
                 c += 1;
             }
@@ -58,24 +56,29 @@ pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta 
                 b += 1;
             }
             (_, Some(cid)) => {
-                updates
-                    .push(EntityUpdate { id: cid, fields: diff(&blank(cid), &current.players[c]) });
+                // Never `None`: a new player's update carries its id even if all else is zero.
+                updates.push(
+                    diff(&blank(cid), &current.players[c])
+                        .unwrap_or(EntityUpdate { id: cid, ..EntityUpdate::default() }),
+                );
                 c += 1;
             }
             (None, None) => break,
         }
     }
-    SnapshotDelta {
-        tick: current.tick,
-        baseline: baseline.map(|b| b.tick),
-        ack_input: current.ack_input,
-        pickups: current.pickups,
-        removed,
-        updates,
-    }
+    let base = match baseline {
+        None => DeltaBase::Keyframe { tick: current.tick, ack_input: current.ack_input },
+        Some(b) => DeltaBase::Delta {
+            baseline_low: b.tick.0 as u8,
+            age,
+            ack_advance: current.ack_input.wrapping_sub(b.ack_input),
+        },
+    };
+    SnapshotDelta { base, pickups: current.pickups, removed, updates }
 }
 
-/// Rebuilds the snapshot `delta` describes from the `baseline` it names.
+/// Rebuilds the snapshot `delta` describes from the `baseline` it names (ignored for a
+/// keyframe).
 pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snapshot, DeltaError> {
     let increasing = |ids: &mut dyn Iterator<Item = PlayerId>| {
         let ids: Vec<_> = ids.collect();
@@ -86,23 +89,31 @@ pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snaps
     {
         return Err(DeltaError::Unordered);
     }
-    let base_players = baseline.map_or(&[][..], |b| &b.players[..]);
-    let dt = match baseline {
-        Some(base) if base.tick >= delta.tick => {
-            return Err(DeltaError::BaselineNotBefore {
-                baseline: base.tick.0,
-                tick: delta.tick.0,
-            });
+    let (baseline, tick, ack_input, dt) = match (delta.base, baseline) {
+        (DeltaBase::Keyframe { tick, ack_input }, _) => (None, tick, ack_input, 0),
+        (DeltaBase::Delta { baseline_low, .. }, None) => {
+            return Err(DeltaError::MissingBaseline(baseline_low));
         }
-        Some(base) => delta.tick.0.wrapping_sub(base.tick.0) as i32,
-        None => 0,
+        (DeltaBase::Delta { baseline_low, .. }, Some(base))
+            if base.tick.0 as u8 != baseline_low =>
+        {
+            return Err(DeltaError::MissingBaseline(baseline_low));
+        }
+        (DeltaBase::Delta { age: 0, .. }, Some(_)) => return Err(DeltaError::ZeroAge),
+        (DeltaBase::Delta { age, ack_advance, .. }, Some(base)) => (
+            Some(base),
+            Tick(base.tick.0.wrapping_add(age)),
+            base.ack_input.wrapping_add(ack_advance),
+            age as i32,
+        ),
     };
+    let base_players = baseline.map_or(&[][..], |b| &b.players[..]);
     let mut players = Vec::with_capacity(base_players.len() + delta.updates.len());
     let mut updates = delta.updates.iter().peekable();
     let mut removed = delta.removed.iter().copied().peekable();
     for base in base_players {
         while let Some(update) = updates.next_if(|u| u.id < base.id) {
-            players.push(patch(blank(update.id), &update.fields));
+            players.push(patch(blank(update.id), update));
         }
         if removed.next_if_eq(&base.id).is_some() {
             if updates.peek().is_some_and(|u| u.id == base.id) {
@@ -112,15 +123,15 @@ pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snaps
         }
         let mut player = advance(base, dt);
         if let Some(update) = updates.next_if(|u| u.id == base.id) {
-            player = patch(player, &update.fields);
+            player = patch(player, update);
         }
         players.push(player);
     }
     if let Some(id) = removed.next() {
         return Err(DeltaError::BadRemoval(id));
     }
-    players.extend(updates.map(|update| patch(blank(update.id), &update.fields)));
-    Ok(Snapshot { tick: delta.tick, ack_input: delta.ack_input, players, pickups: delta.pickups })
+    players.extend(updates.map(|update| patch(blank(update.id), update)));
+    Ok(Snapshot { tick, ack_input, players, pickups: delta.pickups })
 }
 
 fn blank(id: PlayerId) -> PlayerSnap {
@@ -136,52 +147,40 @@ fn advance(player: &PlayerSnap, dt: i32) -> PlayerSnap {
     }
 }
 
-fn diff(predicted: &PlayerSnap, actual: &PlayerSnap) -> Vec<FieldUpdate> {
-    let mut fields = Vec::new();
+/// The fields of `actual` that differ from `predicted`; `None` when nothing does.
+fn diff(predicted: &PlayerSnap, actual: &PlayerSnap) -> Option<EntityUpdate> {
+    fn changed<T: PartialEq>(from: T, to: T) -> Option<T> {
+        (from != to).then_some(to)
+    }
     let pos = (actual.x.wrapping_sub(predicted.x), actual.y.wrapping_sub(predicted.y));
-    if pos != (0, 0) {
-        fields.push(FieldUpdate::Pos(pos.0, pos.1));
-    }
     let vel = (actual.vx.wrapping_sub(predicted.vx), actual.vy.wrapping_sub(predicted.vy));
-    if vel != (0, 0) {
-        fields.push(FieldUpdate::Vel(vel.0, vel.1));
-    }
-    if actual.aim != predicted.aim {
-        fields.push(FieldUpdate::Aim(actual.aim));
-    }
-    if actual.health != predicted.health {
-        fields.push(FieldUpdate::Health(actual.health));
-    }
-    if actual.alive != predicted.alive {
-        fields.push(FieldUpdate::Alive(actual.alive));
-    }
-    if actual.score != predicted.score {
-        fields.push(FieldUpdate::Score(actual.score));
-    }
-    if actual.deaths != predicted.deaths {
-        fields.push(FieldUpdate::Deaths(actual.deaths));
-    }
-    fields
+    let update = EntityUpdate {
+        id: actual.id,
+        pos: (pos != (0, 0)).then_some(pos),
+        vel: (vel != (0, 0)).then_some(vel),
+        aim: changed(predicted.aim, actual.aim),
+        health: changed(predicted.health, actual.health),
+        alive: changed(predicted.alive, actual.alive),
+        score: changed(predicted.score, actual.score),
+        deaths: changed(predicted.deaths, actual.deaths),
+    };
+    (update != EntityUpdate { id: actual.id, ..EntityUpdate::default() }).then_some(update)
 }
 
-fn patch(mut player: PlayerSnap, fields: &[FieldUpdate]) -> PlayerSnap {
-    for field in fields {
-        match *field {
-            FieldUpdate::Pos(dx, dy) => {
-                player.x = player.x.wrapping_add(dx);
-                player.y = player.y.wrapping_add(dy);
-            }
-            FieldUpdate::Vel(dx, dy) => {
-                player.vx = player.vx.wrapping_add(dx);
-                player.vy = player.vy.wrapping_add(dy);
-            }
-            FieldUpdate::Aim(aim) => player.aim = aim,
-            FieldUpdate::Health(health) => player.health = health,
-            FieldUpdate::Alive(alive) => player.alive = alive,
-            FieldUpdate::Score(score) => player.score = score,
-            FieldUpdate::Deaths(deaths) => player.deaths = deaths,
-        }
+fn patch(mut player: PlayerSnap, update: &EntityUpdate) -> PlayerSnap {
+    if let Some((dx, dy)) = update.pos {
+        player.x = player.x.wrapping_add(dx);
+        player.y = player.y.wrapping_add(dy);
     }
+    if let Some((dx, dy)) = update.vel {
+        player.vx = player.vx.wrapping_add(dx);
+        player.vy = player.vy.wrapping_add(dy);
+    }
+    player.aim = update.aim.unwrap_or(player.aim);
+    player.health = update.health.unwrap_or(player.health);
+    player.alive = update.alive.unwrap_or(player.alive);
+    player.score = update.score.unwrap_or(player.score);
+    player.deaths = update.deaths.unwrap_or(player.deaths);
     player
 }
 
@@ -233,21 +232,21 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn decode(&mut self, delta: &SnapshotDelta) -> Result<Snapshot, DeltaError> {
-        let baseline = match delta.baseline {
-            Some(tick) => Some(
+        let baseline = match delta.base {
+            DeltaBase::Keyframe { .. } => None,
+            // The newest match: after a long gap two held ticks may share their low byte, and
+            // the server only ever names the newest snapshot the client holds.
+            DeltaBase::Delta { baseline_low, .. } => Some(
                 self.decoded
                     .iter()
-                    .find(|s| s.tick == tick)
-                    .ok_or(DeltaError::MissingBaseline(tick.0))?,
+                    .rposition(|s| s.tick.0 as u8 == baseline_low)
+                    .ok_or(DeltaError::MissingBaseline(baseline_low))?,
             ),
-            None => None,
         };
-        let snapshot = apply(baseline, delta)?;
-        if let Some(tick) = delta.baseline {
+        let snapshot = apply(baseline.map(|index| &self.decoded[index]), delta)?;
+        if let Some(index) = baseline {
             // The server only ever names this baseline or a newer one from now on.
-            while self.decoded.front().is_some_and(|s| s.tick < tick) {
-                self.decoded.pop_front();
-            }
+            self.decoded.drain(..index);
         }
         if self.decoded.len() == HISTORY {
             self.decoded.pop_front();

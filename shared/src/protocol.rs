@@ -11,7 +11,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -182,35 +182,49 @@ pub struct Snapshot {
 /// state matches the baseline moved forward by its velocity (dead reckoning) are left out.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotDelta {
-    pub tick: Tick,
-    /// The snapshot this one is relative to; `None` for a keyframe (relative to nothing).
-    pub baseline: Option<Tick>,
-    pub ack_input: u32,
+    pub base: DeltaBase,
     pub pickups: u64,
-    /// Players in the baseline that are no longer in view.
+    /// Players in the baseline that are no longer in view, by id (packed as id gaps).
+    #[serde(with = "crate::packing::ids")]
     pub removed: Vec<PlayerId>,
-    /// Players new in view (all fields) or changed (changed fields only), by id.
+    /// Players new in view (all fields) or changed (changed fields only), by id (packed, see
+    /// [`crate::packing`]).
+    #[serde(with = "crate::packing::updates")]
     pub updates: Vec<EntityUpdate>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntityUpdate {
-    pub id: PlayerId,
-    pub fields: Vec<FieldUpdate>,
+/// What a [`SnapshotDelta`] is relative to. A delta names its tick and acknowledgement relative
+/// to its baseline, a byte or two where absolute values would take five each in a long-lived
+/// room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeltaBase {
+    /// Relative to nothing: every player is sent in full.
+    Keyframe { tick: Tick, ack_input: u32 },
+    /// Relative to the held snapshot whose tick ends in the byte `baseline_low` (the receiver
+    /// holds at most [`crate::delta::HISTORY`] recent snapshots, so this names one exactly);
+    /// this snapshot is `age` ticks newer and acknowledges `ack_advance` more inputs.
+    Delta { baseline_low: u8, age: u32, ack_advance: u32 },
 }
 
-/// One changed field of a [`PlayerSnap`], relative to the baseline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FieldUpdate {
+impl Default for DeltaBase {
+    fn default() -> DeltaBase {
+        DeltaBase::Keyframe { tick: Tick(0), ack_input: 0 }
+    }
+}
+
+/// The changed fields of one [`PlayerSnap`] relative to the baseline (`None`: unchanged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EntityUpdate {
+    pub id: PlayerId,
     /// Position minus the dead-reckoned one (baseline position + baseline velocity × ticks).
-    Pos(i32, i32),
+    pub pos: Option<(i32, i32)>,
     /// Velocity minus the baseline velocity.
-    Vel(i32, i32),
-    Aim(u16),
-    Health(u8),
-    Alive(bool),
-    Score(i32),
-    Deaths(u32),
+    pub vel: Option<(i32, i32)>,
+    pub aim: Option<u8>,
+    pub health: Option<u8>,
+    pub alive: Option<bool>,
+    pub score: Option<i32>,
+    pub deaths: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,8 +257,9 @@ pub struct PlayerSnap {
     /// Velocity in position units (× [`POS_SCALE`]) per tick.
     pub vx: i32,
     pub vy: i32,
-    /// Aim angle, a full turn mapped onto 0..=65535.
-    pub aim: u16,
+    /// Aim angle, a full turn mapped onto 0..=255 (render-only, so 1.4° steps are plenty, and
+    /// aim jitter under a step costs no update).
+    pub aim: u8,
     pub health: u8,
     pub alive: bool,
     pub score: i32,
@@ -296,13 +311,13 @@ pub fn dequantize_pos(value: i32) -> f32 {
 }
 
 /// Encodes a direction as an angle (render-only: the simulation never uses angles).
-pub fn quantize_angle(dir: glam::Vec2) -> u16 {
+pub fn quantize_angle(dir: glam::Vec2) -> u8 {
     let turns = dir.y.atan2(dir.x) / std::f32::consts::TAU;
-    (turns.rem_euclid(1.0) * 65536.0).round() as u32 as u16
+    (turns.rem_euclid(1.0) * 256.0).round() as u32 as u8
 }
 
 /// The unit vector an encoded angle stands for.
-pub fn dequantize_angle(angle: u16) -> glam::Vec2 {
-    let radians = f32::from(angle) / 65536.0 * std::f32::consts::TAU;
+pub fn dequantize_angle(angle: u8) -> glam::Vec2 {
+    let radians = f32::from(angle) / 256.0 * std::f32::consts::TAU;
     glam::Vec2::new(radians.cos(), radians.sin())
 }

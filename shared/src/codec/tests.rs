@@ -70,7 +70,7 @@ fn server_messages_round_trip() {
                     y: 1 << 20,
                     vx: 107,
                     vy: -75,
-                    aim: 65535,
+                    aim: 255,
                     health: 100,
                     alive: true,
                     score: 3,

@@ -1,6 +1,6 @@
 use super::*;
 use crate::codec::encode_server;
-use crate::protocol::ServerMsg;
+use crate::protocol::{DeltaBase, ServerMsg};
 
 fn player(id: u32, x: i32, y: i32, vx: i32, vy: i32) -> PlayerSnap {
     PlayerSnap {
@@ -93,7 +93,9 @@ fn constant_velocity_and_unchanged_players_cost_nothing() {
         delta.updates,
         vec![EntityUpdate {
             id: PlayerId(1),
-            fields: vec![FieldUpdate::Pos(0, 5), FieldUpdate::Vel(0, 5)]
+            pos: Some((0, 5)),
+            vel: Some((0, 5)),
+            ..EntityUpdate::default()
         }],
         "only the changed fields of the changed player"
     );
@@ -144,34 +146,35 @@ fn decoder_refuses_bad_deltas() {
     let key = encode(None, &base);
     decoder.decode(&key).expect("keyframe decodes");
 
-    let unknown =
-        SnapshotDelta { tick: Tick(6), baseline: Some(Tick(4)), ..SnapshotDelta::default() };
-    assert_eq!(decoder.decode(&unknown), Err(DeltaError::MissingBaseline(4)));
+    let after = |baseline_low, age| SnapshotDelta {
+        base: DeltaBase::Delta { baseline_low, age, ack_advance: 1 },
+        ..SnapshotDelta::default()
+    };
+    assert_eq!(decoder.decode(&after(4, 2)), Err(DeltaError::MissingBaseline(4)));
+    assert_eq!(decoder.decode(&after(5, 0)), Err(DeltaError::ZeroAge), "not newer than its base");
+    assert_eq!(
+        decoder.decode(&after(5, 1)).map(|s| (s.tick, s.ack_input)),
+        Ok((Tick(6), 6)),
+        "tick and acknowledgement are rebuilt from the baseline"
+    );
 
-    let stale =
-        SnapshotDelta { tick: Tick(5), baseline: Some(Tick(5)), ..SnapshotDelta::default() };
-    assert_eq!(decoder.decode(&stale), Err(DeltaError::BaselineNotBefore { baseline: 5, tick: 5 }));
-
-    let update = |id| EntityUpdate { id: PlayerId(id), fields: vec![FieldUpdate::Health(1)] };
+    let update = |id| EntityUpdate { id: PlayerId(id), health: Some(1), ..EntityUpdate::default() };
     let unordered = SnapshotDelta {
-        tick: Tick(6),
-        baseline: Some(Tick(5)),
+        base: DeltaBase::Delta { baseline_low: 5, age: 1, ack_advance: 0 },
         updates: vec![update(3), update(1)],
         ..SnapshotDelta::default()
     };
     assert_eq!(decoder.decode(&unordered), Err(DeltaError::Unordered));
 
     let ghost = SnapshotDelta {
-        tick: Tick(6),
-        baseline: Some(Tick(5)),
+        base: DeltaBase::Delta { baseline_low: 5, age: 1, ack_advance: 0 },
         removed: vec![PlayerId(2)],
         ..SnapshotDelta::default()
     };
     assert_eq!(decoder.decode(&ghost), Err(DeltaError::BadRemoval(PlayerId(2))));
 
     let both = SnapshotDelta {
-        tick: Tick(6),
-        baseline: Some(Tick(5)),
+        base: DeltaBase::Delta { baseline_low: 5, age: 1, ack_advance: 0 },
         removed: vec![PlayerId(1)],
         updates: vec![update(1)],
         ..SnapshotDelta::default()
@@ -179,11 +182,11 @@ fn decoder_refuses_bad_deltas() {
     assert_eq!(decoder.decode(&both), Err(DeltaError::BadRemoval(PlayerId(1))));
 
     let overflow = SnapshotDelta {
-        tick: Tick(6),
-        baseline: Some(Tick(5)),
+        base: DeltaBase::Delta { baseline_low: 5, age: 1, ack_advance: 0 },
         updates: vec![EntityUpdate {
             id: PlayerId(1),
-            fields: vec![FieldUpdate::Pos(i32::MAX, i32::MIN)],
+            pos: Some((i32::MAX, i32::MIN)),
+            ..EntityUpdate::default()
         }],
         ..SnapshotDelta::default()
     };

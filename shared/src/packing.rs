@@ -1,0 +1,326 @@
+//! The compact wire form of a snapshot delta's entity lists (used through `#[serde(with)]`).
+//!
+//! Snapshot deltas are most of the server's downstream bytes, so their entity lists are packed
+//! tighter than plain serde would: ids travel as the gap from the previous id in the (strictly
+//! increasing) list, so one byte each, and an [`EntityUpdate`] is a one-byte field mask followed
+//! by only the fields present (no per-field tag, no length; `alive` lives in the mask itself).
+//!
+//! The update is a serde *tuple* whose visitor stops reading where the mask says it ends, which
+//! bincode (our only wire format, see [`crate::codec`]) allows since tuples carry no length.
+//! Decoding checks what the packing implies: gaps of at least one (so ids strictly increase and
+//! cannot overflow) and no unknown mask bits.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
+use serde::ser::{self, SerializeSeq, SerializeTuple};
+use serde::{Deserializer, Serializer};
+
+use crate::ids::PlayerId;
+use crate::protocol::EntityUpdate;
+
+const POS: u8 = 1;
+const VEL: u8 = 1 << 1;
+const AIM: u8 = 1 << 2;
+const HEALTH: u8 = 1 << 3;
+const SCORE: u8 = 1 << 4;
+const DEATHS: u8 = 1 << 5;
+/// `alive` changed; its new value is [`ALIVE_VALUE`].
+const ALIVE: u8 = 1 << 6;
+const ALIVE_VALUE: u8 = 1 << 7;
+
+/// Most elements one packed update has: gap, mask and six fields.
+const MAX_ELEMENTS: usize = 8;
+/// Capacity reserved up front for a decoded list, whatever length the bytes claim.
+const MAX_RESERVE: usize = 64;
+
+/// Gap coding for a strictly increasing id list: the first id as is, then differences.
+fn gaps(ids: impl Iterator<Item = PlayerId>) -> impl Iterator<Item = Option<u32>> {
+    let mut previous: Option<u32> = None;
+    ids.map(move |id| {
+        let gap = match previous {
+            None => Some(id.0),
+            Some(p) if id.0 > p => Some(id.0 - p),
+            Some(_) => None,
+        };
+        previous = Some(id.0);
+        gap
+    })
+}
+
+/// The inverse of [`gaps`] for one step; `None` when the list would not strictly increase.
+fn next_id(previous: Option<PlayerId>, gap: u32) -> Option<PlayerId> {
+    match previous {
+        None => Some(PlayerId(gap)),
+        Some(_) if gap == 0 => None,
+        Some(p) => p.0.checked_add(gap).map(PlayerId),
+    }
+}
+
+fn unordered<E: ser::Error>() -> E {
+    E::custom("ids are not in strictly increasing order")
+}
+
+/// `removed: Vec<PlayerId>` as id gaps.
+pub mod ids {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(ids: &[PlayerId], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(ids.len()))?;
+        for gap in gaps(ids.iter().copied()) {
+            seq.serialize_element(&gap.ok_or_else(unordered::<S::Error>)?)?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<PlayerId>, D::Error> {
+        struct IdsVisitor;
+        impl<'de> Visitor<'de> for IdsVisitor {
+            type Value = Vec<PlayerId>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of id gaps")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_RESERVE));
+                while let Some(gap) = seq.next_element::<u32>()? {
+                    let id = next_id(out.last().copied(), gap)
+                        .ok_or_else(|| de::Error::custom("ids are not strictly increasing"))?;
+                    out.push(id);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(IdsVisitor)
+    }
+}
+
+/// `updates: Vec<EntityUpdate>` as (id gap, field mask, fields present) tuples.
+pub mod updates {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        updates: &[EntityUpdate],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(updates.len()))?;
+        for (update, gap) in updates.iter().zip(gaps(updates.iter().map(|u| u.id))) {
+            let gap = gap.ok_or_else(unordered::<S::Error>)?;
+            seq.serialize_element(&Packed { gap, update })?;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<EntityUpdate>, D::Error> {
+        struct UpdatesVisitor;
+        impl<'de> Visitor<'de> for UpdatesVisitor {
+            type Value = Vec<EntityUpdate>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of packed entity updates")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<EntityUpdate> =
+                    Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_RESERVE));
+                while let Some((gap, mut update)) = seq.next_element_seed(Unpack)? {
+                    update.id = next_id(out.last().map(|u| u.id), gap)
+                        .ok_or_else(|| de::Error::custom("ids are not strictly increasing"))?;
+                    out.push(update);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(UpdatesVisitor)
+    }
+}
+
+struct Packed<'a> {
+    gap: u32,
+    update: &'a EntityUpdate,
+}
+
+impl serde::Serialize for Packed<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let u = self.update;
+        let mut mask = 0;
+        let flags = [
+            (u.pos.is_some(), POS),
+            (u.vel.is_some(), VEL),
+            (u.aim.is_some(), AIM),
+            (u.health.is_some(), HEALTH),
+            (u.score.is_some(), SCORE),
+            (u.deaths.is_some(), DEATHS),
+            (u.alive.is_some(), ALIVE),
+            (u.alive == Some(true), ALIVE_VALUE),
+        ];
+        for (set, bit) in flags {
+            if set {
+                mask |= bit;
+            }
+        }
+        let present = flags[..6].iter().filter(|(set, _)| *set).count();
+        let mut tuple = serializer.serialize_tuple(2 + present)?;
+        tuple.serialize_element(&self.gap)?;
+        tuple.serialize_element(&mask)?;
+        if let Some(pos) = &u.pos {
+            tuple.serialize_element(pos)?;
+        }
+        if let Some(vel) = &u.vel {
+            tuple.serialize_element(vel)?;
+        }
+        if let Some(aim) = &u.aim {
+            tuple.serialize_element(aim)?;
+        }
+        if let Some(health) = &u.health {
+            tuple.serialize_element(health)?;
+        }
+        if let Some(score) = &u.score {
+            tuple.serialize_element(score)?;
+        }
+        if let Some(deaths) = &u.deaths {
+            tuple.serialize_element(deaths)?;
+        }
+        tuple.end()
+    }
+}
+
+/// Reads one packed update: (id gap, the update with a placeholder id).
+struct Unpack;
+
+impl<'de> DeserializeSeed<'de> for Unpack {
+    type Value = (u32, EntityUpdate);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_tuple(MAX_ELEMENTS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for Unpack {
+    type Value = (u32, EntityUpdate);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an id gap, a field mask and the fields it names")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        fn field<'de, T: serde::Deserialize<'de>, A: SeqAccess<'de>>(
+            seq: &mut A,
+            mask: u8,
+            bit: u8,
+        ) -> Result<Option<T>, A::Error> {
+            if mask & bit == 0 {
+                return Ok(None);
+            }
+            seq.next_element()?
+                .map(Some)
+                .ok_or_else(|| de::Error::custom("packed update cut short"))
+        }
+        let missing = || de::Error::custom("packed update cut short");
+        let gap: u32 = seq.next_element()?.ok_or_else(missing)?;
+        let mask: u8 = seq.next_element()?.ok_or_else(missing)?;
+        if mask & ALIVE_VALUE != 0 && mask & ALIVE == 0 {
+            return Err(de::Error::custom("alive value without the alive flag"));
+        }
+        let update = EntityUpdate {
+            id: PlayerId(0),
+            pos: field(&mut seq, mask, POS)?,
+            vel: field(&mut seq, mask, VEL)?,
+            aim: field(&mut seq, mask, AIM)?,
+            health: field(&mut seq, mask, HEALTH)?,
+            score: field(&mut seq, mask, SCORE)?,
+            deaths: field(&mut seq, mask, DEATHS)?,
+            alive: (mask & ALIVE != 0).then_some(mask & ALIVE_VALUE != 0),
+        };
+        Ok((gap, update))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::{decode_server, encode_server};
+    use crate::ids::PlayerId;
+    use crate::protocol::{DeltaBase, EntityUpdate, ServerMsg, SnapshotDelta};
+
+    fn delta(updates: Vec<EntityUpdate>, removed: Vec<u32>) -> SnapshotDelta {
+        SnapshotDelta {
+            base: DeltaBase::Delta { baseline_low: 7, age: 1, ack_advance: 1 },
+            pickups: 3,
+            removed: removed.into_iter().map(PlayerId).collect(),
+            updates,
+        }
+    }
+
+    #[test]
+    fn every_field_combination_round_trips() {
+        for mask in 0..128u32 {
+            let on = |bit: u32| mask & (1 << bit) != 0;
+            let update = EntityUpdate {
+                id: PlayerId(300 + mask),
+                pos: on(0).then_some((-5, i32::MAX)),
+                vel: on(1).then_some((i32::MIN, 7)),
+                aim: on(2).then_some(255),
+                health: on(3).then_some(40),
+                score: on(4).then_some(-3),
+                deaths: on(5).then_some(u32::MAX),
+                alive: on(6).then_some(mask % 3 == 0),
+            };
+            let message = ServerMsg::Snapshot(delta(vec![update], vec![1, 299, 5000]));
+            assert_eq!(decode_server(&encode_server(&message)), Ok(message), "mask {mask:#x}");
+        }
+    }
+
+    #[test]
+    fn a_typical_moving_update_costs_a_handful_of_bytes() {
+        let empty = encode_server(&ServerMsg::Snapshot(delta(vec![], vec![]))).len();
+        let turned = EntityUpdate {
+            id: PlayerId(900),
+            pos: Some((3, -2)),
+            vel: Some((40, -12)),
+            aim: Some(17),
+            ..EntityUpdate::default()
+        };
+        let next = EntityUpdate { id: PlayerId(901), ..turned };
+        let bytes = encode_server(&ServerMsg::Snapshot(delta(vec![turned, next], vec![950])));
+        // Per update: gap 1 (3 for the first, id 900) + mask 1 + pos 2 + vel 2 + aim 1; removal 3.
+        assert_eq!(bytes.len() - empty, 9 + 7 + 3, "packed sizes");
+    }
+
+    #[test]
+    fn decoding_rejects_what_the_packing_rules_out() {
+        let good = encode_server(&ServerMsg::Snapshot(delta(
+            vec![EntityUpdate { id: PlayerId(4), health: Some(1), ..EntityUpdate::default() }],
+            vec![2, 9],
+        )));
+        // The lists sit at the end: [.., removed len 2, gap 2, gap 7, updates len 1, gap 4,
+        // mask HEALTH, 1].
+        let n = good.len();
+        assert_eq!(&good[n - 7..], &[2, 2, 7, 1, 4, 8, 1]);
+
+        let mut repeated = good.clone();
+        repeated[n - 5] = 0; // removed: 2, then 2 again
+        assert!(decode_server(&repeated).is_err(), "a zero gap repeats an id");
+
+        let mut stray = good.clone();
+        stray[n - 2] = 8 | super::ALIVE_VALUE; // an alive value without the alive flag
+        assert!(decode_server(&stray).is_err(), "unknown mask combination");
+
+        let mut short = good.clone();
+        short[n - 2] = 8 | super::POS; // says a position follows, but the message ends
+        assert!(decode_server(&short).is_err(), "fields the mask names must be present");
+
+        let wrapping = SnapshotDelta {
+            removed: vec![PlayerId(u32::MAX), PlayerId(1)],
+            ..SnapshotDelta::default()
+        };
+        assert!(
+            std::panic::catch_unwind(|| encode_server(&ServerMsg::Snapshot(wrapping))).is_err(),
+            "an unordered list is a bug on the encoding side"
+        );
+    }
+}
