@@ -87,6 +87,12 @@ pub struct ServerConfig {
     /// keeps sending inputs but whose snapshot acknowledgements fall this far behind.
     #[arg(long, env = "SKIRMISH_IDLE_TIMEOUT_MS", default_value_t = 3500)]
     pub idle_timeout_ms: u64,
+    /// Snapshot flow control: while a client that is sending inputs acknowledges nothing newer
+    /// than this many milliseconds of snapshots behind the newest one written to it, its link
+    /// is congested, and the next snapshot waits in its latest-wins slot (newer ones replace
+    /// it) instead of queueing stale frames behind the congestion. 0 turns this off.
+    #[arg(long, env = "SKIRMISH_SNAPSHOT_WINDOW_MS", default_value_t = 500)]
+    pub snapshot_window_ms: u64,
     /// A single socket write (or close) taking longer than this drops the connection.
     #[arg(long, env = "SKIRMISH_WRITE_TIMEOUT_MS", default_value_t = 3000)]
     pub write_timeout_ms: u64,
@@ -123,6 +129,11 @@ impl ServerConfig {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// [`Self::snapshot_window_ms`] in ticks (0: no flow control).
+    pub fn snapshot_window_ticks(&self) -> u32 {
+        (self.snapshot_window_ms * u64::from(self.tick_hz)).div_ceil(1000) as u32
     }
 
     pub fn write_timeout(&self) -> Duration {

@@ -110,21 +110,23 @@ impl Link {
     }
 
     /// Waits for the next frame to write: reliable frames first, then the newest snapshot (with
-    /// its tick). Cancel-safe: a frame is only taken when the future completes.
-    pub(crate) async fn next_frame(&self) -> (Bytes, Option<Tick>) {
+    /// its tick) unless `snapshots` is false (flow control holds it in the slot). Cancel-safe:
+    /// a frame is only taken when the future completes.
+    pub(crate) async fn next_frame(&self, snapshots: bool) -> (Bytes, Option<Tick>) {
         loop {
-            if let Some(frame) = self.take_frame() {
+            if let Some(frame) = self.take_frame(snapshots) {
                 return frame;
             }
             self.wake_writer.notified().await;
         }
     }
 
-    fn take_frame(&self) -> Option<(Bytes, Option<Tick>)> {
+    fn take_frame(&self, snapshots: bool) -> Option<(Bytes, Option<Tick>)> {
         let mut outbound = lock(&self.outbound);
         match outbound.frames.pop_front() {
             Some(frame) => Some((frame, None)),
-            None => outbound.snapshot.take().map(|(tick, frame)| (frame, Some(tick))),
+            None if snapshots => outbound.snapshot.take().map(|(tick, frame)| (frame, Some(tick))),
+            None => None,
         }
     }
 
@@ -133,10 +135,21 @@ impl Link {
         self.input_messages.load(Ordering::Relaxed)
     }
 
-    /// Ticks between the newest snapshot written and the newest the client acknowledged.
-    pub(crate) fn ack_lag(&self) -> u32 {
+    /// Ticks between the newest snapshot written and the newest the client acknowledged: how
+    /// much is in flight (on the wire or in buffers) on the way to the client.
+    pub(crate) fn in_flight(&self) -> u32 {
         let written = self.written_tick.load(Ordering::Relaxed);
         written.saturating_sub(self.client_ack.load(Ordering::Relaxed))
+    }
+
+    /// Ticks between `now` and the newest snapshot the client acknowledged (0 until a first
+    /// snapshot was written). Unlike [`Self::in_flight`] this keeps growing while flow control
+    /// holds snapshots back, so a client that stopped reading is still found.
+    pub(crate) fn ack_lag(&self, now: Tick) -> u32 {
+        if self.written_tick.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        now.0.saturating_sub(self.client_ack.load(Ordering::Relaxed))
     }
 
     /// The session wrote the snapshot of `tick` to the socket.

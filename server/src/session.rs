@@ -29,6 +29,8 @@ use crate::upgrade::WsStream;
 
 /// After sending our close frame, how long we wait for the peer's before dropping the socket.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
+/// Flow control only judges a client whose inputs (which carry its acks) arrived this recently.
+const CONGESTION_EVIDENCE: Duration = Duration::from_secs(1);
 
 /// How a session ends.
 #[derive(Debug)]
@@ -181,7 +183,19 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
     let mut inputs_at_last_ping = 0;
     let max_ack_lag =
         (app.config.idle_timeout().as_secs_f64() * f64::from(app.config.tick_hz)) as u32;
+    let window = app.config.snapshot_window_ticks();
+    let (mut inputs_seen, mut last_input) = (0, None::<Instant>);
     loop {
+        if link.input_messages() != inputs_seen {
+            inputs_seen = link.input_messages();
+            last_input = Some(Instant::now());
+        }
+        // Flow control: a client that is talking to us (its acks would move if snapshots got
+        // through) but has too much in flight sits behind a congested link. Hold snapshots in
+        // the latest-wins slot until its acks catch up, then send the newest.
+        let congested = window > 0
+            && last_input.is_some_and(|at| at.elapsed() < CONGESTION_EVIDENCE)
+            && link.in_flight() > window;
         let step = tokio::select! {
             biased;
             () = app.cancel.cancelled() => Err(Ending::Close(Close::restart())),
@@ -197,7 +211,7 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                     }
                 }
             }
-            (frame, snapshot_tick) = link.next_frame() => {
+            (frame, snapshot_tick) = link.next_frame(!congested) => {
                 let written = write(socket, Message::Binary(frame), write_timeout, metrics).await;
                 if let (Ok(()), Some(tick)) = (&written, snapshot_tick) {
                     link.mark_written(tick);
@@ -211,7 +225,7 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                 inputs_at_last_ping = link.input_messages();
                 if last_heard.elapsed() > app.config.idle_timeout() {
                     Err(Ending::Close(Close::new(close::POLICY, "idle time-out")))
-                } else if playing && link.ack_lag() > max_ack_lag {
+                } else if playing && link.ack_lag(current_tick(&room.stats)) > max_ack_lag {
                     Err(Ending::Close(Close::new(close::POLICY, "client too slow: snapshots not acknowledged")))
                 } else {
                     write(socket, Message::Ping(Bytes::new()), write_timeout, metrics).await

@@ -37,21 +37,22 @@ fn snapshot_slot_is_latest_wins() {
     let link = Link::new(PlayerId(1), Arc::default());
     link.send_reliable(Bytes::from_static(b"event"));
     link.publish_snapshot(Tick(1), Bytes::from_static(b"old"));
+    assert_eq!(
+        link.take_frame(false),
+        Some((Bytes::from_static(b"event"), None)),
+        "reliable frames go first, and flow control never holds them"
+    );
+    assert_eq!(link.take_frame(false), None, "flow control holds the snapshot in the slot");
     link.publish_snapshot(Tick(2), Bytes::from_static(b"new"));
     assert_eq!(
-        link.take_frame(),
-        Some((Bytes::from_static(b"event"), None)),
-        "reliable frames go first"
-    );
-    assert_eq!(
-        link.take_frame(),
+        link.take_frame(true),
         Some((Bytes::from_static(b"new"), Some(Tick(2)))),
         "only the newest snapshot is sent"
     );
     assert_eq!(link.held_snapshot(), None, "nothing written yet");
     link.mark_written(Tick(2));
     assert_eq!(link.held_snapshot(), Some(Tick(2)), "the written snapshot is the baseline");
-    assert_eq!(link.take_frame(), None, "nothing else is queued");
+    assert_eq!(link.take_frame(true), None, "nothing else is queued");
     assert_eq!(
         link.metrics.snapshots_replaced.load(std::sync::atomic::Ordering::Relaxed),
         1,
@@ -79,20 +80,22 @@ fn chat_backlog_is_bounded() {
 #[test]
 fn acknowledgement_lag_shows_a_client_that_stopped_reading() {
     let link = Link::new(PlayerId(1), Arc::default());
+    assert_eq!(link.ack_lag(Tick(100)), 0, "no lag before a first snapshot is written");
     link.mark_written(Tick(100));
     link.push_inputs(&InputMsg {
         ack_tick: Tick(98),
         inputs: vec![InputCmd { seq: 1, ..InputCmd::default() }],
     });
     assert_eq!(
-        (link.ack_lag(), link.input_messages()),
-        (2, 1),
-        "a reading client is two ticks behind"
+        (link.in_flight(), link.ack_lag(Tick(101)), link.input_messages()),
+        (2, 3, 1),
+        "a reading client is two ticks behind what was written, three behind the room"
     );
     link.mark_written(Tick(300));
     link.push_inputs(&InputMsg {
         ack_tick: Tick(98),
         inputs: vec![InputCmd { seq: 2, ..InputCmd::default() }],
     });
-    assert_eq!(link.ack_lag(), 202, "acks frozen while frames keep being written");
+    assert_eq!(link.in_flight(), 202, "acks frozen while frames keep being written");
+    assert_eq!(link.ack_lag(Tick(400)), 302, "and while flow control holds them back");
 }

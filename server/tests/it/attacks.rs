@@ -8,15 +8,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use std::net::SocketAddr;
 
-use crate::harness::{ProcessServer, http_get};
+use crate::harness::{ProcessServer, http_get, metric};
 
 /// The server's resident memory in bytes, from `/metrics`.
 async fn rss(addr: SocketAddr) -> f64 {
-    let (_, text) = http_get(addr, "/metrics", "").await;
-    text.lines()
-        .find_map(|line| line.strip_prefix("process_resident_memory_bytes "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("RSS in /metrics")
+    metric(addr, "process_resident_memory_bytes").await
 }
 
 /// Counts snapshots `player` receives in `window`.

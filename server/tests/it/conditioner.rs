@@ -1,5 +1,7 @@
 //! A link conditioner: a TCP proxy on 127.0.0.1 that delays every chunk in each direction by a
-//! fixed one-way latency plus random jitter, keeping byte order (as a real path does).
+//! fixed one-way latency plus random jitter, keeping byte order (as a real path does), and can
+//! stall the downstream path for a while (a congested or fading link: nothing arrives, then
+//! everything sent meanwhile arrives at once, as TCP retransmission delivers it).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,6 +23,13 @@ impl Drop for Conditioner {
     }
 }
 
+/// When, after a connection is made, its server-to-client path stalls, and for how long.
+#[derive(Clone, Copy)]
+pub(crate) struct Outage {
+    pub(crate) after: Duration,
+    pub(crate) length: Duration,
+}
+
 impl Conditioner {
     /// Proxies connections to `target`, adding `one_way` ± `jitter`/2 each way.
     pub(crate) async fn start(
@@ -28,6 +37,17 @@ impl Conditioner {
         one_way: Duration,
         jitter: Duration,
         seed: u64,
+    ) -> Conditioner {
+        Conditioner::start_with(target, one_way, jitter, seed, None).await
+    }
+
+    /// As [`Conditioner::start`], and the downstream path of each connection stalls once.
+    pub(crate) async fn start_with(
+        target: SocketAddr,
+        one_way: Duration,
+        jitter: Duration,
+        seed: u64,
+        outage: Option<Outage>,
     ) -> Conditioner {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the conditioner");
         let addr = listener.local_addr().expect("address");
@@ -38,21 +58,34 @@ impl Conditioner {
                 let (client_read, client_write) = client.into_split();
                 let (server_read, server_write) = server.into_split();
                 seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                tokio::spawn(pump(client_read, server_write, one_way, jitter, seed));
-                tokio::spawn(pump(server_read, client_write, one_way, jitter, seed ^ 0xdead_beef));
+                let down = outage.map(|o| {
+                    let start = Instant::now() + o.after;
+                    (start, start + o.length)
+                });
+                tokio::spawn(pump(client_read, server_write, one_way, jitter, seed, None));
+                tokio::spawn(pump(
+                    server_read,
+                    client_write,
+                    one_way,
+                    jitter,
+                    seed ^ 0xdead_beef,
+                    down,
+                ));
             }
         });
         Conditioner { addr, task }
     }
 }
 
-/// Copies `from` to `to`, releasing each chunk at its own delayed time, never out of order.
+/// Copies `from` to `to`, releasing each chunk at its own delayed time, never out of order;
+/// whatever is due inside `outage` (start, end) is held until its end.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     one_way: Duration,
     jitter: Duration,
     mut seed: u64,
+    outage: Option<(Instant, Instant)>,
 ) {
     let (chunks, mut due) = mpsc::channel::<(Instant, Vec<u8>)>(4096);
     let writer = tokio::spawn(async move {
@@ -76,7 +109,13 @@ async fn pump(
         seed ^= seed << 17;
         let spread = jitter.as_secs_f64() * ((seed % 1000) as f64 / 1000.0 - 0.5);
         let delay = Duration::from_secs_f64((one_way.as_secs_f64() + spread).max(0.0));
-        last_release = last_release.max(Instant::now() + delay);
+        let mut release = Instant::now() + delay;
+        if let Some((start, end)) = outage {
+            if (start..end).contains(&release) {
+                release = end;
+            }
+        }
+        last_release = last_release.max(release);
         if chunks.send((last_release, buf[..n].to_vec())).await.is_err() {
             break;
         }

@@ -120,6 +120,19 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str, extra_headers: &str) 
 
 /// The real `skirmish-server` binary in its own process, so memory figures are the server's
 /// alone (tests share one process). Stopped with SIGTERM when dropped.
+/// The value of the unlabelled sample `name` in a `/metrics` page.
+pub(crate) fn metric_in(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+/// The value of the unlabelled sample `name` in the server's `/metrics`.
+pub(crate) async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    metric_in(&http_get(addr, "/metrics", "").await.1, name)
+}
+
 pub(crate) struct ProcessServer {
     pub(crate) addr: SocketAddr,
     child: std::process::Child,

@@ -5,10 +5,11 @@ use std::time::Duration;
 use glam::Vec2;
 use tokio::time::Instant;
 
-use bots::client::Incoming;
+use bots::client::{BotClient, Incoming};
 use shared::protocol::{GameEvent, InputCmd, ServerMsg, buttons};
 
-use crate::harness::{TestServer, WAIT, test_config};
+use crate::conditioner::{Conditioner, Outage};
+use crate::harness::{TestServer, WAIT, metric, test_config};
 
 #[tokio::test]
 async fn far_players_are_not_sent_and_their_shots_stay_local() {
@@ -228,4 +229,114 @@ async fn prediction_and_interpolation_hold_at_150ms_rtt_with_jitter() {
     assert!(drawn.len() > 200, "Bob drew Ada on most frames");
     assert_eq!(backward, 0, "remote motion never steps backward on a steady run");
     server.shutdown().await.expect("clean shutdown");
+}
+
+/// What one client saw through a link whose downstream stalled for 1.5 s mid-game.
+struct StallRun {
+    /// Snapshot ticks in arrival order.
+    ticks: Vec<u32>,
+    replaced: f64,
+    /// Predicted minus server position once every input is acknowledged.
+    prediction_error: f32,
+}
+
+impl StallRun {
+    fn largest_gap(&self) -> u32 {
+        self.ticks.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
+    }
+}
+
+/// Ada plays through a conditioned link (80 ms round trip) whose server-to-client path stalls
+/// for 1.5 s, while Bob plays on a direct one; the server runs with `window_ms` of snapshot
+/// flow control.
+async fn play_through_a_stall(window_ms: u64) -> StallRun {
+    let mut config = test_config();
+    config.snapshot_window_ms = window_ms;
+    let server = TestServer::start_with(config).await;
+    let outage = Outage { after: Duration::from_millis(2500), length: Duration::from_millis(1500) };
+    let link = Conditioner::start_with(
+        server.addr,
+        Duration::from_millis(40),
+        Duration::from_millis(10),
+        7,
+        Some(outage),
+    )
+    .await;
+    let url = format!("ws://{}/ws", link.addr);
+    let mut ada = BotClient::connect(&url, "Ada", WAIT).await.expect("Ada joins");
+    let mut bob = server.join("Bob").await;
+    let ada_id = ada.welcome.player_id;
+
+    let mut ticks = Vec::new();
+    let mut pace = tokio::time::interval(Duration::from_millis(1000 / 30));
+    let mut sent = 0u32;
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until {
+        tokio::select! {
+            _ = pace.tick() => {
+                // Both walk a square, a quarter turn every second.
+                let side = [(127, 0), (0, 127), (-127, 0), (0, -127)][(sent / 30 % 4) as usize];
+                let cmd = InputCmd { move_x: side.0, move_y: side.1, ..InputCmd::default() };
+                ada.send_input(cmd).await.expect("Ada's input");
+                bob.send_input(cmd).await.expect("Bob's input");
+                sent += 1;
+            }
+            read = ada.recv() => match read.expect("Ada's snapshots decode through the stall") {
+                Incoming::Snapshot(s) => ticks.push(s.tick.0),
+                Incoming::Closed { code, reason } => panic!("Ada was dropped: {code} {reason}"),
+                Incoming::Message(_) => {}
+            },
+            read = bob.recv() => { read.expect("Bob plays on"); }
+        }
+    }
+    let last = ada
+        .recv_until(Duration::from_secs(3), |m| {
+            m.snapshot()
+                .filter(|s| s.ack_input >= sent)
+                .and_then(|s| s.players.iter().find(|p| p.id == ada_id).copied())
+        })
+        .await
+        .expect("every input acknowledged after the stall");
+    let server_pos = Vec2::new(
+        shared::protocol::dequantize_pos(last.x),
+        shared::protocol::dequantize_pos(last.y),
+    );
+    let prediction_error = ada.predictor.position().expect("placed").distance(server_pos);
+    let replaced = metric(server.addr, "skirmish_snapshots_replaced_total").await;
+    server.shutdown().await.expect("clean shutdown");
+    StallRun { ticks, replaced, prediction_error }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_link_gets_the_newest_snapshot_not_a_backlog() {
+    let (controlled, queued) = tokio::join!(play_through_a_stall(500), play_through_a_stall(0));
+    println!(
+        "1.5 s downstream stall: with flow control {} snapshots, largest tick gap {}, {} replaced \
+         in the slot; without it {} snapshots, largest gap {}, {} replaced",
+        controlled.ticks.len(),
+        controlled.largest_gap(),
+        controlled.replaced,
+        queued.ticks.len(),
+        queued.largest_gap(),
+        queued.replaced,
+    );
+    // With flow control the server stops writing once half a second is in flight; the frames
+    // of the rest of the stall are replaced in the latest-wins slot, and the client jumps to
+    // the newest state, decoded against the baseline it holds.
+    assert!(
+        controlled.largest_gap() >= 20,
+        "whole frames skipped, not queued: largest gap {} ticks",
+        controlled.largest_gap()
+    );
+    assert!(controlled.replaced >= 20.0, "replaced frames counted: {}", controlled.replaced);
+    // Without it every frame of the stall waits in buffers and arrives late, in order.
+    assert!(queued.largest_gap() <= 2, "no flow control, no gap: {}", queued.largest_gap());
+    for (run, name) in [(&controlled, "with"), (&queued, "without")] {
+        assert!(run.ticks.windows(2).all(|w| w[0] < w[1]), "ticks increase ({name})");
+        assert!(
+            run.prediction_error < 0.5,
+            "prediction reconciles after the stall ({name} flow control): {} units",
+            run.prediction_error
+        );
+    }
 }

@@ -9,17 +9,12 @@ use std::time::Duration;
 use bots::behavior::Behavior;
 use bots::run::{RunConfig, run};
 
-use crate::harness::{ProcessServer, http_get};
+use crate::harness::{ProcessServer, http_get, metric_in};
 
 /// (RSS bytes, open file descriptors, live tasks) of the server process.
 async fn figures(addr: SocketAddr) -> (f64, f64, f64) {
     let (_, text) = http_get(addr, "/metrics", "").await;
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in /metrics"))
-    };
+    let value = |name: &str| metric_in(&text, name);
     (value("process_resident_memory_bytes"), value("process_open_fds"), value("skirmish_tasks"))
 }
 
