@@ -70,9 +70,12 @@ pub struct BotClient {
     /// Reconciliations that had to correct the prediction, and the largest correction.
     pub corrections: u64,
     pub max_correction: f32,
-    /// Bytes received and sent, for reports.
+    /// Message bytes received and sent, for reports; received snapshot and event bytes also
+    /// on their own.
     pub rx_bytes: u64,
     pub tx_bytes: u64,
+    pub rx_snapshot_bytes: u64,
+    pub rx_event_bytes: u64,
 }
 
 /// Client-side limits: the server's messages may be large (a `Welcome` carries the map).
@@ -155,6 +158,8 @@ impl BotClient {
             corrections: 0,
             max_correction: 0.0,
             rx_bytes: 0,
+            rx_snapshot_bytes: 0,
+            rx_event_bytes: 0,
             tx_bytes,
         })
     }
@@ -197,6 +202,11 @@ impl BotClient {
     pub async fn recv(&mut self) -> anyhow::Result<Incoming> {
         let (incoming, len) = read(&mut self.socket).await?;
         self.rx_bytes += len as u64;
+        match &incoming {
+            Incoming::Message(ServerMsg::Snapshot(_)) => self.rx_snapshot_bytes += len as u64,
+            Incoming::Message(ServerMsg::Events { .. }) => self.rx_event_bytes += len as u64,
+            _ => {}
+        }
         let Incoming::Message(ServerMsg::Snapshot(delta)) = incoming else { return Ok(incoming) };
         let snapshot = self.decoder.decode(&delta).context("decoding a snapshot delta")?;
         self.newest_tick = self.newest_tick.max(snapshot.tick);

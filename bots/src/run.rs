@@ -55,6 +55,8 @@ struct BotResult {
     reconnects: u64,
     rx_bytes: u64,
     tx_bytes: u64,
+    rx_snapshot_bytes: u64,
+    rx_event_bytes: u64,
     snapshots: u64,
     connected_secs: f64,
     expected_hz: f64,
@@ -155,6 +157,12 @@ fn report(
         reconnects: results.iter().map(|r| r.reconnects).sum(),
         rx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.rx_bytes).sum()),
         tx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.tx_bytes).sum()),
+        rx_snapshot_bytes_per_client_per_s: per_client_per_s(
+            results.iter().map(|r| r.rx_snapshot_bytes).sum(),
+        ),
+        rx_event_bytes_per_client_per_s: per_client_per_s(
+            results.iter().map(|r| r.rx_event_bytes).sum(),
+        ),
         snapshots_per_client_per_s,
         expected_snapshot_hz,
         snapshot_delivery: if expected_snapshot_hz > 0.0 {
@@ -256,6 +264,8 @@ async fn play_bot(
         result.connected_secs += connected_since.elapsed().as_secs_f64();
         result.rx_bytes += client.rx_bytes;
         result.tx_bytes += client.tx_bytes;
+        result.rx_snapshot_bytes += client.rx_snapshot_bytes;
+        result.rx_event_bytes += client.rx_event_bytes;
         result.corrections += client.corrections;
         result.max_correction = result.max_correction.max(client.max_correction);
         match ending {

@@ -74,8 +74,12 @@ pub struct Report {
     pub failed: usize,
     pub dropped: usize,
     pub reconnects: u64,
+    /// Message payload bytes (WebSocket framing not counted).
     pub rx_bytes_per_client_per_s: f64,
     pub tx_bytes_per_client_per_s: f64,
+    /// The part of `rx_bytes_per_client_per_s` in snapshots, and in event messages.
+    pub rx_snapshot_bytes_per_client_per_s: f64,
+    pub rx_event_bytes_per_client_per_s: f64,
     pub snapshots_per_client_per_s: f64,
     pub expected_snapshot_hz: f64,
     /// `snapshots_per_client_per_s / expected_snapshot_hz`.

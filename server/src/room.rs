@@ -270,14 +270,8 @@ impl Room {
         for (id, member) in self.members.iter_mut() {
             let Some(link) = &member.link else { continue };
             let held = link.held_snapshot();
-            let frame = self.view.snapshot_frame(
-                *id,
-                &mut member.viewer,
-                tick,
-                member.last_seq,
-                pickups,
-                held,
-            );
+            let frame =
+                self.view.snapshot_frame(*id, &mut member.viewer, member.last_seq, pickups, held);
             link.publish_snapshot(tick, Bytes::from(frame));
         }
     }

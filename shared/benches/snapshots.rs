@@ -84,7 +84,7 @@ impl Arena {
         let mut bytes = 0;
         for (i, viewer) in self.viewers.iter_mut().enumerate() {
             let frame =
-                self.view.snapshot_frame(PlayerId(i as u32 + 1), viewer, tick, 0, 0, self.held[i]);
+                self.view.snapshot_frame(PlayerId(i as u32 + 1), viewer, 0, 0, self.held[i]);
             bytes += frame.len();
             // A reading client: the frame just built is the one written to its socket.
             self.held[i] = Some(tick);

@@ -6,8 +6,9 @@
 //! against nothing. All arithmetic wraps, so decoding is the exact inverse of encoding and
 //! hostile input can never overflow.
 //!
-//! The server keeps the snapshots it sent per client in [`Baselines`]; the client keeps the ones
-//! it decoded in [`Decoder`]. Both hold at most [`HISTORY`] snapshots.
+//! The client keeps the snapshots it decoded in [`Decoder`] (at most [`HISTORY`]); the server
+//! builds its deltas from a room-wide history instead (see [`crate::view`]), with the same
+//! rules ([`walk`], [`changes`], [`entering`], [`header`]).
 
 use std::collections::VecDeque;
 
@@ -33,48 +34,104 @@ pub enum DeltaError {
 /// Encodes `current` against `baseline` (`None`: a keyframe).
 pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta {
     let base_players = baseline.map_or(&[][..], |b| &b.players[..]);
-    let age = baseline.map_or(0, |b| current.tick.0.wrapping_sub(b.tick.0));
-    let dt = age as i32;
-    let mut removed = Vec::new();
-    let mut updates = Vec::new();
-    let (mut b, mut c) = (0, 0);
-    while b < base_players.len() || c < current.players.len() {
-        let base_id = base_players.get(b).map(|p| p.id);
-        let cur_id = current.players.get(c).map(|p| p.id);
-        match (base_id, cur_id) {
-            (Some(bid), Some(cid)) if bid == cid => {
-                updates.extend(diff(&advance(&base_players[b], dt), &current.players[c]));
-                b += 1;
-                c += 1;
+    let dt = baseline.map_or(0, |b| current.tick.0.wrapping_sub(b.tick.0) as i32);
+    let (mut base_at, mut current_at) = (Cursor::new(base_players), Cursor::new(&current.players));
+    let (removed, updates) = walk(
+        base_players.iter().map(|p| p.id),
+        current.players.iter().map(|p| p.id),
+        |id, kept| {
+            let (_, now) = current_at.seek(id)?;
+            if kept { changes(base_at.seek(id)?.1, dt, now) } else { Some(entering(now)) }
+        },
+    );
+    SnapshotDelta {
+        base: header(baseline.map(|b| (b.tick, b.ack_input)), current.tick, current.ack_input),
+        pickups: current.pickups,
+        removed,
+        updates,
+    }
+}
+
+/// The removals and updates that turn a snapshot of the players `base` (ids, sorted) into one of
+/// `current` (sorted). `update(id, kept)` gives the changes of a player in both (`kept`), or the
+/// full state of a new one (which must be `Some`); it is called in increasing id order.
+pub(crate) fn walk(
+    base: impl Iterator<Item = PlayerId>,
+    current: impl Iterator<Item = PlayerId>,
+    mut update: impl FnMut(PlayerId, bool) -> Option<EntityUpdate>,
+) -> (Vec<PlayerId>, Vec<EntityUpdate>) {
+    let (mut base, mut current) = (base.peekable(), current.peekable());
+    let (mut removed, mut updates) = (Vec::new(), Vec::new());
+    loop {
+        match (base.peek().copied(), current.peek().copied()) {
+            (Some(b), Some(c)) if b == c => {
+                updates.extend(update(c, true));
+                base.next();
+                current.next();
             }
-            (Some(bid), Some(cid)) if bid < cid => {
-                removed.push(bid);
-                b += 1;
+            (Some(b), Some(c)) if b < c => {
+                removed.push(b);
+                base.next();
             }
-            (Some(bid), None) => {
-                removed.push(bid);
-                b += 1;
+            (Some(b), None) => {
+                removed.push(b);
+                base.next();
             }
-            (_, Some(cid)) => {
-                // Never `None`: a new player's update carries its id even if all else is zero.
-                updates.push(
-                    diff(&blank(cid), &current.players[c])
-                        .unwrap_or(EntityUpdate { id: cid, ..EntityUpdate::default() }),
-                );
-                c += 1;
+            (_, Some(c)) => {
+                updates.extend(update(c, false));
+                current.next();
             }
             (None, None) => break,
         }
     }
-    let base = match baseline {
-        None => DeltaBase::Keyframe { tick: current.tick, ack_input: current.ack_input },
-        Some(b) => DeltaBase::Delta {
-            baseline_low: b.tick.0 as u8,
-            age,
-            ack_advance: current.ack_input.wrapping_sub(b.ack_input),
+    (removed, updates)
+}
+
+/// The header of a delta of (`tick`, `ack_input`) against a baseline with those figures.
+pub(crate) fn header(baseline: Option<(Tick, u32)>, tick: Tick, ack_input: u32) -> DeltaBase {
+    match baseline {
+        None => DeltaBase::Keyframe { tick, ack_input },
+        Some((base_tick, base_ack)) => DeltaBase::Delta {
+            baseline_low: base_tick.0 as u8,
+            age: tick.0.wrapping_sub(base_tick.0),
+            ack_advance: ack_input.wrapping_sub(base_ack),
         },
-    };
-    SnapshotDelta { base, pickups: current.pickups, removed, updates }
+    }
+}
+
+/// The changes of a player from `base`, dead-reckoned `dt` ticks on, to `now`.
+pub(crate) fn changes(base: &PlayerSnap, dt: i32, now: &PlayerSnap) -> Option<EntityUpdate> {
+    diff(&advance(base, dt), now)
+}
+
+/// A player new to the receiver: every field (its id even if all else is zero).
+pub(crate) fn entering(now: &PlayerSnap) -> EntityUpdate {
+    diff(&blank(now.id), now).unwrap_or(EntityUpdate { id: now.id, ..EntityUpdate::default() })
+}
+
+/// Finds players by increasing id in a list sorted by id, searching only what is left.
+pub(crate) struct Cursor<'a> {
+    rest: &'a [PlayerSnap],
+    offset: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(players: &'a [PlayerSnap]) -> Cursor<'a> {
+        Cursor { rest: players, offset: 0 }
+    }
+
+    /// The index (in the whole list) and state of `id`, which must not be below an id sought
+    /// before.
+    pub(crate) fn seek(&mut self, id: PlayerId) -> Option<(usize, &'a PlayerSnap)> {
+        let found = self.rest.binary_search_by_key(&id, |p| p.id);
+        let skip = match found {
+            Ok(index) => index,
+            Err(index) => index,
+        };
+        self.rest = &self.rest[skip..];
+        self.offset += skip;
+        found.ok().map(|_| (self.offset, &self.rest[0]))
+    }
 }
 
 /// Rebuilds the snapshot `delta` describes from the `baseline` it names (ignored for a
@@ -182,46 +239,6 @@ fn patch(mut player: PlayerSnap, update: &EntityUpdate) -> PlayerSnap {
     player.score = update.score.unwrap_or(player.score);
     player.deaths = update.deaths.unwrap_or(player.deaths);
     player
-}
-
-/// Server side, per client: the snapshots sent, to encode the next one against the newest one
-/// the client is known to hold.
-#[derive(Debug, Default)]
-pub struct Baselines {
-    sent: VecDeque<Snapshot>,
-}
-
-impl Baselines {
-    /// Encodes `current` against the snapshot of tick `held` (the last one written to the
-    /// client's socket), or as a keyframe if that one is unknown; remembers `current`.
-    pub fn encode(&mut self, current: Snapshot, held: Option<Tick>) -> SnapshotDelta {
-        if let Some(held) = held {
-            // Older snapshots can never be a baseline again: the client holds a newer one.
-            while self.sent.front().is_some_and(|s| s.tick < held) {
-                self.sent.pop_front();
-            }
-        }
-        let baseline = held.and_then(|tick| self.sent.iter().find(|s| s.tick == tick));
-        let delta = encode(baseline, &current);
-        if self.sent.len() == HISTORY {
-            self.sent.pop_front();
-        }
-        self.sent.push_back(current);
-        delta
-    }
-
-    /// Forget everything: the next snapshot is a keyframe.
-    pub fn clear(&mut self) {
-        self.sent.clear();
-    }
-
-    pub fn len(&self) -> usize {
-        self.sent.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sent.is_empty()
-    }
 }
 
 /// Client side: the decoded snapshots a delta may name as its baseline.

@@ -1,16 +1,24 @@
-//! What each member of a room is told (the pure part of the server's send path): its visible players (interest management), encoded as a
-//! delta against the snapshot it holds; the shots near it; and the scoreboard summary.
+//! What each member of a room is told (the pure part of the server's send path): its visible
+//! players (interest management), encoded as a delta against the snapshot it holds; the shots
+//! near it; and the scoreboard summary.
 //!
-//! Shared work happens once per tick in [`ViewBuilder::prepare`] (player states, the spatial
-//! grid); per member only the visible-set query, the delta and its encoding remain, all
-//! proportional to what that member sees rather than to the room.
+//! Shared work happens once per send tick in [`ViewBuilder::prepare`]: the room's player states
+//! are kept as one frame in a short room-wide history (so a member's baseline is just the tick
+//! and ids it was sent, never a copy of states), the spatial grid is filled, and each player's
+//! change since the previous frame is worked out once; for every member holding that frame
+//! (nearly all of them, nearly always) those changes *are* its delta entries. Per member
+//! remain the visible-set query, a merge of two id lists and the encoding, all proportional to
+//! what that member sees rather than to the room.
+
+use std::collections::VecDeque;
 
 use crate::codec::encode_server;
-use crate::delta::{self, Baselines};
+use crate::delta::{self, Cursor, HISTORY};
 use crate::ids::PlayerId;
 use crate::interest::{Grid, HYSTERESIS, visible_set};
 use crate::protocol::{
-    GameEvent, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot, dequantize_pos,
+    EntityUpdate, GameEvent, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot,
+    SnapshotDelta, dequantize_pos,
 };
 use crate::sim::{Player, World};
 use crate::tick::Tick;
@@ -19,12 +27,38 @@ use glam::Vec2;
 /// Players listed in the scoreboard summary.
 const SCOREBOARD_TOP: usize = 10;
 
-/// Per member: what it was sent, to encode the next snapshot against and to keep the
-/// visible set stable at the edge.
+/// Send ticks of room state kept as baselines (about two seconds at 30 Hz). A member whose
+/// newest received snapshot is older (a long stall) gets a keyframe.
+const ROOM_HISTORY: usize = 2 * HISTORY;
+
+/// Per member: what it was sent (as ids; the states are in the room's history), to encode the
+/// next snapshot against, and its visible set, kept stable at the edge.
 #[derive(Default)]
 pub struct Viewer {
-    baselines: Baselines,
+    sent: VecDeque<Sent>,
     visible: Vec<PlayerId>,
+}
+
+/// One snapshot sent to a member: the players of the room's frame of `tick` in `ids`.
+struct Sent {
+    tick: Tick,
+    ack_input: u32,
+    ids: Vec<PlayerId>,
+}
+
+/// The room's player states at one send tick, sorted by id. Every member's snapshot is a
+/// selection of these, so a member's baseline is a (tick, ids) pair.
+struct Frame {
+    tick: Tick,
+    states: Vec<PlayerSnap>,
+}
+
+/// How a player changed from the previous frame to the newest one.
+#[derive(Clone, Copy)]
+enum Step {
+    New,
+    Same,
+    Changed(EntityUpdate),
 }
 
 /// Per room: the shared part of building every member's frame.
@@ -34,10 +68,14 @@ pub struct ViewBuilder {
     full_snapshots: bool,
     grid: Grid,
     scratch: Vec<u32>,
-    /// Every player's (id, position), in id order; indices match the grid's.
+    /// Every player's (id, position), in id order; indices match the grid's and the newest
+    /// frame's.
     positions: Vec<(PlayerId, Vec2)>,
-    /// Every player's state, in id order.
-    states: Vec<PlayerSnap>,
+    /// The last [`ROOM_HISTORY`] frames, oldest first.
+    frames: VecDeque<Frame>,
+    /// Per player of the newest frame, its change since the previous frame: the whole delta
+    /// entry of every member whose baseline is the previous frame, computed once.
+    steps: Vec<Step>,
 }
 
 impl ViewBuilder {
@@ -50,14 +88,20 @@ impl ViewBuilder {
             grid: Grid::new(map_size, cell),
             scratch: Vec::new(),
             positions: Vec::new(),
-            states: Vec::new(),
+            frames: VecDeque::with_capacity(ROOM_HISTORY),
+            steps: Vec::new(),
         }
     }
 
-    /// Collects the world's players and fills the grid; once per send tick.
+    /// Records the world's players as the frame of this tick, fills the grid and works out
+    /// each player's change since the previous frame; once per send tick.
     pub fn prepare(&mut self, world: &World) {
-        self.states.clear();
-        self.states.extend(world.players.values().map(Player::snap));
+        let mut states = match self.frames.len() {
+            ROOM_HISTORY => self.frames.pop_front().map(|f| f.states).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        states.clear();
+        states.extend(world.players.values().map(Player::snap));
         self.positions.clear();
         self.positions.extend(world.players.values().map(|p| (p.id, p.pos)));
         if self.radius > 0.0 {
@@ -66,43 +110,104 @@ impl ViewBuilder {
                 self.grid.insert(index as u32, *pos);
             }
         }
+        self.steps.clear();
+        let previous = self.frames.back();
+        let dt = previous.map_or(0, |p| world.tick.0.wrapping_sub(p.tick.0) as i32);
+        let mut before = Cursor::new(previous.map_or(&[][..], |p| &p.states[..]));
+        self.steps.extend(states.iter().map(|now| match before.seek(now.id) {
+            None => Step::New,
+            Some((_, base)) => delta::changes(base, dt, now).map_or(Step::Same, Step::Changed),
+        }));
+        self.frames.push_back(Frame { tick: world.tick, states });
     }
 
-    /// The encoded snapshot frame for member `id`.
+    /// The encoded snapshot frame of this tick for member `id`, against the snapshot of tick
+    /// `held` (the newest it is known to hold) when that is still known, else a keyframe.
     pub fn snapshot_frame(
         &mut self,
         id: PlayerId,
         viewer: &mut Viewer,
-        tick: Tick,
         ack_input: u32,
         pickups: u64,
         held: Option<Tick>,
     ) -> Vec<u8> {
-        let players = if self.radius > 0.0 {
-            match self.positions.binary_search_by_key(&id, |(pid, _)| *pid) {
-                Ok(index) => {
-                    viewer.visible = visible_set(
-                        &self.grid,
-                        &self.positions,
-                        index,
-                        self.radius,
-                        &viewer.visible,
-                        &mut self.scratch,
-                    );
-                    select(&self.states, &viewer.visible)
-                }
+        let Some(current) = self.frames.back() else { return Vec::new() };
+        let tick = current.tick;
+        if self.radius > 0.0 {
+            viewer.visible = match self.positions.binary_search_by_key(&id, |(pid, _)| *pid) {
+                Ok(index) => visible_set(
+                    &self.grid,
+                    &self.positions,
+                    index,
+                    self.radius,
+                    &viewer.visible,
+                    &mut self.scratch,
+                ),
                 Err(_) => Vec::new(),
+            };
+        } else {
+            viewer.visible.clear();
+            viewer.visible.extend(current.states.iter().map(|s| s.id));
+        }
+        if self.full_snapshots {
+            let snapshot = Snapshot { tick, ack_input, players: current.states.clone(), pickups };
+            return encode_server(&ServerMsg::Snapshot(delta::encode(None, &snapshot)));
+        }
+        if let Some(held) = held {
+            // Older snapshots can never be a baseline again: the member holds a newer one.
+            while viewer.sent.front().is_some_and(|s| s.tick < held) {
+                viewer.sent.pop_front();
             }
-        } else {
-            self.states.clone()
-        };
-        let snapshot = Snapshot { tick, ack_input, players, pickups };
-        let delta = if self.full_snapshots {
-            delta::encode(None, &snapshot)
-        } else {
-            viewer.baselines.encode(snapshot, held)
-        };
+        }
+        let baseline = held
+            .and_then(|held| viewer.sent.iter().find(|s| s.tick == held))
+            .and_then(|sent| Some((sent, self.frames.iter().find(|f| f.tick == sent.tick)?)));
+        let delta = self.delta(&viewer.visible, ack_input, pickups, baseline);
+        if viewer.sent.len() == HISTORY {
+            viewer.sent.pop_front();
+        }
+        viewer.sent.push_back(Sent { tick, ack_input, ids: viewer.visible.clone() });
         encode_server(&ServerMsg::Snapshot(delta))
+    }
+
+    /// The newest frame's players `ids` as a delta against what `baseline` sent (none: a
+    /// keyframe).
+    fn delta(
+        &self,
+        ids: &[PlayerId],
+        ack_input: u32,
+        pickups: u64,
+        baseline: Option<(&Sent, &Frame)>,
+    ) -> SnapshotDelta {
+        let current = self.frames.back().expect("a frame is prepared");
+        let previous_tick = self.frames.len().checked_sub(2).map(|i| self.frames[i].tick);
+        let base_ids = baseline.map_or(&[][..], |(sent, _)| &sent.ids[..]);
+        let base_states = baseline.map_or(&[][..], |(_, frame)| &frame.states[..]);
+        let base_tick = baseline.map(|(sent, _)| sent.tick);
+        // The common case: the member holds the previous frame, and the shared steps apply.
+        let shared_steps = base_tick.is_some() && base_tick == previous_tick;
+        let dt = base_tick.map_or(0, |t| current.tick.0.wrapping_sub(t.0) as i32);
+        let (mut now_at, mut base_at) = (Cursor::new(&current.states), Cursor::new(base_states));
+        let (removed, updates) =
+            delta::walk(base_ids.iter().copied(), ids.iter().copied(), |id, kept| {
+                let (index, now) = now_at.seek(id)?;
+                match self.steps[index] {
+                    _ if !kept => Some(delta::entering(now)),
+                    Step::Same if shared_steps => None,
+                    Step::Changed(update) if shared_steps => Some(update),
+                    _ => delta::changes(base_at.seek(id)?.1, dt, now),
+                }
+            });
+        SnapshotDelta {
+            base: delta::header(
+                baseline.map(|(sent, _)| (sent.tick, sent.ack_input)),
+                current.tick,
+                ack_input,
+            ),
+            pickups,
+            removed,
+            updates,
+        }
     }
 
     /// Whether an event at `points` concerns a member standing at `viewer`.
@@ -110,19 +215,6 @@ impl ViewBuilder {
         let reach = self.radius * HYSTERESIS;
         self.radius <= 0.0 || points.iter().any(|p| p.distance_squared(viewer) <= reach * reach)
     }
-}
-
-/// The states of `ids` (sorted), from `states` (sorted by id).
-fn select(states: &[PlayerSnap], ids: &[PlayerId]) -> Vec<PlayerSnap> {
-    let mut out = Vec::with_capacity(ids.len());
-    let mut rest = states;
-    for id in ids {
-        if let Ok(index) = rest.binary_search_by_key(id, |s| s.id) {
-            out.push(rest[index]);
-            rest = &rest[index + 1..];
-        }
-    }
-    out
 }
 
 /// Where a local event happened: shots matter only to those who can see either end.
@@ -160,18 +252,4 @@ pub fn scoreboard_frame(ranking: &[ScoreEntry], rank: usize) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn select_picks_the_visible_states_in_order() {
-        let states: Vec<PlayerSnap> =
-            (1..=6).map(|id| PlayerSnap { id: PlayerId(id), ..PlayerSnap::default() }).collect();
-        let picked = select(&states, &[PlayerId(2), PlayerId(5), PlayerId(9)]);
-        assert_eq!(
-            picked.iter().map(|s| s.id.0).collect::<Vec<_>>(),
-            vec![2, 5],
-            "unknown ids are skipped"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,180 @@
+use super::*;
+use crate::codec::decode_server;
+use crate::delta::Decoder;
+use crate::map::Map;
+use crate::protocol::{DeltaBase, InputCmd};
+use crate::sim::{self, TickInputs};
+
+const PLAYERS: u32 = 40;
+
+/// A room of wandering players on the open map, seen through a 700-unit view radius.
+struct Room {
+    world: World,
+    view: ViewBuilder,
+    rng: u32,
+    headings: Vec<(i8, i8)>,
+}
+
+impl Room {
+    fn new(radius: f32) -> Room {
+        let map = Map::from_json(include_str!("../../../assets/maps/open.json")).expect("map");
+        let mut world = World::new(map.clone(), 30);
+        world.tick = Tick(1_000_000);
+        let mut room = Room {
+            view: ViewBuilder::new(map.size(), radius, false),
+            world,
+            rng: 0x2545_f491,
+            headings: vec![(0, 0); PLAYERS as usize],
+        };
+        for id in 1..=PLAYERS {
+            room.world.add_player(PlayerId(id));
+            let (x, y) = (room.next() % 2000 + 1000, room.next() % 2000 + 1000);
+            room.world.players.get_mut(&PlayerId(id)).expect("added").pos =
+                Vec2::new(x as f32, y as f32);
+        }
+        room
+    }
+
+    fn next(&mut self) -> u32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        self.rng
+    }
+
+    /// One tick: some players turn, everyone moves, the frame is prepared.
+    fn step(&mut self) {
+        for i in 0..self.headings.len() {
+            if self.next() % 20 == 0 {
+                self.headings[i] = ((self.next() % 255) as i8, (self.next() % 255) as i8);
+            }
+        }
+        let inputs: TickInputs = self
+            .headings
+            .iter()
+            .enumerate()
+            .map(|(i, &(x, y))| {
+                let cmd = InputCmd {
+                    move_x: x,
+                    move_y: y,
+                    aim_x: x.into(),
+                    aim_y: y.into(),
+                    ..InputCmd::default()
+                };
+                (PlayerId(i as u32 + 1), cmd)
+            })
+            .collect();
+        sim::step(&mut self.world, &inputs);
+        self.view.prepare(&self.world);
+    }
+
+    /// What member `id` with `viewer` should decode this tick.
+    fn expected(&self, viewer: &Viewer, ack_input: u32) -> Snapshot {
+        let players = viewer.visible.iter().map(|id| self.world.players[id].snap()).collect();
+        Snapshot { tick: self.world.tick, ack_input, players, pickups: 0 }
+    }
+}
+
+/// A member's link: which frames reach it.
+#[derive(Clone, Copy, Debug)]
+enum Delivery {
+    Every,
+    /// Every third frame is replaced in the latest-wins slot.
+    DropEveryThird,
+    /// Nothing arrives for 80 ticks (longer than the room's history), then everything.
+    LongStall,
+}
+
+impl Delivery {
+    fn delivers(self, tick: u32) -> bool {
+        match self {
+            Delivery::Every => true,
+            Delivery::DropEveryThird => tick % 3 != 1,
+            Delivery::LongStall => !(100..180).contains(&tick),
+        }
+    }
+}
+
+/// Runs 300 ticks; every delivered frame must decode to exactly the member's view and equal
+/// the reference encoder's output against the same baseline. Returns (frames, keyframes).
+fn members_decode_their_views(radius: f32, delivery: Delivery) -> (u32, u32) {
+    let mut room = Room::new(radius);
+    let members = [PlayerId(1), PlayerId(17), PlayerId(40)];
+    let mut viewers: Vec<Viewer> = members.iter().map(|_| Viewer::default()).collect();
+    let mut decoders: Vec<Decoder> = members.iter().map(|_| Decoder::default()).collect();
+    let mut held: Vec<Option<Snapshot>> = vec![None; members.len()];
+    let (mut frames, mut keyframes) = (0, 0);
+    for t in 0..300 {
+        room.step();
+        for (m, id) in members.iter().enumerate() {
+            let ack = t * 2;
+            let bytes = room.view.snapshot_frame(
+                *id,
+                &mut viewers[m],
+                ack,
+                0,
+                held[m].as_ref().map(|s| s.tick),
+            );
+            if !delivery.delivers(t) {
+                continue;
+            }
+            let Ok(ServerMsg::Snapshot(delta)) = decode_server(&bytes) else {
+                panic!("a snapshot")
+            };
+            let expected = room.expected(&viewers[m], ack);
+            let reference = match delta.base {
+                DeltaBase::Keyframe { .. } => delta::encode(None, &expected),
+                DeltaBase::Delta { .. } => delta::encode(held[m].as_ref(), &expected),
+            };
+            assert_eq!(delta, reference, "{delivery:?}, member {id}, tick {t}: as the reference");
+            let decoded = decoders[m].decode(&delta).expect("decodes against what it holds");
+            assert_eq!(decoded, expected, "{delivery:?}, member {id}, tick {t}: its view");
+            keyframes += u32::from(matches!(delta.base, DeltaBase::Keyframe { .. }));
+            frames += 1;
+            held[m] = Some(decoded);
+        }
+    }
+    (frames, keyframes)
+}
+
+#[test]
+fn members_decode_their_views_on_a_perfect_link() {
+    let (frames, keyframes) = members_decode_their_views(700.0, Delivery::Every);
+    assert_eq!((frames, keyframes), (900, 3), "one keyframe each, then deltas");
+}
+
+#[test]
+fn members_decode_their_views_through_dropped_frames() {
+    let (frames, keyframes) = members_decode_their_views(700.0, Delivery::DropEveryThird);
+    assert_eq!((frames, keyframes), (600, 3), "a dropped frame costs no keyframe");
+}
+
+#[test]
+fn a_stall_longer_than_the_room_history_falls_back_to_a_keyframe() {
+    let (frames, keyframes) = members_decode_their_views(700.0, Delivery::LongStall);
+    assert_eq!((frames, keyframes), (660, 6), "one keyframe each after the stall");
+}
+
+#[test]
+fn everyone_sees_everyone_without_a_radius() {
+    let mut room = Room::new(0.0);
+    room.step();
+    let mut viewer = Viewer::default();
+    room.view.snapshot_frame(PlayerId(3), &mut viewer, 0, 0, None);
+    assert_eq!(viewer.visible.len(), PLAYERS as usize, "radius 0: the whole room");
+}
+
+#[test]
+fn a_radius_limits_the_view_and_players_come_and_go() {
+    let mut room = Room::new(700.0);
+    let mut viewer = Viewer::default();
+    let mut sizes = Vec::new();
+    for _ in 0..300 {
+        room.step();
+        room.view.snapshot_frame(PlayerId(1), &mut viewer, 0, 0, None);
+        sizes.push(viewer.visible.len());
+    }
+    let (least, most) = (sizes.iter().min().copied(), sizes.iter().max().copied());
+    assert!(most < Some(PLAYERS as usize), "never the whole room: {most:?}");
+    assert!(least != most, "players enter and leave the view: {least:?}..{most:?}");
+}
