@@ -284,8 +284,12 @@ impl App {
             }
             GameEvent::Shot { shooter, from, to, .. } => {
                 self.shots_seen += 1;
-                let point = |(x, y): (i32, i32)| Vec2::new(dequantize_pos(x), dequantize_pos(y));
-                self.beams.push(Beam { from: point(from), to: point(to), shooter, at_ms: now_ms });
+                self.beams.push(Beam {
+                    from: from.to_world(),
+                    to: to.to_world(),
+                    shooter,
+                    at_ms: now_ms,
+                });
             }
             GameEvent::Killed { killer, victim } => {
                 let text = format!("{} ✸ {}", self.name_of(killer), self.name_of(victim));

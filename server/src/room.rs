@@ -258,7 +258,7 @@ impl Room {
 
     fn publish(&mut self) {
         let tick = self.world.tick;
-        self.publish_events(tick);
+        self.publish_events();
         if tick.0 % u32::from(self.config.tick_hz) == 0 {
             self.publish_scoreboard();
         }
@@ -276,33 +276,34 @@ impl Room {
         }
     }
 
-    /// Events of the tick: room-wide ones encoded once for everybody, shots only to the members
-    /// who can see either end of the beam.
-    fn publish_events(&mut self, tick: Tick) {
+    /// Events of the tick, one message per member at most: room-wide ones (encoded once and
+    /// shared by every member who gets nothing else), plus the shots whose beam it can see.
+    fn publish_events(&mut self) {
         if self.events.is_empty() {
             return;
         }
         let (local, global): (Vec<GameEvent>, Vec<GameEvent>) = std::mem::take(&mut self.events)
             .into_iter()
             .partition(|e| view::event_points(e).is_some());
-        let global = (!global.is_empty())
-            .then(|| Bytes::from(encode_server(&ServerMsg::Events { tick, events: global })));
+        let shared = (!global.is_empty())
+            .then(|| Bytes::from(encode_server(&ServerMsg::Events { events: global.clone() })));
         for (id, _, link) in self.members.connected() {
-            if let Some(frame) = &global {
-                link.send_reliable(frame.clone());
-            }
-            let Some(me) = self.world.players.get(id).map(|p| p.pos) else { continue };
-            let near: Vec<GameEvent> = local
+            let me = self.world.players.get(id).map(|p| p.pos);
+            let mut near = local
                 .iter()
-                .filter(|e| view::event_points(e).is_some_and(|points| self.view.near(me, points)))
-                .cloned()
-                .collect();
-            if !near.is_empty() {
-                link.send_reliable(Bytes::from(encode_server(&ServerMsg::Events {
-                    tick,
-                    events: near,
-                })));
+                .filter(|e| {
+                    let points = view::event_points(e);
+                    me.zip(points).is_some_and(|(me, points)| self.view.near(me, points))
+                })
+                .peekable();
+            if near.peek().is_none() {
+                if let Some(frame) = &shared {
+                    link.send_reliable(frame.clone());
+                }
+                continue;
             }
+            let events = global.iter().chain(near).cloned().collect();
+            link.send_reliable(Bytes::from(encode_server(&ServerMsg::Events { events })));
         }
     }
 

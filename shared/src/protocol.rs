@@ -128,9 +128,9 @@ pub enum ServerMsg {
     Snapshot(SnapshotDelta),
     /// The best scores in the room and the receiver's rank, about once a second.
     Scoreboard(Scoreboard),
-    /// Reliable, ordered game events (never dropped for slow clients, unlike snapshots).
+    /// Reliable, ordered game events of the tick just stepped (never dropped for slow
+    /// clients, unlike snapshots).
     Events {
-        tick: Tick,
         events: Vec<GameEvent>,
     },
     Pong {
@@ -280,11 +280,11 @@ pub enum GameEvent {
         from: PlayerId,
         text: String,
     },
-    /// A laser shot from `from` to `to` (positions × [`POS_SCALE`]); `hit` is the player struck.
+    /// A laser shot from `from` to `to`; `hit` is the player struck.
     Shot {
         shooter: PlayerId,
-        from: (i32, i32),
-        to: (i32, i32),
+        from: MapPoint,
+        to: MapPoint,
         hit: Option<PlayerId>,
     },
     Killed {
@@ -298,6 +298,40 @@ pub enum GameEvent {
         id: PlayerId,
         pickup: u8,
     },
+}
+
+/// A point of the map to the nearest whole unit, for effects (beams), which need no finer
+/// precision: two fixed 16-bit coordinates, 4 bytes where two quantized positions take ~10.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MapPoint {
+    pub x: u16,
+    pub y: u16,
+}
+
+impl MapPoint {
+    pub fn from_world(pos: glam::Vec2) -> MapPoint {
+        let coordinate = |v: f32| v.round().clamp(0.0, f32::from(u16::MAX)) as u16;
+        MapPoint { x: coordinate(pos.x), y: coordinate(pos.y) }
+    }
+
+    pub fn to_world(self) -> glam::Vec2 {
+        glam::Vec2::new(f32::from(self.x), f32::from(self.y))
+    }
+}
+
+impl Serialize for MapPoint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let [x0, x1] = self.x.to_le_bytes();
+        let [y0, y1] = self.y.to_le_bytes();
+        [x0, x1, y0, y1].serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MapPoint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let [x0, x1, y0, y1] = <[u8; 4]>::deserialize(deserializer)?;
+        Ok(MapPoint { x: u16::from_le_bytes([x0, x1]), y: u16::from_le_bytes([y0, y1]) })
+    }
 }
 
 /// Encodes a world position for the wire.

@@ -17,8 +17,7 @@ use crate::delta::{self, Cursor, HISTORY};
 use crate::ids::PlayerId;
 use crate::interest::{Grid, HYSTERESIS, visible_set};
 use crate::protocol::{
-    EntityUpdate, GameEvent, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot,
-    SnapshotDelta, dequantize_pos,
+    EntityUpdate, GameEvent, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot, SnapshotDelta,
 };
 use crate::sim::{Player, World};
 use crate::tick::Tick;
@@ -220,10 +219,7 @@ impl ViewBuilder {
 /// Where a local event happened: shots matter only to those who can see either end.
 pub fn event_points(event: &GameEvent) -> Option<[Vec2; 2]> {
     match event {
-        GameEvent::Shot { from, to, .. } => Some([
-            Vec2::new(dequantize_pos(from.0), dequantize_pos(from.1)),
-            Vec2::new(dequantize_pos(to.0), dequantize_pos(to.1)),
-        ]),
+        GameEvent::Shot { from, to, .. } => Some([from.to_world(), to.to_world()]),
         _ => None,
     }
 }

@@ -1,6 +1,6 @@
 use shared::codec::encode_server;
 use shared::delta;
-use shared::protocol::{PlayerSnap, RosterEntry};
+use shared::protocol::{MapPoint, PlayerSnap, RosterEntry};
 
 use super::*;
 
@@ -174,15 +174,13 @@ fn chat_and_killfeed_are_bounded_and_expire() {
     let mut app = joined();
     for i in 0..(CHAT_LINES + 20) {
         let events = vec![GameEvent::Chat { from: PlayerId(1), text: format!("line {i}") }];
-        app.on_message(&encode_server(&ServerMsg::Events { tick: Tick(1), events }), 0.0)
-            .expect("chat");
+        app.on_message(&encode_server(&ServerMsg::Events { events }), 0.0).expect("chat");
     }
     assert_eq!(app.chat.len(), CHAT_LINES, "chat keeps the last {CHAT_LINES} lines");
     assert_eq!(app.chat.back().map(|l| l.text.as_str()), Some("line 69"), "newest last");
     for _ in 0..8 {
         let events = vec![GameEvent::Killed { killer: PlayerId(1), victim: PlayerId(2) }];
-        app.on_message(&encode_server(&ServerMsg::Events { tick: Tick(1), events }), 0.0)
-            .expect("kill");
+        app.on_message(&encode_server(&ServerMsg::Events { events }), 0.0).expect("kill");
     }
     assert_eq!(app.killfeed.len(), KILLFEED_LINES, "kill feed is bounded");
     app.update(KILLFEED_MS + 1.0, 16.0, InputCmd::default);
@@ -211,9 +209,13 @@ fn garbage_from_the_server_is_an_error() {
 #[test]
 fn shots_are_counted_and_drawn_briefly() {
     let mut app = joined();
-    let shot = GameEvent::Shot { shooter: PlayerId(1), from: (0, 0), to: (1600, 0), hit: None };
-    app.on_message(&encode_server(&ServerMsg::Events { tick: Tick(1), events: vec![shot] }), 0.0)
-        .expect("shot");
+    let shot = GameEvent::Shot {
+        shooter: PlayerId(1),
+        from: MapPoint { x: 0, y: 0 },
+        to: MapPoint { x: 100, y: 0 },
+        hit: None,
+    };
+    app.on_message(&encode_server(&ServerMsg::Events { events: vec![shot] }), 0.0).expect("shot");
     assert_eq!((app.shots_seen, app.beams.len()), (1, 1), "counted and drawn");
     app.update(BEAM_MS + 1.0, 16.0, InputCmd::default);
     assert!(app.beams.is_empty(), "the beam fades out");

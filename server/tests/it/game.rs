@@ -42,12 +42,20 @@ async fn two_players_join_move_see_each_other_and_chat() {
     // Ada steers toward the middle for 20 ticks, one input per tick as a real client does
     // (spawn points sit in open corners of the arena).
     let direction: i8 = if start_x < 800.0 { 127 } else { -127 };
+    // She reads her snapshots meanwhile, so her inputs acknowledge them (the server holds back
+    // snapshots from a client whose acknowledgements fall behind).
     let mut pace = tokio::time::interval(std::time::Duration::from_millis(1000 / 30));
-    for _ in 0..20 {
-        pace.tick().await;
-        ada.send_input(InputCmd { move_x: direction, ..InputCmd::default() })
-            .await
-            .expect("sending input");
+    let mut sent = 0;
+    while sent < 20 {
+        tokio::select! {
+            _ = pace.tick() => {
+                ada.send_input(InputCmd { move_x: direction, ..InputCmd::default() })
+                    .await
+                    .expect("sending input");
+                sent += 1;
+            }
+            read = ada.recv() => { read.expect("Ada reads"); }
+        }
     }
     let moved = bob
         .recv_until(WAIT, |m| x_of(m, ada_id).filter(|x| (x - start_x).abs() >= 100.0))

@@ -80,13 +80,12 @@ fn server_messages_round_trip() {
             },
         )),
         ServerMsg::Events {
-            tick: Tick(100),
             events: vec![
                 GameEvent::Joined { id: PlayerId(8), name: "Bob".into() },
                 GameEvent::Shot {
                     shooter: PlayerId(7),
-                    from: (1, 2),
-                    to: (3, 4),
+                    from: MapPoint { x: 1, y: 2 },
+                    to: MapPoint { x: 3, y: 65535 },
                     hit: Some(PlayerId(8)),
                 },
                 GameEvent::Killed { killer: PlayerId(7), victim: PlayerId(8) },

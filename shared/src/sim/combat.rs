@@ -8,7 +8,7 @@ use super::{
 };
 use crate::ids::PlayerId;
 use crate::map::{Map, Wall};
-use crate::protocol::{GameEvent, quantize_pos};
+use crate::protocol::{GameEvent, MapPoint};
 use crate::tick::{Tick, ticks_for_secs};
 
 /// Where a shot ended and whom it hit.
@@ -89,8 +89,8 @@ pub(super) fn fire(world: &mut World, events: &mut Vec<GameEvent>) {
         }
         events.push(GameEvent::Shot {
             shooter: shooter_id,
-            from: (quantize_pos(origin.x), quantize_pos(origin.y)),
-            to: (quantize_pos(shot.end.x), quantize_pos(shot.end.y)),
+            from: MapPoint::from_world(origin),
+            to: MapPoint::from_world(shot.end),
             hit: shot.hit,
         });
         let Some(victim_id) = shot.hit else { continue };

@@ -16,7 +16,10 @@ pub fn move_vector(input: &InputCmd) -> Vec2 {
 /// walls, kept inside the map, and snapped to the wire's position grid.
 pub fn move_player(map: &Map, pos: Vec2, direction: Vec2, dt: f32) -> Vec2 {
     let direction = direction.clamp_length_max(1.0);
-    let mut next = pos + direction * (PLAYER_SPEED * dt);
+    // The step is snapped to the grid toward zero: rounding it would add up to half a grid unit
+    // a tick, the same way every tick (0.3 % over the speed limit at full speed).
+    let step = (direction * (PLAYER_SPEED * dt) * POS_SCALE).trunc() / POS_SCALE;
+    let mut next = pos + step;
     // Two passes settle a ship wedged in a corner between two walls.
     for _ in 0..2 {
         for wall in &map.walls {
