@@ -1,7 +1,9 @@
 //! Delta encoding of snapshots against a baseline the receiver holds, with dead reckoning.
 //!
-//! A player whose state equals its baseline state moved forward by the baseline velocity for
-//! the ticks in between costs nothing; otherwise only its changed fields travel. Players absent
+//! A player whose state equals its baseline state moved forward by its velocity for the ticks
+//! in between costs nothing; otherwise only its changed fields travel (a turn since the
+//! previous tick costs the velocity change alone: positions are reckoned with the new
+//! velocity). Players absent
 //! from the baseline are encoded against an all-zero state, so a keyframe is just a delta
 //! against nothing. All arithmetic wraps, so decoding is the exact inverse of encoding and
 //! hostile input can never overflow.
@@ -99,9 +101,10 @@ pub(crate) fn header(baseline: Option<(Tick, u32)>, tick: Tick, ack_input: u32) 
     }
 }
 
-/// The changes of a player from `base`, dead-reckoned `dt` ticks on, to `now`.
+/// The changes of a player from `base`, dead-reckoned `dt` ticks on at its new velocity, to
+/// `now`.
 pub(crate) fn changes(base: &PlayerSnap, dt: i32, now: &PlayerSnap) -> Option<EntityUpdate> {
-    diff(&advance(base, dt), now)
+    diff(&advance(base, (now.vx, now.vy), dt), now)
 }
 
 /// A player new to the receiver: every field (its id even if all else is zero).
@@ -178,11 +181,11 @@ pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snaps
             }
             continue;
         }
-        let mut player = advance(base, dt);
-        if let Some(update) = updates.next_if(|u| u.id == base.id) {
-            player = patch(player, update);
-        }
-        players.push(player);
+        let update = updates.next_if(|u| u.id == base.id);
+        let (dvx, dvy) = update.and_then(|u| u.vel).unwrap_or_default();
+        let velocity = (base.vx.wrapping_add(dvx), base.vy.wrapping_add(dvy));
+        let player = advance(base, velocity, dt);
+        players.push(update.map_or(player, |update| patch(player, update)));
     }
     if let Some(id) = removed.next() {
         return Err(DeltaError::BadRemoval(id));
@@ -195,11 +198,13 @@ fn blank(id: PlayerId) -> PlayerSnap {
     PlayerSnap { id, ..PlayerSnap::default() }
 }
 
-/// Dead reckoning: the baseline state moved on by its velocity for `dt` ticks.
-fn advance(player: &PlayerSnap, dt: i32) -> PlayerSnap {
+/// Dead reckoning: the baseline state moved on at `velocity` (the newest one the receiver
+/// knows: a velocity change is applied before moving) for `dt` ticks. A ship that turned since
+/// the previous tick needs no position correction: it moved by exactly its new velocity.
+fn advance(player: &PlayerSnap, velocity: (i32, i32), dt: i32) -> PlayerSnap {
     PlayerSnap {
-        x: player.x.wrapping_add(player.vx.wrapping_mul(dt)),
-        y: player.y.wrapping_add(player.vy.wrapping_mul(dt)),
+        x: player.x.wrapping_add(velocity.0.wrapping_mul(dt)),
+        y: player.y.wrapping_add(velocity.1.wrapping_mul(dt)),
         ..*player
     }
 }

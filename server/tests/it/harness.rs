@@ -69,9 +69,7 @@ impl TestServer {
     }
 
     pub(crate) async fn join(&self, name: &str) -> BotClient {
-        BotClient::connect(&self.ws_url(), name, WAIT)
-            .await
-            .unwrap_or_else(|err| panic!("{name} joins: {err:#}"))
+        join_at(&self.ws_url(), name).await
     }
 
     /// Triggers graceful shutdown and waits for `run` to return.
@@ -93,6 +91,11 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+/// A player called `name` joins through `url`, or the test fails.
+async fn join_at(url: &str, name: &str) -> BotClient {
+    BotClient::connect(url, name, WAIT).await.unwrap_or_else(|err| panic!("{name} joins: {err:#}"))
 }
 
 fn unique() -> u64 {
@@ -178,9 +181,7 @@ impl ProcessServer {
     }
 
     pub(crate) async fn join(&self, name: &str) -> BotClient {
-        BotClient::connect(&self.ws_url(), name, WAIT)
-            .await
-            .unwrap_or_else(|err| panic!("{name} joins: {err:#}"))
+        join_at(&self.ws_url(), name).await
     }
 }
 

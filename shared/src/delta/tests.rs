@@ -87,17 +87,18 @@ fn constant_velocity_and_unchanged_players_cost_nothing() {
     let current = snap(13, vec![player(1, 3 * 107, 0, 107, 0), player(2, 500, 500, 0, 0)]);
     let delta = encode(Some(&base), &current);
     assert!(delta.updates.is_empty() && delta.removed.is_empty(), "nothing to send: {delta:?}");
-    let turned = snap(13, vec![player(1, 3 * 107, 5, 107, 5), player(2, 500, 500, 0, 0)]);
+    let turned = snap(11, vec![player(1, 107, 5, 107, 5), player(2, 500, 500, 0, 0)]);
     let delta = encode(Some(&base), &turned);
     assert_eq!(
         delta.updates,
-        vec![EntityUpdate {
-            id: PlayerId(1),
-            pos: Some((0, 5)),
-            vel: Some((0, 5)),
-            ..EntityUpdate::default()
-        }],
-        "only the changed fields of the changed player"
+        vec![EntityUpdate { id: PlayerId(1), vel: Some((0, 5)), ..EntityUpdate::default() }],
+        "a turn since the baseline costs its velocity change alone"
+    );
+    let bumped = snap(11, vec![player(1, 100, 0, 107, 0), player(2, 500, 500, 0, 0)]);
+    assert_eq!(
+        encode(Some(&base), &bumped).updates,
+        vec![EntityUpdate { id: PlayerId(1), pos: Some((-7, 0)), ..EntityUpdate::default() }],
+        "a position off the reckoned one costs the error alone"
     );
 }
 
