@@ -121,7 +121,8 @@ impl Link {
         }
     }
 
-    fn take_frame(&self, snapshots: bool) -> Option<(Bytes, Option<Tick>)> {
+    /// The next frame to write if one is ready now (see [`Self::next_frame`]).
+    pub(crate) fn take_frame(&self, snapshots: bool) -> Option<(Bytes, Option<Tick>)> {
         let mut outbound = lock(&self.outbound);
         match outbound.frames.pop_front() {
             Some(frame) => Some((frame, None)),

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use shared::codec::{decode_client, encode_server};
 use shared::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, close};
+use shared::tick::Tick;
 use shared::validate::{check_client_msg, check_room, sanitize_name};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
@@ -29,6 +30,9 @@ use crate::upgrade::WsStream;
 
 /// After sending our close frame, how long we wait for the peer's before dropping the socket.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
+/// Most frames, and about the most bytes, one socket write carries.
+const BATCH_FRAMES: usize = 16;
+const BATCH_BYTES: usize = 64 * 1024;
 /// Flow control only judges a client whose inputs (which carry its acks) arrived this recently.
 const CONGESTION_EVIDENCE: Duration = Duration::from_secs(1);
 
@@ -211,12 +215,8 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                     }
                 }
             }
-            (frame, snapshot_tick) = link.next_frame(!congested) => {
-                let written = write(socket, Message::Binary(frame), write_timeout, metrics).await;
-                if let (Ok(()), Some(tick)) = (&written, snapshot_tick) {
-                    link.mark_written(tick);
-                }
-                written
+            first = link.next_frame(!congested) => {
+                write_batch(socket, link, first, !congested, write_timeout, metrics).await
             }
             _ = ping.tick() => {
                 // A client still sending inputs whose acknowledgements fall this far behind
@@ -298,6 +298,49 @@ fn handle_message(
         ClientMsg::Hello(_) => {}
     }
     Ok(())
+}
+
+/// Writes `first` and whatever else the link has ready (up to [`BATCH_FRAMES`] frames or
+/// [`BATCH_BYTES`]) with one flush, so a tick's events and snapshot cost one socket write;
+/// records the newest snapshot written as the client's baseline.
+async fn write_batch(
+    socket: &mut WsStream,
+    link: &Link,
+    first: (Bytes, Option<Tick>),
+    snapshots: bool,
+    limit: Duration,
+    metrics: &Metrics,
+) -> Result<(), Ending> {
+    let mut batch = vec![first];
+    let mut bytes = batch[0].0.len();
+    while batch.len() < BATCH_FRAMES && bytes < BATCH_BYTES {
+        let Some(next) = link.take_frame(snapshots) else { break };
+        bytes += next.0.len();
+        batch.push(next);
+    }
+    let count = batch.len() as u64;
+    let newest_snapshot = batch.iter().filter_map(|(_, tick)| *tick).max();
+    let sent = timeout(limit, async {
+        for (frame, _) in batch {
+            socket.feed(Message::Binary(frame)).await?;
+        }
+        socket.flush().await
+    });
+    match sent.await {
+        Ok(Ok(())) => {
+            add(&metrics.frames_out, count);
+            add(&metrics.bytes_out, bytes as u64);
+            if let Some(tick) = newest_snapshot {
+                link.mark_written(tick);
+            }
+            Ok(())
+        }
+        Ok(Err(err)) => Err(Ending::from_ws_error(&err)),
+        Err(_) => {
+            tracing::debug!("write timed out: peer is not reading");
+            Err(Ending::Stalled)
+        }
+    }
 }
 
 /// Sends one message within the time-out.

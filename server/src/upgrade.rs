@@ -19,7 +19,8 @@ pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         // A small read buffer: about 11 KiB per idle connection instead of about 135 KiB.
         .read_buffer_size(8 * 1024)
-        .write_buffer_size(0)
+        // Frames fed together (a tick's events and snapshot) leave in one write at the flush.
+        .write_buffer_size(16 * 1024)
         // Outgoing frames wait here only while a write is in progress; the room never queues
         // behind a slow socket (latest-wins slot), so this caps one frame plus control frames.
         .max_write_buffer_size(1024 * 1024)
