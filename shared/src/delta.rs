@@ -37,12 +37,11 @@ pub enum DeltaError {
 pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta {
     let base_players = baseline.map_or(&[][..], |b| &b.players[..]);
     let dt = baseline.map_or(0, |b| current.tick.0.wrapping_sub(b.tick.0) as i32);
-    let (mut base_at, mut current_at) = (Cursor::new(base_players), Cursor::new(&current.players));
+    let mut base_at = Cursor::new(base_players);
     let (removed, updates) = walk(
         base_players.iter().map(|p| p.id),
-        current.players.iter().map(|p| p.id),
-        |id, kept| {
-            let (_, now) = current_at.seek(id)?;
+        current.players.iter().map(|p| (p.id, p)),
+        |id, now, kept| {
             if kept { changes(base_at.seek(id)?.1, dt, now) } else { Some(entering(now)) }
         },
     );
@@ -55,22 +54,19 @@ pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta 
 }
 
 /// The removals and updates that turn a snapshot of the players `base` (ids, sorted) into one of
-/// `current` (sorted). `update(id, kept)` gives the changes of a player in both (`kept`), or the
-/// full state of a new one (which must be `Some`); it is called in increasing id order.
-pub(crate) fn walk(
+/// `current` ((id, anything the caller needs), sorted by id). `update(id, item, kept)` gives the
+/// changes of a player in both (`kept`), or the full state of a new one (which must be `Some`);
+/// it is called in increasing id order.
+pub(crate) fn walk<C>(
     base: impl Iterator<Item = PlayerId>,
-    current: impl Iterator<Item = PlayerId>,
-    mut update: impl FnMut(PlayerId, bool) -> Option<EntityUpdate>,
+    current: impl Iterator<Item = (PlayerId, C)>,
+    mut update: impl FnMut(PlayerId, C, bool) -> Option<EntityUpdate>,
 ) -> (Vec<PlayerId>, Vec<EntityUpdate>) {
     let (mut base, mut current) = (base.peekable(), current.peekable());
     let (mut removed, mut updates) = (Vec::new(), Vec::new());
     loop {
-        match (base.peek().copied(), current.peek().copied()) {
-            (Some(b), Some(c)) if b == c => {
-                updates.extend(update(c, true));
-                base.next();
-                current.next();
-            }
+        let next = current.peek().map(|(id, _)| *id);
+        match (base.peek().copied(), next) {
             (Some(b), Some(c)) if b < c => {
                 removed.push(b);
                 base.next();
@@ -79,9 +75,13 @@ pub(crate) fn walk(
                 removed.push(b);
                 base.next();
             }
-            (_, Some(c)) => {
-                updates.extend(update(c, false));
-                current.next();
+            (b, Some(c)) => {
+                let kept = b == Some(c);
+                if kept {
+                    base.next();
+                }
+                let (id, item) = current.next().expect("peeked");
+                updates.extend(update(id, item, kept));
             }
             (None, None) => break,
         }

@@ -56,36 +56,31 @@ impl Grid {
     }
 }
 
-/// The ids `viewer` sees, sorted: itself, everyone within `radius`, and those it saw before
-/// (`previous`, sorted) still within `radius × HYSTERESIS`. `players` are (id, position)
-/// indexed as in `grid`.
+/// Whom `viewer` sees: itself, everyone within `radius`, and those it saw before (`previous`,
+/// ids, sorted) still within `radius × HYSTERESIS`. `players` are (id, position) in id order,
+/// indexed as in `grid`; the result is their indices, sorted (so in id order too), in `out`.
 pub fn visible_set(
     grid: &Grid,
     players: &[(PlayerId, Vec2)],
     viewer: usize,
     radius: f32,
     previous: &[PlayerId],
-    scratch: &mut Vec<u32>,
-) -> Vec<PlayerId> {
+    out: &mut Vec<u32>,
+) {
     let (viewer_id, center) = players[viewer];
     let enter_sq = radius * radius;
     let stay_sq = enter_sq * HYSTERESIS * HYSTERESIS;
-    scratch.clear();
-    grid.query(center, radius * HYSTERESIS, scratch);
-    let mut seen: Vec<PlayerId> = scratch
-        .iter()
-        .filter_map(|&index| {
-            let (id, pos) = players[index as usize];
-            let dist_sq = pos.distance_squared(center);
-            let keep = id == viewer_id
-                || dist_sq <= enter_sq
-                || (dist_sq <= stay_sq && previous.binary_search(&id).is_ok());
-            keep.then_some(id)
-        })
-        .collect();
-    seen.sort_unstable();
-    seen.dedup();
-    seen
+    out.clear();
+    grid.query(center, radius * HYSTERESIS, out);
+    out.retain(|&index| {
+        let (id, pos) = players[index as usize];
+        let dist_sq = pos.distance_squared(center);
+        id == viewer_id
+            || dist_sq <= enter_sq
+            || (dist_sq <= stay_sq && previous.binary_search(&id).is_ok())
+    });
+    // Each index sits in one cell, so the cells' lists never repeat one.
+    out.sort_unstable();
 }
 
 #[cfg(test)]
@@ -106,6 +101,19 @@ mod tests {
         list.iter().map(|&id| PlayerId(id)).collect()
     }
 
+    /// The ids [`visible_set`] picks for player number `viewer`.
+    fn visible_set(
+        grid: &Grid,
+        players: &[(PlayerId, Vec2)],
+        viewer: usize,
+        radius: f32,
+        previous: &[PlayerId],
+    ) -> Vec<PlayerId> {
+        let mut indices = Vec::new();
+        super::visible_set(grid, players, viewer, radius, previous, &mut indices);
+        indices.iter().map(|&i| players[i as usize].0).collect()
+    }
+
     #[test]
     fn sees_itself_and_neighbours_within_radius() {
         let (grid, players) = world(&[
@@ -114,21 +122,21 @@ mod tests {
             (3, 2000.0, 1000.0),
             (4, 3900.0, 3900.0),
         ]);
-        let seen = visible_set(&grid, &players, 0, 800.0, &[], &mut Vec::new());
+        let seen = visible_set(&grid, &players, 0, 800.0, &[]);
         assert_eq!(seen, ids(&[1, 2]), "500 units away is in view, 1000 is not");
-        let far = visible_set(&grid, &players, 3, 800.0, &[], &mut Vec::new());
+        let far = visible_set(&grid, &players, 3, 800.0, &[]);
         assert_eq!(far, ids(&[4]), "a lone player sees only itself");
     }
 
     #[test]
     fn leaving_needs_the_hysteresis_margin() {
         let (grid, players) = world(&[(1, 1000.0, 1000.0), (2, 1850.0, 1000.0)]);
-        let fresh = visible_set(&grid, &players, 0, 800.0, &[], &mut Vec::new());
+        let fresh = visible_set(&grid, &players, 0, 800.0, &[]);
         assert_eq!(fresh, ids(&[1]), "850 units away does not enter");
-        let kept = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]), &mut Vec::new());
+        let kept = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]));
         assert_eq!(kept, ids(&[1, 2]), "but one already seen at 850 units stays (limit 920)");
         let (grid, players) = world(&[(1, 1000.0, 1000.0), (2, 1950.0, 1000.0)]);
-        let gone = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]), &mut Vec::new());
+        let gone = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]));
         assert_eq!(gone, ids(&[1]), "beyond 920 units it leaves");
     }
 
@@ -136,7 +144,7 @@ mod tests {
     fn edges_and_corners_of_the_map_are_covered() {
         let (grid, players) =
             world(&[(1, 0.0, 0.0), (2, 300.0, 300.0), (3, 4000.0, 4000.0), (4, 3700.0, 3990.0)]);
-        assert_eq!(visible_set(&grid, &players, 0, 800.0, &[], &mut Vec::new()), ids(&[1, 2]));
-        assert_eq!(visible_set(&grid, &players, 2, 800.0, &[], &mut Vec::new()), ids(&[3, 4]));
+        assert_eq!(visible_set(&grid, &players, 0, 800.0, &[]), ids(&[1, 2]));
+        assert_eq!(visible_set(&grid, &players, 2, 800.0, &[]), ids(&[3, 4]));
     }
 }

@@ -31,11 +31,17 @@ const SCOREBOARD_TOP: usize = 10;
 const ROOM_HISTORY: usize = 2 * HISTORY;
 
 /// Per member: what it was sent (as ids; the states are in the room's history), to encode the
-/// next snapshot against, and its visible set, kept stable at the edge.
+/// next snapshot against; the newest is also its visible set, kept stable at the edge.
 #[derive(Default)]
 pub struct Viewer {
     sent: VecDeque<Sent>,
-    visible: Vec<PlayerId>,
+}
+
+impl Viewer {
+    /// The players in the newest snapshot built for this member, by id.
+    pub fn visible(&self) -> &[PlayerId] {
+        self.sent.back().map_or(&[], |sent| &sent.ids)
+    }
 }
 
 /// One snapshot sent to a member: the players of the room's frame of `tick` in `ids`.
@@ -66,7 +72,8 @@ pub struct ViewBuilder {
     radius: f32,
     full_snapshots: bool,
     grid: Grid,
-    scratch: Vec<u32>,
+    /// The visible set being built, as indices into the newest frame.
+    visible: Vec<u32>,
     /// Every player's (id, position), in id order; indices match the grid's and the newest
     /// frame's.
     positions: Vec<(PlayerId, Vec2)>,
@@ -80,12 +87,14 @@ pub struct ViewBuilder {
 impl ViewBuilder {
     pub fn new(map_size: Vec2, radius: f32, full_snapshots: bool) -> ViewBuilder {
         let radius = if full_snapshots { 0.0 } else { radius.max(0.0) };
-        let cell = if radius > 0.0 { radius } else { map_size.max_element() };
+        // Half the radius: a view circle then covers less area outside itself than with
+        // radius-sized cells, so fewer candidates are measured.
+        let cell = if radius > 0.0 { radius / 2.0 } else { map_size.max_element() };
         ViewBuilder {
             radius,
             full_snapshots,
             grid: Grid::new(map_size, cell),
-            scratch: Vec::new(),
+            visible: Vec::new(),
             positions: Vec::new(),
             frames: VecDeque::with_capacity(ROOM_HISTORY),
             steps: Vec::new(),
@@ -132,48 +141,50 @@ impl ViewBuilder {
     ) -> Vec<u8> {
         let Some(current) = self.frames.back() else { return Vec::new() };
         let tick = current.tick;
+        if self.full_snapshots {
+            let snapshot = Snapshot { tick, ack_input, players: current.states.clone(), pickups };
+            return encode_server(&ServerMsg::Snapshot(delta::encode(None, &snapshot)));
+        }
         if self.radius > 0.0 {
-            viewer.visible = match self.positions.binary_search_by_key(&id, |(pid, _)| *pid) {
+            match self.positions.binary_search_by_key(&id, |(pid, _)| *pid) {
                 Ok(index) => visible_set(
                     &self.grid,
                     &self.positions,
                     index,
                     self.radius,
-                    &viewer.visible,
-                    &mut self.scratch,
+                    viewer.visible(),
+                    &mut self.visible,
                 ),
-                Err(_) => Vec::new(),
-            };
+                Err(_) => self.visible.clear(),
+            }
         } else {
-            viewer.visible.clear();
-            viewer.visible.extend(current.states.iter().map(|s| s.id));
-        }
-        if self.full_snapshots {
-            let snapshot = Snapshot { tick, ack_input, players: current.states.clone(), pickups };
-            return encode_server(&ServerMsg::Snapshot(delta::encode(None, &snapshot)));
+            self.visible.clear();
+            self.visible.extend(0..current.states.len() as u32);
         }
         if let Some(held) = held {
             // Older snapshots can never be a baseline again: the member holds a newer one.
-            while viewer.sent.front().is_some_and(|s| s.tick < held) {
+            while viewer.sent.len() > 1 && viewer.sent.front().is_some_and(|s| s.tick < held) {
                 viewer.sent.pop_front();
             }
         }
         let baseline = held
             .and_then(|held| viewer.sent.iter().find(|s| s.tick == held))
             .and_then(|sent| Some((sent, self.frames.iter().find(|f| f.tick == sent.tick)?)));
-        let delta = self.delta(&viewer.visible, ack_input, pickups, baseline);
-        if viewer.sent.len() == HISTORY {
-            viewer.sent.pop_front();
-        }
-        viewer.sent.push_back(Sent { tick, ack_input, ids: viewer.visible.clone() });
+        let delta = self.delta(ack_input, pickups, baseline);
+        let mut ids = match viewer.sent.len() {
+            HISTORY => viewer.sent.pop_front().map(|s| s.ids).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        ids.clear();
+        ids.extend(self.visible.iter().map(|&i| current.states[i as usize].id));
+        viewer.sent.push_back(Sent { tick, ack_input, ids });
         encode_server(&ServerMsg::Snapshot(delta))
     }
 
-    /// The newest frame's players `ids` as a delta against what `baseline` sent (none: a
+    /// The newest frame's visible players as a delta against what `baseline` sent (none: a
     /// keyframe).
     fn delta(
         &self,
-        ids: &[PlayerId],
         ack_input: u32,
         pickups: u64,
         baseline: Option<(&Sent, &Frame)>,
@@ -186,17 +197,20 @@ impl ViewBuilder {
         // The common case: the member holds the previous frame, and the shared steps apply.
         let shared_steps = base_tick.is_some() && base_tick == previous_tick;
         let dt = base_tick.map_or(0, |t| current.tick.0.wrapping_sub(t.0) as i32);
-        let (mut now_at, mut base_at) = (Cursor::new(&current.states), Cursor::new(base_states));
-        let (removed, updates) =
-            delta::walk(base_ids.iter().copied(), ids.iter().copied(), |id, kept| {
-                let (index, now) = now_at.seek(id)?;
+        let mut base_at = Cursor::new(base_states);
+        let (removed, updates) = delta::walk(
+            base_ids.iter().copied(),
+            self.visible.iter().map(|&i| (current.states[i as usize].id, i as usize)),
+            |id, index, kept| {
+                let now = &current.states[index];
                 match self.steps[index] {
                     _ if !kept => Some(delta::entering(now)),
                     Step::Same if shared_steps => None,
                     Step::Changed(update) if shared_steps => Some(update),
                     _ => delta::changes(base_at.seek(id)?.1, dt, now),
                 }
-            });
+            },
+        );
         SnapshotDelta {
             base: delta::header(
                 baseline.map(|(sent, _)| (sent.tick, sent.ack_input)),

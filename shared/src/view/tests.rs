@@ -70,7 +70,7 @@ impl Room {
 
     /// What member `id` with `viewer` should decode this tick.
     fn expected(&self, viewer: &Viewer, ack_input: u32) -> Snapshot {
-        let players = viewer.visible.iter().map(|id| self.world.players[id].snap()).collect();
+        let players = viewer.visible().iter().map(|id| self.world.players[id].snap()).collect();
         Snapshot { tick: self.world.tick, ack_input, players, pickups: 0 }
     }
 }
@@ -161,7 +161,7 @@ fn everyone_sees_everyone_without_a_radius() {
     room.step();
     let mut viewer = Viewer::default();
     room.view.snapshot_frame(PlayerId(3), &mut viewer, 0, 0, None);
-    assert_eq!(viewer.visible.len(), PLAYERS as usize, "radius 0: the whole room");
+    assert_eq!(viewer.visible().len(), PLAYERS as usize, "radius 0: the whole room");
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn a_radius_limits_the_view_and_players_come_and_go() {
     for _ in 0..300 {
         room.step();
         room.view.snapshot_frame(PlayerId(1), &mut viewer, 0, 0, None);
-        sizes.push(viewer.visible.len());
+        sizes.push(viewer.visible().len());
     }
     let (least, most) = (sizes.iter().min().copied(), sizes.iter().max().copied());
     assert!(most < Some(PLAYERS as usize), "never the whole room: {most:?}");
