@@ -87,10 +87,10 @@ pub struct ServerConfig {
     /// keeps sending inputs but whose snapshot acknowledgements fall this far behind.
     #[arg(long, env = "SKIRMISH_IDLE_TIMEOUT_MS", default_value_t = 3500)]
     pub idle_timeout_ms: u64,
-    /// Snapshot flow control: while a client that is sending inputs acknowledges nothing newer
-    /// than this many milliseconds of snapshots behind the newest one written to it, its link
-    /// is congested, and the next snapshot waits in its latest-wins slot (newer ones replace
-    /// it) instead of queueing stale frames behind the congestion. 0 turns this off.
+    /// Snapshot flow control: while a client that is sending inputs has more than this many
+    /// milliseconds of snapshots unacknowledged beyond one round trip of its path, its link is
+    /// congested, and the next snapshot waits in its latest-wins slot (newer ones replace it)
+    /// instead of queueing stale frames behind the congestion. 0 turns this off.
     #[arg(long, env = "SKIRMISH_SNAPSHOT_WINDOW_MS", default_value_t = 500)]
     pub snapshot_window_ms: u64,
     /// A single socket write (or close) taking longer than this drops the connection.

@@ -11,6 +11,7 @@
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
 //! - `session`: one task per socket: `Hello`, then reads into the player's link and writes
 //!   frames out of it.
+//! - `flow`: snapshot flow control: whether a member's downstream is congested.
 //! - `link`: what a session and its room share: the bounded inbound buffer and the
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
@@ -25,6 +26,7 @@ pub mod config;
 mod admission;
 mod auth;
 mod close;
+mod flow;
 mod http;
 mod link;
 mod listener;

@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::close::Close;
+use crate::flow::FlowControl;
 use crate::http::AppState;
 use crate::link::Link;
 use crate::metrics::{DisconnectReason, Metrics, add};
@@ -33,8 +34,6 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// Most frames, and about the most bytes, one socket write carries.
 const BATCH_FRAMES: usize = 16;
 const BATCH_BYTES: usize = 64 * 1024;
-/// Flow control only judges a client whose inputs (which carry its acks) arrived this recently.
-const CONGESTION_EVIDENCE: Duration = Duration::from_secs(1);
 
 /// How a session ends.
 #[derive(Debug)]
@@ -187,19 +186,13 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
     let mut inputs_at_last_ping = 0;
     let max_ack_lag =
         (app.config.idle_timeout().as_secs_f64() * f64::from(app.config.tick_hz)) as u32;
-    let window = app.config.snapshot_window_ticks();
-    let (mut inputs_seen, mut last_input) = (0, None::<Instant>);
+    let mut flow =
+        FlowControl::new(app.config.snapshot_window_ticks(), app.config.tick_hz, last_heard);
     loop {
-        if link.input_messages() != inputs_seen {
-            inputs_seen = link.input_messages();
-            last_input = Some(Instant::now());
-        }
-        // Flow control: a client that is talking to us (its acks would move if snapshots got
-        // through) but has too much in flight sits behind a congested link. Hold snapshots in
-        // the latest-wins slot until its acks catch up, then send the newest.
-        let congested = window > 0
-            && last_input.is_some_and(|at| at.elapsed() < CONGESTION_EVIDENCE)
-            && link.in_flight() > window;
+        // A congested link's snapshots wait in the latest-wins slot until its acks catch up.
+        let now = Instant::now();
+        flow.observe_inputs(link.input_messages(), now);
+        let congested = flow.congested(link.in_flight(), now);
         let step = tokio::select! {
             biased;
             () = app.cancel.cancelled() => Err(Ending::Close(Close::restart())),
@@ -211,6 +204,9 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                     Some(Err(err)) => Err(Ending::from_ws_error(&err)),
                     Some(Ok(message)) => {
                         count_in(metrics, &message);
+                        if let Message::Pong(payload) = &message {
+                            flow.on_pong(payload, last_heard);
+                        }
                         handle_message(message, link, room, &mut limits, metrics)
                     }
                 }
@@ -228,7 +224,8 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                 } else if playing && link.ack_lag(current_tick(&room.stats)) > max_ack_lag {
                     Err(Ending::Close(Close::new(close::POLICY, "client too slow: snapshots not acknowledged")))
                 } else {
-                    write(socket, Message::Ping(Bytes::new()), write_timeout, metrics).await
+                    let ping = flow.ping_payload(Instant::now());
+                    write(socket, Message::Ping(ping), write_timeout, metrics).await
                 }
             }
         };
