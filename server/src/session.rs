@@ -315,29 +315,13 @@ async fn write_batch(
         bytes += next.0.len();
         batch.push(next);
     }
-    let count = batch.len() as u64;
     let newest_snapshot = batch.iter().filter_map(|(_, tick)| *tick).max();
-    let sent = timeout(limit, async {
-        for (frame, _) in batch {
-            socket.feed(Message::Binary(frame)).await?;
-        }
-        socket.flush().await
-    });
-    match sent.await {
-        Ok(Ok(())) => {
-            add(&metrics.frames_out, count);
-            add(&metrics.bytes_out, bytes as u64);
-            if let Some(tick) = newest_snapshot {
-                link.mark_written(tick);
-            }
-            Ok(())
-        }
-        Ok(Err(err)) => Err(Ending::from_ws_error(&err)),
-        Err(_) => {
-            tracing::debug!("write timed out: peer is not reading");
-            Err(Ending::Stalled)
-        }
+    let messages = batch.into_iter().map(|(frame, _)| Message::Binary(frame)).collect();
+    write_all(socket, messages, limit, metrics).await?;
+    if let Some(tick) = newest_snapshot {
+        link.mark_written(tick);
     }
+    Ok(())
 }
 
 /// Sends one message within the time-out.
@@ -347,11 +331,28 @@ async fn write(
     limit: Duration,
     metrics: &Metrics,
 ) -> Result<(), Ending> {
-    let len = message.len() as u64;
-    match timeout(limit, socket.send(message)).await {
+    write_all(socket, vec![message], limit, metrics).await
+}
+
+/// Sends `messages` with one flush, all within the time-out.
+async fn write_all(
+    socket: &mut WsStream,
+    messages: Vec<Message>,
+    limit: Duration,
+    metrics: &Metrics,
+) -> Result<(), Ending> {
+    let count = messages.len() as u64;
+    let bytes: u64 = messages.iter().map(|m| m.len() as u64).sum();
+    let sent = timeout(limit, async {
+        for message in messages {
+            socket.feed(message).await?;
+        }
+        socket.flush().await
+    });
+    match sent.await {
         Ok(Ok(())) => {
-            add(&metrics.frames_out, 1);
-            add(&metrics.bytes_out, len);
+            add(&metrics.frames_out, count);
+            add(&metrics.bytes_out, bytes);
             Ok(())
         }
         Ok(Err(err)) => Err(Ending::from_ws_error(&err)),

@@ -3,10 +3,9 @@
 //! A player whose state equals its baseline state moved forward by its velocity for the ticks
 //! in between costs nothing; otherwise only its changed fields travel (a turn since the
 //! previous tick costs the velocity change alone: positions are reckoned with the new
-//! velocity). Players absent
-//! from the baseline are encoded against an all-zero state, so a keyframe is just a delta
-//! against nothing. All arithmetic wraps, so decoding is the exact inverse of encoding and
-//! hostile input can never overflow.
+//! velocity). Players absent from the baseline are encoded against an all-zero state, so a
+//! keyframe is just a delta against nothing. All arithmetic wraps, so decoding is the exact
+//! inverse of encoding and hostile input can never overflow.
 //!
 //! The client keeps the snapshots it decoded in [`Decoder`] (at most [`HISTORY`]); the server
 //! builds its deltas from a room-wide history instead (see [`crate::view`]), with the same
@@ -42,7 +41,7 @@ pub fn encode(baseline: Option<&Snapshot>, current: &Snapshot) -> SnapshotDelta 
         base_players.iter().map(|p| p.id),
         current.players.iter().map(|p| (p.id, p)),
         |id, now, kept| {
-            if kept { changes(base_at.seek(id)?.1, dt, now) } else { Some(entering(now)) }
+            if kept { changes(base_at.seek(id)?, dt, now) } else { Some(entering(now)) }
         },
     );
     SnapshotDelta {
@@ -115,25 +114,19 @@ pub(crate) fn entering(now: &PlayerSnap) -> EntityUpdate {
 /// Finds players by increasing id in a list sorted by id, searching only what is left.
 pub(crate) struct Cursor<'a> {
     rest: &'a [PlayerSnap],
-    offset: usize,
 }
 
 impl<'a> Cursor<'a> {
     pub(crate) fn new(players: &'a [PlayerSnap]) -> Cursor<'a> {
-        Cursor { rest: players, offset: 0 }
+        Cursor { rest: players }
     }
 
-    /// The index (in the whole list) and state of `id`, which must not be below an id sought
-    /// before.
-    pub(crate) fn seek(&mut self, id: PlayerId) -> Option<(usize, &'a PlayerSnap)> {
+    /// The state of `id`, which must not be below an id sought before.
+    pub(crate) fn seek(&mut self, id: PlayerId) -> Option<&'a PlayerSnap> {
         let found = self.rest.binary_search_by_key(&id, |p| p.id);
-        let skip = match found {
-            Ok(index) => index,
-            Err(index) => index,
-        };
+        let (Ok(skip) | Err(skip)) = found;
         self.rest = &self.rest[skip..];
-        self.offset += skip;
-        found.ok().map(|_| (self.offset, &self.rest[0]))
+        found.ok().map(|_| &self.rest[0])
     }
 }
 

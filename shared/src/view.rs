@@ -124,7 +124,7 @@ impl ViewBuilder {
         let mut before = Cursor::new(previous.map_or(&[][..], |p| &p.states[..]));
         self.steps.extend(states.iter().map(|now| match before.seek(now.id) {
             None => Step::New,
-            Some((_, base)) => delta::changes(base, dt, now).map_or(Step::Same, Step::Changed),
+            Some(base) => delta::changes(base, dt, now).map_or(Step::Same, Step::Changed),
         }));
         self.frames.push_back(Frame { tick: world.tick, states });
     }
@@ -207,7 +207,7 @@ impl ViewBuilder {
                     _ if !kept => Some(delta::entering(now)),
                     Step::Same if shared_steps => None,
                     Step::Changed(update) if shared_steps => Some(update),
-                    _ => delta::changes(base_at.seek(id)?.1, dt, now),
+                    _ => delta::changes(base_at.seek(id)?, dt, now),
                 }
             },
         );
