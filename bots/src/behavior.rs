@@ -2,7 +2,7 @@
 
 use glam::Vec2;
 use shared::ids::PlayerId;
-use shared::protocol::{InputCmd, buttons};
+use shared::protocol::{InputCmd, Snapshot, buttons, dequantize_pos};
 
 /// How a bot plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +61,22 @@ pub struct BotView {
     pub me: Option<Vec2>,
     /// Everyone else alive.
     pub others: Vec<(PlayerId, Vec2)>,
+}
+
+impl BotView {
+    /// What player `me` sees in `snapshot`: itself and everyone else alive.
+    pub fn of(snapshot: Option<&Snapshot>, me: PlayerId) -> BotView {
+        let mut view = BotView::default();
+        for player in snapshot.iter().flat_map(|s| &s.players).filter(|p| p.alive) {
+            let pos = Vec2::new(dequantize_pos(player.x), dequantize_pos(player.y));
+            if player.id == me {
+                view.me = Some(pos);
+            } else {
+                view.others.push((player.id, pos));
+            }
+        }
+        view
+    }
 }
 
 /// Range within which a chasing bot fires.

@@ -1,22 +1,17 @@
-//! One bot's connection, with the same netcode as the browser client: the handshake, inputs sent
-//! with the unacknowledged ones for redundancy and predicted locally (`shared::predict`),
-//! snapshots decoded against their baselines (`shared::delta`) and buffered for interpolation
-//! (`shared::interp`), whose render time is the `view_tick` that lag compensation rewinds to.
+//! One bot's connection: the handshake and the socket around a `shared::netcode::ClientCore`,
+//! the same netcode core the browser wraps (input clock, resend window, prediction, decoding,
+//! acknowledgements, interpolation), in full or light fidelity.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
-use glam::Vec2;
 use shared::codec::{decode_server, encode_client};
-use shared::delta::Decoder;
-use shared::interp::SnapshotBuffer;
-use shared::predict::Predictor;
+use shared::netcode::{ClientCore, Fidelity};
 use shared::protocol::{
-    ClientMsg, Hello, InputCmd, InputMsg, MAX_INPUTS_PER_MSG, MAX_SERVER_MSG_BYTES,
-    PROTOCOL_VERSION, ResumeToken, ServerMsg, Snapshot, Welcome, dequantize_pos,
+    ClientMsg, Hello, InputCmd, MAX_SERVER_MSG_BYTES, PROTOCOL_VERSION, ResumeToken, ServerMsg,
+    Snapshot, Welcome,
 };
-use shared::tick::Tick;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -34,6 +29,9 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub enum Incoming {
     /// A snapshot, decoded against its baseline.
     Snapshot(Snapshot),
+    /// A snapshot, decoded and left in place: read it from `BotClient::core.latest()`
+    /// ([`BotClient::receive`] only; saves a copy of every snapshot).
+    Decoded,
     /// Any other message (`BotClient::recv` never yields a raw `ServerMsg::Snapshot`).
     Message(ServerMsg),
     /// The server closed the connection (code 1006 when it vanished without a close frame).
@@ -59,17 +57,9 @@ impl Incoming {
 pub struct BotClient {
     socket: Socket,
     pub welcome: Welcome,
-    next_seq: u32,
-    newest_tick: Tick,
-    decoder: Decoder,
-    /// The local player's predicted position; also holds the unacknowledged inputs.
-    pub predictor: Predictor,
-    /// Received snapshots, for interpolation and the render time.
-    pub buffer: SnapshotBuffer,
+    /// The netcode: commands, prediction, decoding, acknowledgements, interpolation.
+    pub core: ClientCore,
     epoch: Instant,
-    /// Reconciliations that had to correct the prediction, and the largest correction.
-    pub corrections: u64,
-    pub max_correction: f32,
     /// Message bytes received and sent, for reports; received snapshot and event bytes also
     /// on their own.
     pub rx_bytes: u64,
@@ -111,17 +101,29 @@ pub async fn open_with_token(url: &str, token: Option<&str>) -> anyhow::Result<S
 }
 
 impl BotClient {
-    /// Connects, sends `Hello` and waits up to `wait` for `Welcome`.
+    /// Connects, sends `Hello` and waits up to `wait` for `Welcome`; full netcode.
     pub async fn connect(url: &str, name: &str, wait: Duration) -> anyhow::Result<BotClient> {
         BotClient::connect_with(url, name, None, wait).await
     }
 
-    /// Connects, resuming the player of `resume` if given (see `Welcome::resumed`).
+    /// Connects, resuming the player of `resume` if given (see `Welcome::resumed`); full
+    /// netcode.
     pub async fn connect_with(
         url: &str,
         name: &str,
         resume: Option<ResumeToken>,
         wait: Duration,
+    ) -> anyhow::Result<BotClient> {
+        BotClient::connect_as(url, name, resume, wait, Fidelity::Full).await
+    }
+
+    /// [`Self::connect_with`] running the netcode at `fidelity`.
+    pub async fn connect_as(
+        url: &str,
+        name: &str,
+        resume: Option<ResumeToken>,
+        wait: Duration,
+        fidelity: Fidelity,
     ) -> anyhow::Result<BotClient> {
         let mut socket = open(url).await?;
         let hello = ClientMsg::Hello(Hello {
@@ -148,15 +150,9 @@ impl BotClient {
         .context("waiting for Welcome")??;
         Ok(BotClient {
             socket,
-            buffer: SnapshotBuffer::new(welcome.tick_hz),
+            core: ClientCore::new(&welcome, fidelity),
             welcome,
-            next_seq: 1,
-            newest_tick: Tick(0),
-            decoder: Decoder::default(),
-            predictor: Predictor::new(),
             epoch: Instant::now(),
-            corrections: 0,
-            max_correction: 0.0,
             rx_bytes: 0,
             rx_snapshot_bytes: 0,
             rx_event_bytes: 0,
@@ -175,31 +171,45 @@ impl BotClient {
         self.epoch.elapsed().as_secs_f64() * 1000.0
     }
 
-    fn dt(&self) -> f32 {
-        1.0 / f32::from(self.welcome.tick_hz)
-    }
-
     /// The server tick remote players are drawn at now (the interpolation render time).
     pub fn render_tick(&self) -> Option<f64> {
-        self.buffer.render_tick(self.now_ms(), self.buffer.delay_ms(self.welcome.send_hz))
+        self.core.render_tick(self.now_ms())
     }
 
-    /// Sends `cmd` as the next input (its `seq` and `view_tick` are set here) with the
-    /// unacknowledged ones before it, and predicts it locally. Returns the sequence number.
-    pub async fn send_input(&mut self, mut cmd: InputCmd) -> anyhow::Result<u32> {
-        cmd.seq = self.next_seq;
-        cmd.view_tick = Tick(self.render_tick().map_or(0, |tick| tick.round().max(0.0) as u32));
-        self.next_seq += 1;
-        self.predictor.predict(&self.welcome.map, cmd, self.dt());
-        let unacked = self.predictor.unacked();
-        let skip = unacked.len().saturating_sub(MAX_INPUTS_PER_MSG);
-        let inputs = unacked.skip(skip).copied().collect();
-        self.send(&ClientMsg::Input(InputMsg { ack_tick: self.newest_tick, inputs })).await?;
-        Ok(cmd.seq)
+    /// Sends `cmd` now as one command (with the unacknowledged ones before it) and predicts it,
+    /// whatever the input clock says; returns its sequence number. Tests and floods use it;
+    /// players use [`Self::play`].
+    pub async fn send_input(&mut self, cmd: InputCmd) -> anyhow::Result<u32> {
+        let seq = self.core.next_seq();
+        let message = self.core.input_message([cmd], self.now_ms()).context("one command")?;
+        self.send(&message).await?;
+        Ok(seq)
+    }
+
+    /// Sends `cmd` for every server tick since the last call (the input clock), in one
+    /// message; returns the newest sequence number sent, if any was due.
+    pub async fn play(&mut self, cmd: InputCmd) -> anyhow::Result<Option<u32>> {
+        let now = self.now_ms();
+        let due = self.core.commands_due(now);
+        let Some(message) = self.core.input_message((0..due).map(|_| cmd), now) else {
+            return Ok(None);
+        };
+        self.send(&message).await?;
+        Ok(Some(self.core.next_seq() - 1))
     }
 
     /// The next message, or the close. Snapshots are decoded, reconciled and buffered.
     pub async fn recv(&mut self) -> anyhow::Result<Incoming> {
+        Ok(match self.receive().await? {
+            Incoming::Decoded => {
+                Incoming::Snapshot(self.core.latest().cloned().context("a decoded snapshot")?)
+            }
+            incoming => incoming,
+        })
+    }
+
+    /// Like [`Self::recv`], but a snapshot comes back as [`Incoming::Decoded`], without a copy.
+    pub async fn receive(&mut self) -> anyhow::Result<Incoming> {
         let (incoming, len) = read(&mut self.socket).await?;
         self.rx_bytes += len as u64;
         match &incoming {
@@ -208,25 +218,9 @@ impl BotClient {
             _ => {}
         }
         let Incoming::Message(ServerMsg::Snapshot(delta)) = incoming else { return Ok(incoming) };
-        let snapshot = self.decoder.decode(&delta).context("decoding a snapshot delta")?;
-        self.newest_tick = self.newest_tick.max(snapshot.tick);
-        if let Some(me) = snapshot.players.iter().find(|p| p.id == self.welcome.player_id) {
-            let server_pos = Vec2::new(dequantize_pos(me.x), dequantize_pos(me.y));
-            let dt = self.dt();
-            let error = self.predictor.reconcile(
-                &self.welcome.map,
-                server_pos,
-                me.alive,
-                snapshot.ack_input,
-                dt,
-            );
-            if error > 0.0 {
-                self.corrections += 1;
-                self.max_correction = self.max_correction.max(error);
-            }
-        }
-        self.buffer.push(self.now_ms(), snapshot.clone());
-        Ok(Incoming::Snapshot(snapshot))
+        let now = self.now_ms();
+        self.core.on_snapshot(&delta, now).context("decoding a snapshot delta")?;
+        Ok(Incoming::Decoded)
     }
 
     /// Reads until `pick` returns `Some`, failing after `wait`.

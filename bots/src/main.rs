@@ -51,6 +51,10 @@ struct Args {
     /// Do not read the server's `/metrics`.
     #[arg(long)]
     no_server_metrics: bool,
+    /// How many bots run the browser's full netcode (prediction, interpolation); the others
+    /// run it light (decode and acknowledge every snapshot, paced and redundant commands).
+    #[arg(long, default_value_t = 50)]
+    full_netcode: usize,
 }
 
 #[tokio::main]
@@ -72,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         storm_at: args.storm_at.map(Duration::from_secs_f64),
         progress: std::io::stderr().is_terminal(),
         scrape_server: !args.no_server_metrics,
+        full_netcode: args.full_netcode,
     };
     let report = run(config).await?;
     println!("{}", serde_json::to_string(&report).context("encoding the report")?);

@@ -6,9 +6,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use glam::Vec2;
 use shared::ids::PlayerId;
-use shared::protocol::{ClientMsg, ResumeToken, ServerMsg, dequantize_pos};
+use shared::netcode::Fidelity;
+use shared::protocol::{ClientMsg, ResumeToken, ServerMsg};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use crate::behavior::{Behavior, BotView, Brain, Rng};
@@ -36,6 +36,10 @@ pub struct RunConfig {
     pub progress: bool,
     /// Also read the server's own figures from `/metrics`.
     pub scrape_server: bool,
+    /// How many bots (the first ones) run the full netcode, prediction and interpolation, as
+    /// a browser does; the rest run it light (decode and acknowledge every snapshot, paced and
+    /// redundant commands), the way load tools use a few observers among many light clients.
+    pub full_netcode: usize,
 }
 
 /// Figures updated by every bot while it plays, read by the progress line.
@@ -218,10 +222,11 @@ async fn play_bot(
     let mut resume: Option<(PlayerId, ResumeToken)> = None;
     sleep_until(join_at).await;
     let name = format!("bot{index}");
+    let fidelity = if index < config.full_netcode { Fidelity::Full } else { Fidelity::Light };
     loop {
         let token = resume.map(|(_, token)| token);
         let mut client =
-            match BotClient::connect_with(&config.url, &name, token, CONNECT_WAIT).await {
+            match BotClient::connect_as(&config.url, &name, token, CONNECT_WAIT, fidelity).await {
                 Ok(client) => client,
                 Err(_) if !result.ever_connected => {
                     result.failed = true;
@@ -266,8 +271,8 @@ async fn play_bot(
         result.tx_bytes += client.tx_bytes;
         result.rx_snapshot_bytes += client.rx_snapshot_bytes;
         result.rx_event_bytes += client.rx_event_bytes;
-        result.corrections += client.corrections;
-        result.max_correction = result.max_correction.max(client.max_correction);
+        result.corrections += client.core.corrections;
+        result.max_correction = result.max_correction.max(client.core.max_correction);
         match ending {
             SessionEnd::Finished | SessionEnd::Rejoin(Leave::Churn) => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
@@ -320,9 +325,15 @@ async fn session(
                 };
             }
             _ = inputs.tick() => {
+                if config.behavior == Behavior::Chase {
+                    view = BotView::of(client.core.latest(), me);
+                }
                 let cmd = brain.next_input(&view);
-                let Ok(seq) = client.send_input(cmd).await else { return SessionEnd::Dropped };
-                tracker.sent(seq, now_ms());
+                match client.play(cmd).await {
+                    Ok(Some(seq)) => tracker.sent(seq, now_ms()),
+                    Ok(None) => {}
+                    Err(_) => return SessionEnd::Dropped,
+                }
                 if let Some(text) = brain.chat_line() {
                     if client.send(&ClientMsg::Chat { text }).await.is_err() {
                         return SessionEnd::Dropped;
@@ -334,12 +345,13 @@ async fn session(
                     return SessionEnd::Dropped;
                 }
             }
-            incoming = client.recv() => match incoming {
-                Ok(Incoming::Snapshot(snapshot)) => {
+            incoming = client.receive() => match incoming {
+                Ok(Incoming::Decoded) => {
                     result.snapshots += 1;
                     live.snapshots.fetch_add(1, Ordering::Relaxed);
+                    let ack = client.core.latest().map_or(0, |s| s.ack_input);
                     let before = result.latencies.len();
-                    tracker.acked(snapshot.ack_input, now_ms(), &mut result.latencies);
+                    tracker.acked(ack, now_ms(), &mut result.latencies);
                     if config.progress && result.latencies.len() > before {
                         sample_counter += 1;
                         if sample_counter % 10 == 0 {
@@ -347,17 +359,11 @@ async fn session(
                             window.push(result.latencies[before]);
                         }
                     }
-                    view.me = None;
-                    view.others.clear();
-                    for player in snapshot.players.iter().filter(|p| p.alive) {
-                        let pos = Vec2::new(dequantize_pos(player.x), dequantize_pos(player.y));
-                        if player.id == me { view.me = Some(pos) } else { view.others.push((player.id, pos)) }
-                    }
                 }
                 Ok(Incoming::Message(ServerMsg::Pong { client_time, .. })) => {
                     result.rtts.push((now_ms() - client_time) as f32);
                 }
-                Ok(Incoming::Message(_)) => {}
+                Ok(Incoming::Message(_) | Incoming::Snapshot(_)) => {}
                 Ok(Incoming::Closed { .. }) | Err(_) => return SessionEnd::Dropped,
             },
         }

@@ -7,17 +7,14 @@ use std::collections::{BTreeMap, VecDeque};
 use glam::Vec2;
 use shared::clock::Clock;
 use shared::codec::decode_server;
-use shared::delta::Decoder;
 use shared::ids::PlayerId;
-use shared::interp::{DrawnPlayer, SnapshotBuffer};
+use shared::interp::DrawnPlayer;
 use shared::map::Map;
-use shared::predict::Predictor;
+use shared::netcode::{ClientCore, Fidelity};
 use shared::protocol::{
-    ClientMsg, GameEvent, Hello, InputCmd, InputMsg, MAX_CHAT_CHARS, MAX_INPUTS_PER_MSG,
-    PROTOCOL_VERSION, ResumeToken, ScoreEntry, Scoreboard, ServerMsg, Snapshot, Welcome, close,
-    dequantize_pos,
+    ClientMsg, GameEvent, Hello, InputCmd, MAX_CHAT_CHARS, PROTOCOL_VERSION, PlayerSnap,
+    ResumeToken, ScoreEntry, Scoreboard, ServerMsg, Snapshot, Welcome, close,
 };
-use shared::tick::Tick;
 use shared::validate::sanitize_chat;
 
 /// Chat lines kept on screen.
@@ -32,8 +29,6 @@ pub const BACKOFF_FIRST_MS: f64 = 500.0;
 pub const BACKOFF_MAX_MS: f64 = 8000.0;
 /// Pings for round-trip time, one a second.
 const PING_EVERY_MS: f64 = 1000.0;
-/// At most this many input ticks are caught up after a stalled frame.
-const MAX_CATCH_UP_INPUTS: u32 = 4;
 
 /// Where the connection stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,9 +63,11 @@ pub struct FeedLine {
     pub at_ms: f64,
 }
 
+/// A laser beam on screen for [`BEAM_MS`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Beam {
-    pub from: Vec2,
+    /// `None`: from the shooter's ship as drawn (it is in view).
+    pub from: Option<Vec2>,
     pub to: Vec2,
     pub shooter: PlayerId,
     pub at_ms: f64,
@@ -107,15 +104,10 @@ pub fn backoff_ms(attempt: u32, jitter: f64) -> f64 {
 pub struct App {
     pub name: String,
     pub conn: Conn,
-    pub me: Option<PlayerId>,
-    pub map: Option<Map>,
-    pub tick_hz: u16,
-    pub send_hz: u16,
+    /// The netcode of the current (or last) connection: from its `Welcome` on.
+    pub net: Option<ClientCore>,
     pub roster: BTreeMap<PlayerId, String>,
-    pub buffer: SnapshotBuffer,
-    pub predictor: Predictor,
     pub clock: Clock,
-    pub latest: Option<Snapshot>,
     pub chat: VecDeque<ChatLine>,
     pub killfeed: VecDeque<FeedLine>,
     pub beams: Vec<Beam>,
@@ -125,13 +117,9 @@ pub struct App {
     pub fps: f64,
     /// Bumped whenever chat, kill feed, scoreboard or roster change (the DOM re-renders then).
     pub ui_version: u64,
-    decoder: Decoder,
     resume: Option<ResumeToken>,
     /// Connection failures since the last `Welcome` (the backoff exponent).
     failed_attempts: u32,
-    next_seq: u32,
-    newest_tick: Tick,
-    input_clock_ms: Option<f64>,
     last_ping_ms: f64,
     outgoing: Vec<ClientMsg>,
 }
@@ -147,15 +135,9 @@ impl App {
         App {
             name: String::new(),
             conn: Conn::Idle,
-            me: None,
-            map: None,
-            tick_hz: shared::tick::DEFAULT_TICK_HZ,
-            send_hz: shared::tick::DEFAULT_TICK_HZ,
+            net: None,
             roster: BTreeMap::new(),
-            buffer: SnapshotBuffer::new(shared::tick::DEFAULT_TICK_HZ),
-            predictor: Predictor::new(),
             clock: Clock::default(),
-            latest: None,
             chat: VecDeque::new(),
             killfeed: VecDeque::new(),
             beams: Vec::new(),
@@ -163,12 +145,8 @@ impl App {
             shots_seen: 0,
             fps: 0.0,
             ui_version: 0,
-            decoder: Decoder::default(),
             resume: None,
             failed_attempts: 0,
-            next_seq: 1,
-            newest_tick: Tick(0),
-            input_clock_ms: None,
             last_ping_ms: f64::NEG_INFINITY,
             outgoing: Vec::new(),
         }
@@ -207,10 +185,17 @@ impl App {
         match message {
             ServerMsg::Welcome(welcome) => self.on_welcome(*welcome),
             ServerMsg::Snapshot(delta) => {
-                let snapshot = self.decoder.decode(&delta).map_err(|err| err.to_string())?;
-                self.on_snapshot(snapshot, now_ms);
+                let net = self.net.as_mut().ok_or("a snapshot before Welcome")?;
+                net.on_snapshot(&delta, now_ms).map_err(|err| err.to_string())?;
             }
-            ServerMsg::Events { events, .. } => {
+            ServerMsg::Events { beams, events } => {
+                self.shots_seen += beams.len() as u64;
+                self.beams.extend(beams.into_iter().map(|beam| Beam {
+                    from: beam.from.map(|from| from.to_world()),
+                    to: beam.to.to_world(),
+                    shooter: beam.shooter,
+                    at_ms: now_ms,
+                }));
                 for event in events {
                     self.on_event(event, now_ms);
                 }
@@ -227,41 +212,37 @@ impl App {
     }
 
     fn on_welcome(&mut self, welcome: Welcome) {
-        let Welcome { player_id, tick_hz, send_hz, map, roster, resume_token, resumed, .. } =
-            welcome;
-        if !resumed {
+        if !welcome.resumed {
             self.chat.clear();
             self.killfeed.clear();
         }
-        self.me = Some(player_id);
-        self.tick_hz = tick_hz;
-        self.send_hz = send_hz;
-        self.map = Some(map);
-        self.roster = roster.into_iter().map(|entry| (entry.id, entry.name)).collect();
-        self.resume = Some(resume_token);
+        // A new connection: fresh baselines, buffer and input numbering (the server resets too).
+        self.net = Some(ClientCore::new(&welcome, Fidelity::Full));
+        self.roster = welcome.roster.into_iter().map(|entry| (entry.id, entry.name)).collect();
+        self.resume = Some(welcome.resume_token);
         self.conn = Conn::Joined;
         self.failed_attempts = 0;
-        // A new connection: fresh baselines, buffer and input numbering (the server resets too).
-        self.decoder.reset();
-        self.buffer = SnapshotBuffer::new(tick_hz);
-        self.predictor.reset();
-        self.next_seq = 1;
-        self.newest_tick = Tick(0);
-        self.input_clock_ms = None;
         self.ui_version += 1;
     }
 
-    fn on_snapshot(&mut self, snapshot: Snapshot, now_ms: f64) {
-        self.newest_tick = self.newest_tick.max(snapshot.tick);
-        if let (Some(me), Some(map)) = (self.me, &self.map) {
-            if let Some(mine) = snapshot.players.iter().find(|p| p.id == me) {
-                let pos = Vec2::new(dequantize_pos(mine.x), dequantize_pos(mine.y));
-                let dt = 1.0 / f32::from(self.tick_hz);
-                self.predictor.reconcile(map, pos, mine.alive, snapshot.ack_input, dt);
-            }
-        }
-        self.buffer.push(now_ms, snapshot.clone());
-        self.latest = Some(snapshot);
+    /// Our player id, once a server welcomed us.
+    pub fn me(&self) -> Option<PlayerId> {
+        self.net.as_ref().map(|net| net.me)
+    }
+
+    /// The map of the room, once a server welcomed us.
+    pub fn map(&self) -> Option<&Map> {
+        self.net.as_ref().map(|net| &net.map)
+    }
+
+    /// The room's tick rate (the default until welcomed).
+    pub fn tick_hz(&self) -> u16 {
+        self.net.as_ref().map_or(shared::tick::DEFAULT_TICK_HZ, |net| net.tick_hz)
+    }
+
+    /// The newest snapshot.
+    pub fn latest(&self) -> Option<&Snapshot> {
+        self.net.as_ref()?.latest()
     }
 
     fn on_event(&mut self, event: GameEvent, now_ms: f64) {
@@ -282,15 +263,6 @@ impl App {
                 self.chat.push_back(ChatLine { from, text });
                 self.ui_version += 1;
             }
-            GameEvent::Shot { shooter, from, to, .. } => {
-                self.shots_seen += 1;
-                self.beams.push(Beam {
-                    from: from.to_world(),
-                    to: to.to_world(),
-                    shooter,
-                    at_ms: now_ms,
-                });
-            }
             GameEvent::Killed { killer, victim } => {
                 let text = format!("{} ✸ {}", self.name_of(killer), self.name_of(victim));
                 if self.killfeed.len() == KILLFEED_LINES {
@@ -299,7 +271,8 @@ impl App {
                 self.killfeed.push_back(FeedLine { text, at_ms: now_ms });
                 self.ui_version += 1;
             }
-            GameEvent::Respawned { .. } | GameEvent::PickedUp { .. } => {}
+            // Shots arrive as beams; respawns and pickups show in snapshots.
+            GameEvent::Shot { .. } | GameEvent::Respawned { .. } | GameEvent::PickedUp { .. } => {}
         }
     }
 
@@ -358,7 +331,8 @@ impl App {
         if self.killfeed.len() != before {
             self.ui_version += 1;
         }
-        self.predictor.smooth((frame_ms / 1000.0) as f32);
+        let Some(net) = self.net.as_mut() else { return };
+        net.predictor.smooth((frame_ms / 1000.0) as f32);
         if self.conn != Conn::Joined {
             return;
         }
@@ -366,33 +340,10 @@ impl App {
             self.last_ping_ms = now_ms;
             self.outgoing.push(ClientMsg::Ping { client_time: now_ms });
         }
-        let period = 1000.0 / f64::from(self.tick_hz);
-        let clock = self.input_clock_ms.get_or_insert(now_ms - period);
-        let mut due = ((now_ms - *clock) / period).floor() as u32;
-        if due > MAX_CATCH_UP_INPUTS {
-            *clock = now_ms - period * f64::from(MAX_CATCH_UP_INPUTS);
-            due = MAX_CATCH_UP_INPUTS;
-        }
-        for _ in 0..due {
-            *self.input_clock_ms.get_or_insert(now_ms) += period;
-            let cmd = sample();
-            self.send_input(cmd, now_ms);
-        }
-    }
-
-    fn send_input(&mut self, mut cmd: InputCmd, now_ms: f64) {
-        let Some(map) = &self.map else { return };
-        cmd.seq = self.next_seq;
-        self.next_seq += 1;
-        let delay = self.buffer.delay_ms(self.send_hz);
-        cmd.view_tick = Tick(
-            self.buffer.render_tick(now_ms, delay).map_or(0, |tick| tick.round().max(0.0) as u32),
-        );
-        self.predictor.predict(map, cmd, 1.0 / f32::from(self.tick_hz));
-        let unacked = self.predictor.unacked();
-        let skip = unacked.len().saturating_sub(MAX_INPUTS_PER_MSG);
-        let inputs = unacked.skip(skip).copied().collect();
-        self.outgoing.push(ClientMsg::Input(InputMsg { ack_tick: self.newest_tick, inputs }));
+        // One command per server tick of local time, sampled now, in one message.
+        let due = net.commands_due(now_ms);
+        let commands: Vec<InputCmd> = (0..due).map(|_| sample()).collect();
+        self.outgoing.extend(net.input_message(commands, now_ms));
     }
 
     /// Messages for the shell to send, oldest first.
@@ -406,16 +357,16 @@ impl App {
 
     /// Ships to draw at `now_ms`: remote ones interpolated, our own predicted.
     pub fn ships(&self, now_ms: f64) -> Vec<Ship> {
-        let delay = self.buffer.delay_ms(self.send_hz);
-        let mine = self.predictor.position().map(|_| self.predictor.draw_pos());
-        let own_aim =
-            self.latest.as_ref().and_then(|s| s.players.iter().find(|p| Some(p.id) == self.me));
-        self.buffer
+        let Some(net) = &self.net else { return Vec::new() };
+        let delay = net.buffer.delay_ms(net.send_hz);
+        let mine = net.predictor.position().map(|_| net.predictor.draw_pos());
+        let own_aim = self.my_state();
+        net.buffer
             .sample(now_ms, delay)
             .into_iter()
             .filter(|p: &DrawnPlayer| p.alive)
             .map(|p| {
-                let is_me = Some(p.id) == self.me;
+                let is_me = p.id == net.me;
                 let pos = if is_me { mine.unwrap_or(p.pos) } else { p.pos };
                 let aim = if is_me {
                     own_aim.map_or(p.aim, |s| shared::protocol::dequantize_angle(s.aim))
@@ -427,20 +378,36 @@ impl App {
             .collect()
     }
 
+    /// The beams to draw at `now_ms` as (start, end, shooter, age in ms): a beam without a start
+    /// begins at its shooter's ship as drawn in `ships` (skipped if the ship is not drawn).
+    pub fn beam_lines(&self, ships: &[Ship], now_ms: f64) -> Vec<(Vec2, Vec2, PlayerId, f64)> {
+        self.beams
+            .iter()
+            .filter_map(|beam| {
+                let from = beam
+                    .from
+                    .or_else(|| ships.iter().find(|ship| ship.id == beam.shooter).map(|s| s.pos))?;
+                Some((from, beam.to, beam.shooter, now_ms - beam.at_ms))
+            })
+            .collect()
+    }
+
     /// Where the camera looks: our ship, or the map's middle.
     pub fn camera(&self, now_ms: f64) -> Vec2 {
-        if let Some(pos) = self.predictor.position().map(|_| self.predictor.draw_pos()) {
+        let Some(net) = &self.net else { return Vec2::ZERO };
+        if let Some(pos) = net.predictor.position().map(|_| net.predictor.draw_pos()) {
             return pos;
         }
         if let Some(me) = self.ships(now_ms).into_iter().find(|s| s.is_me) {
             return me.pos;
         }
-        self.map.as_ref().map_or(Vec2::ZERO, |m| m.size() / 2.0)
+        net.map.size() / 2.0
     }
 
     /// Our own state from the newest snapshot.
-    pub fn my_state(&self) -> Option<&shared::protocol::PlayerSnap> {
-        self.latest.as_ref()?.players.iter().find(|p| Some(p.id) == self.me)
+    pub fn my_state(&self) -> Option<&PlayerSnap> {
+        let me = self.me()?;
+        self.latest()?.players.iter().find(|p| p.id == me)
     }
 
     /// Scoreboard rows: the server's summary when there is one, else the players in view.
@@ -450,7 +417,7 @@ impl App {
             name: self.name_of(entry.id),
             score: entry.score,
             deaths: entry.deaths,
-            is_me: Some(entry.id) == self.me,
+            is_me: Some(entry.id) == self.me(),
         };
         if let Some(board) = &self.scoreboard {
             let mut rows: Vec<ScoreRow> =
@@ -461,8 +428,8 @@ impl App {
             return rows;
         }
         let mut entries: Vec<ScoreEntry> = self
-            .latest
-            .iter()
+            .latest()
+            .into_iter()
             .flat_map(|s| s.players.iter())
             .map(|p| ScoreEntry { id: p.id, score: p.score, deaths: p.deaths })
             .collect();
@@ -493,7 +460,7 @@ impl App {
             Conn::Closed { code, reason } => Some(format!(
                 "Disconnected: {reason} (code {code}). Reload the page to play again."
             )),
-            Conn::Connecting if self.me.is_some() => Some("Reconnecting…".into()),
+            Conn::Connecting if self.net.is_some() => Some("Reconnecting…".into()),
             _ => match self.my_state() {
                 Some(me) if !me.alive => Some("You were destroyed. Respawning…".into()),
                 _ => None,

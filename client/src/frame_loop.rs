@@ -357,10 +357,10 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
         crate::app::Conn::Closed { .. } => "closed",
     };
     set(&out, "state", state.into())?;
-    set(&out, "playerId", app.me.map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
-    set(&out, "tick", app.latest.as_ref().map_or(0.0, |s| f64::from(s.tick.0)).into())?;
+    set(&out, "playerId", app.me().map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
+    set(&out, "tick", app.latest().map_or(0.0, |s| f64::from(s.tick.0)).into())?;
     let players = Array::new();
-    for p in app.latest.iter().flat_map(|s| s.players.iter()) {
+    for p in app.latest().into_iter().flat_map(|s| s.players.iter()) {
         let entry = Object::new();
         set(&entry, "id", f64::from(p.id.0).into())?;
         set(&entry, "name", app.name_of(p.id).into())?;

@@ -63,7 +63,7 @@ impl Renderer {
         ctx.set_transform(self.dpr, 0.0, 0.0, self.dpr, 0.0, 0.0)?;
         ctx.set_fill_style_str("#0b0f17");
         ctx.fill_rect(0.0, 0.0, self.css_width, self.css_height);
-        let Some(map) = &app.map else { return Ok(()) };
+        let Some(map) = app.map() else { return Ok(()) };
         let camera = app.camera(now_ms);
         let scale = self.scale();
         ctx.save();
@@ -115,7 +115,7 @@ impl Renderer {
         }
 
         // Health pickups: pulsing green crosses.
-        let bits = app.latest.as_ref().map_or(0, |s| s.pickups);
+        let bits = app.latest().map_or(0, |s| s.pickups);
         let pulse = 1.0 + 0.12 * (now_ms / 250.0).sin();
         ctx.set_fill_style_str("#3ddc84");
         for (index, spot) in map.pickups.iter().enumerate() {
@@ -128,20 +128,21 @@ impl Renderer {
             ctx.fill_rect(px - half, py - arm, 2.0 * half, 2.0 * arm);
         }
 
-        // Laser beams, fading.
+        // Laser beams, fading; a beam without a start leaves its shooter's ship as drawn.
+        let ships = app.ships(now_ms);
         ctx.set_line_width(3.0);
-        for beam in &app.beams {
-            let fade = (1.0 - (now_ms - beam.at_ms) / BEAM_MS).clamp(0.0, 1.0);
+        for (from, to, shooter, age_ms) in app.beam_lines(&ships, now_ms) {
+            let fade = (1.0 - age_ms / BEAM_MS).clamp(0.0, 1.0);
             ctx.set_global_alpha(fade);
-            ctx.set_stroke_style_str(&colour(beam.shooter.0, Some(beam.shooter) == app.me));
+            ctx.set_stroke_style_str(&colour(shooter.0, Some(shooter) == app.me()));
             ctx.begin_path();
-            ctx.move_to(f64::from(beam.from.x), f64::from(beam.from.y));
-            ctx.line_to(f64::from(beam.to.x), f64::from(beam.to.y));
+            ctx.move_to(f64::from(from.x), f64::from(from.y));
+            ctx.line_to(f64::from(to.x), f64::from(to.y));
             ctx.stroke();
         }
         ctx.set_global_alpha(1.0);
 
-        for ship in app.ships(now_ms) {
+        for ship in ships {
             self.draw_ship(&ship)?;
         }
         ctx.restore();

@@ -96,7 +96,7 @@ impl Ui {
             });
             let tick = app
                 .clock
-                .server_tick(now_ms, app.tick_hz)
+                .server_tick(now_ms, app.tick_hz())
                 .map_or("–".to_string(), |t| format!("{t:.0}"));
             let health = app.my_state().map_or(0, |me| me.health);
             let text = format!(

@@ -12,6 +12,8 @@
 //! - `session`: one task per socket: `Hello`, then reads into the player's link and writes
 //!   frames out of it.
 //! - `flow`: snapshot flow control: whether a member's downstream is congested.
+//! - `pacing`: how many of a player's buffered input commands each tick applies (input credit,
+//!   standing-queue trim).
 //! - `link`: what a session and its room share: the bounded inbound buffer and the
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
@@ -33,6 +35,7 @@ mod listener;
 mod lobby;
 mod members;
 mod metrics;
+mod pacing;
 mod rate;
 mod room;
 mod session;

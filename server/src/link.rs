@@ -24,9 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::close::Close;
 use crate::metrics::{Metrics, add};
+use crate::pacing::Pacer;
 
-/// Input commands a room keeps per player beyond the one it applies this tick.
-pub(crate) const MAX_PENDING_INPUTS: usize = 6;
+/// Input commands a room keeps per player; beyond this the oldest are dropped. Above the most
+/// credit a player can save up (`pacing`), so a burst the pacer may apply is never cut.
+pub(crate) const MAX_PENDING_INPUTS: usize = 16;
 /// Chat lines waiting for the next tick; more are dropped.
 pub(crate) const MAX_PENDING_CHAT: usize = 4;
 /// Reliable frames (events, pongs) waiting for the socket. A client this far behind is kicked.
@@ -49,10 +51,10 @@ pub(crate) struct Link {
     pub(crate) metrics: Arc<Metrics>,
 }
 
-#[derive(Default)]
 struct Inbound {
     inputs: VecDeque<InputCmd>,
     newest_seq: u32,
+    pacer: Pacer,
     chat: VecDeque<String>,
 }
 
@@ -63,10 +65,17 @@ struct Outbound {
 }
 
 impl Link {
-    pub(crate) fn new(player_id: PlayerId, metrics: Arc<Metrics>) -> Link {
+    /// A link for a player of a room that ticks `tick_hz` times a second.
+    pub(crate) fn new(player_id: PlayerId, metrics: Arc<Metrics>, tick_hz: u16) -> Link {
+        let inbound = Inbound {
+            inputs: VecDeque::with_capacity(MAX_PENDING_INPUTS),
+            newest_seq: 0,
+            pacer: Pacer::new(tick_hz),
+            chat: VecDeque::new(),
+        };
         Link {
             player_id,
-            inbound: Mutex::default(),
+            inbound: Mutex::new(inbound),
             outbound: Mutex::default(),
             wake_writer: Notify::new(),
             kicked: CancellationToken::new(),
@@ -166,9 +175,21 @@ impl Link {
 
     // ---- room side ----
 
-    /// The oldest buffered input command, if any.
-    pub(crate) fn take_input(&self) -> Option<InputCmd> {
-        lock(&self.inbound).inputs.pop_front()
+    /// The commands this tick applies for the player, oldest first (see `pacing`); returns the
+    /// sequence number of the newest one, if any.
+    pub(crate) fn take_tick_inputs(&self, mut apply: impl FnMut(InputCmd)) -> Option<u32> {
+        let mut newest = None;
+        let mut inbound = lock(&self.inbound);
+        let Inbound { inputs, pacer, .. } = &mut *inbound;
+        let trimmed = pacer.tick(inputs, |cmd| {
+            newest = Some(cmd.seq);
+            apply(cmd);
+        });
+        drop(inbound);
+        if trimmed > 0 {
+            add(&self.metrics.inputs_trimmed, trimmed as u64);
+        }
+        newest
     }
 
     pub(crate) fn take_chat(&self) -> Option<String> {

@@ -149,7 +149,7 @@ mod tests {
     use super::*;
 
     fn link(id: PlayerId) -> Arc<Link> {
-        Arc::new(Link::new(id, Arc::default()))
+        Arc::new(Link::new(id, Arc::default(), 30))
     }
 
     #[test]

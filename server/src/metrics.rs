@@ -70,6 +70,7 @@ pub(crate) struct Metrics {
     pub(crate) frames_out: AtomicU64,
     pub(crate) snapshots_replaced: AtomicU64,
     pub(crate) inputs_dropped: AtomicU64,
+    pub(crate) inputs_trimmed: AtomicU64,
     pub(crate) chat_dropped: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
     disconnects: [AtomicU64; DisconnectReason::ALL.len()],
@@ -196,6 +197,12 @@ impl Metrics {
             "counter",
             "Input commands dropped from full per-player buffers.",
             one(load(&self.inputs_dropped) as f64),
+        );
+        put_plain(
+            "skirmish_inputs_trimmed_total",
+            "counter",
+            "Input commands dropped because they stood queued for half a second (a client sending faster than the tick rate).",
+            one(load(&self.inputs_trimmed) as f64),
         );
         put_plain(
             "skirmish_chat_dropped_total",

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use shared::codec::encode_server;
+use shared::codec::{encode_events_body, encode_events_frame, encode_server};
 use shared::ids::PlayerId;
 use shared::map::Map;
-use shared::protocol::{GameEvent, InputCmd, ResumeToken, ServerMsg, Welcome, close};
+use shared::protocol::{Beam, GameEvent, InputCmd, ResumeToken, ServerMsg, Welcome, close};
 use shared::sim::{self, TickInputs, World};
 use shared::tick::{Tick, ticks_for_secs};
 use tokio::sync::{mpsc, oneshot};
@@ -109,6 +109,7 @@ pub(crate) fn spawn(
         world: World::new(map, config.tick_hz),
         members: Members::default(),
         events: Vec::new(),
+        inputs: TickInputs::new(),
         stats: stats.clone(),
         metrics,
         config,
@@ -121,8 +122,10 @@ struct Room {
     config: Arc<ServerConfig>,
     world: World,
     members: Members,
-    /// Events of this tick, sent reliably after the step.
+    /// Events since the last send tick, sent reliably with the next snapshot.
     events: Vec<GameEvent>,
+    /// This tick's commands (kept to reuse the allocation).
+    inputs: TickInputs,
     view: ViewBuilder,
     stats: Arc<RoomStats>,
     metrics: Arc<Metrics>,
@@ -153,8 +156,8 @@ impl Room {
     /// One simulation tick. The phases run in this order every time.
     fn tick(&mut self, control: &mut mpsc::Receiver<Control>) {
         self.apply_control(control); //                     1. Joins, leaves, resumes, expiries.
-        let inputs = self.drain_inputs(); //                  2. One input per player, chat lines.
-        let events = sim::step(&mut self.world, &inputs); // 3. The pure step.
+        self.drain_inputs(); //                              2. Paced commands, chat lines.
+        let events = sim::step(&mut self.world, &self.inputs); // 3. The pure step.
         self.events.extend(events);
         self.publish(); //                                   4. Events, scoreboard, snapshots.
         self.stats.tick.store(self.world.tick.0, Ordering::Relaxed);
@@ -187,9 +190,9 @@ impl Room {
         if self.members.len() >= self.config.max_players {
             return Err(JoinError::Full);
         }
-        let metrics = self.metrics.clone();
+        let (metrics, tick_hz) = (self.metrics.clone(), self.config.tick_hz);
         let (id, link, token) =
-            self.members.add(name.clone(), |id| Arc::new(Link::new(id, metrics)));
+            self.members.add(name.clone(), |id| Arc::new(Link::new(id, metrics, tick_hz)));
         self.world.add_player(id);
         self.events.push(GameEvent::Joined { id, name: name.clone() });
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
@@ -197,10 +200,10 @@ impl Room {
     }
 
     fn resume(&mut self, token: ResumeToken) -> Result<Joined, JoinError> {
-        let metrics = self.metrics.clone();
+        let (metrics, tick_hz) = (self.metrics.clone(), self.config.tick_hz);
         let resumed = self
             .members
-            .resume(token, |id| Arc::new(Link::new(id, metrics)))
+            .resume(token, |id| Arc::new(Link::new(id, metrics, tick_hz)))
             .ok_or(JoinError::BadResume)?;
         if let Some(stale) = resumed.stale {
             stale.kick(Close::new(close::POLICY, "resumed on another connection"));
@@ -231,6 +234,7 @@ impl Room {
             // Held for a resume: the ship stops where it is, still in the game.
             if let Some(player) = self.world.players.get_mut(&id) {
                 player.last_input = InputCmd::default();
+                player.vel = glam::Vec2::ZERO;
             }
         }
     }
@@ -241,29 +245,33 @@ impl Room {
         tracing::info!(player = %id, %name, players = self.members.len(), why, "player removed");
     }
 
-    fn drain_inputs(&mut self) -> TickInputs {
-        let mut inputs = TickInputs::new();
+    /// This tick's commands of every player (as many as each one's input credit allows, see
+    /// `pacing`) into `self.inputs`, and their chat lines into the events.
+    fn drain_inputs(&mut self) {
+        self.inputs.clear();
         for (id, member) in self.members.iter_mut() {
             let Some(link) = &member.link else { continue };
-            if let Some(cmd) = link.take_input() {
-                member.last_seq = cmd.seq;
-                inputs.insert(*id, cmd);
+            if let Some(seq) = link.take_tick_inputs(|cmd| self.inputs.insert(*id, cmd)) {
+                member.last_seq = seq;
             }
             while let Some(text) = link.take_chat() {
                 self.events.push(GameEvent::Chat { from: *id, text });
             }
         }
-        inputs
     }
 
+    /// On send ticks only: the events since the last send tick, the scoreboard (the first
+    /// send tick of each second) and every member's snapshot, so a member's socket gets one
+    /// write per send tick however fast the simulation ticks.
     fn publish(&mut self) {
         let tick = self.world.tick;
-        self.publish_events();
-        if tick.0 % u32::from(self.config.tick_hz) == 0 {
-            self.publish_scoreboard();
-        }
-        if tick.0 % self.config.ticks_per_send() != 0 {
+        let every = self.config.ticks_per_send();
+        if tick.0 % every != 0 {
             return;
+        }
+        self.publish_events();
+        if tick.0 % u32::from(self.config.tick_hz) < every {
+            self.publish_scoreboard();
         }
         self.view.prepare(&self.world);
         let pickups = self.world.pickup_bits();
@@ -276,34 +284,52 @@ impl Room {
         }
     }
 
-    /// Events of the tick, one message per member at most: room-wide ones (encoded once and
-    /// shared by every member who gets nothing else), plus the shots whose beam it can see.
+    /// The events since the last send tick, one message per member at most: the beams of the
+    /// shots it could see on its screen (`view::sight`), without their start when the shooter
+    /// is in its view, plus the room-wide events (encoded once and shared).
     fn publish_events(&mut self) {
         if self.events.is_empty() {
             return;
         }
-        let (local, global): (Vec<GameEvent>, Vec<GameEvent>) = std::mem::take(&mut self.events)
-            .into_iter()
-            .partition(|e| view::event_points(e).is_some());
-        let shared = (!global.is_empty())
-            .then(|| Bytes::from(encode_server(&ServerMsg::Events { events: global.clone() })));
-        for (id, _, link) in self.members.connected() {
-            let me = self.world.players.get(id).map(|p| p.pos);
-            let mut near = local
-                .iter()
-                .filter(|e| {
-                    let points = view::event_points(e);
-                    me.zip(points).is_some_and(|(me, points)| self.view.near(me, points))
-                })
-                .peekable();
-            if near.peek().is_none() {
-                if let Some(frame) = &shared {
-                    link.send_reliable(frame.clone());
+        let (mut shots, global): (Vec<GameEvent>, Vec<GameEvent>) =
+            std::mem::take(&mut self.events)
+                .into_iter()
+                .partition(|e| matches!(e, GameEvent::Shot { .. }));
+        // Beams travel in shooter order (stable: a shooter's shots stay in order).
+        shots.sort_by_key(|shot| match shot {
+            GameEvent::Shot { shooter, .. } => *shooter,
+            _ => PlayerId(0),
+        });
+        let body = encode_events_body(&global);
+        let only_global =
+            (!global.is_empty()).then(|| Bytes::from(encode_events_frame(&[], &body)));
+        let map_size = self.world.map.size();
+        let mut beams = Vec::new();
+        for (id, member, link) in self.members.connected() {
+            beams.clear();
+            if let Some(me) = self.world.players.get(id) {
+                let sight = view::sight(me.pos, map_size);
+                let visible = member.viewer.visible();
+                for shot in &shots {
+                    let GameEvent::Shot { shooter, from, to, .. } = shot else { continue };
+                    if !view::segment_meets_box(from.to_world(), to.to_world(), sight) {
+                        continue;
+                    }
+                    let drawn = shooter == id || visible.binary_search(shooter).is_ok();
+                    beams.push(Beam {
+                        shooter: *shooter,
+                        from: (!drawn).then_some(*from),
+                        to: *to,
+                    });
                 }
-                continue;
             }
-            let events = global.iter().chain(near).cloned().collect();
-            link.send_reliable(Bytes::from(encode_server(&ServerMsg::Events { events })));
+            match &only_global {
+                _ if !beams.is_empty() => {
+                    link.send_reliable(Bytes::from(encode_events_frame(&beams, &body)));
+                }
+                Some(frame) => link.send_reliable(frame.clone()),
+                None => {}
+            }
         }
     }
 

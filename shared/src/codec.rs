@@ -7,7 +7,11 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::protocol::{ClientMsg, MAX_CLIENT_MSG_BYTES, MAX_SERVER_MSG_BYTES, ServerMsg};
+use crate::ids::PlayerId;
+use crate::protocol::{
+    Beam, ClientMsg, DeltaBase, EntityUpdate, GameEvent, MAX_CLIENT_MSG_BYTES,
+    MAX_SERVER_MSG_BYTES, ServerMsg,
+};
 
 /// Why bytes did not decode into a message.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,6 +52,67 @@ pub fn encode_client(message: &ClientMsg) -> Vec<u8> {
 
 pub fn encode_server(message: &ServerMsg) -> Vec<u8> {
     encode(message)
+}
+
+/// The part of a `ServerMsg::Snapshot` frame after its header: the same for every member
+/// whose delta lists the same players with the same changes (everyone in a room without
+/// interest management, holding the same baseline), so it is encoded once per tick and shared.
+pub fn encode_snapshot_body(
+    pickups: u64,
+    removed: &[PlayerId],
+    updates: &[EntityUpdate],
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        pickups: u64,
+        #[serde(with = "crate::packing::ids")]
+        removed: &'a [PlayerId],
+        #[serde(with = "crate::packing::updates")]
+        updates: &'a [EntityUpdate],
+    }
+    encode(&Body { pickups, removed, updates })
+}
+
+/// A whole `ServerMsg::Snapshot` frame from a member's header and a shared body from
+/// [`encode_snapshot_body`]: byte for byte what `encode_server` gives for the same delta.
+pub fn encode_snapshot_frame(base: &DeltaBase, body: &[u8]) -> Vec<u8> {
+    // Mirrors `ServerMsg` up to its `Snapshot` variant, whose first field is the header (a
+    // test checks the bytes against `encode_server`).
+    #[derive(Serialize)]
+    enum Head<'a> {
+        #[allow(dead_code)]
+        Welcome(()),
+        Snapshot(&'a DeltaBase),
+    }
+    let mut frame = encode(&Head::Snapshot(base));
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// The room-wide part of an events frame (`ServerMsg::Events::events`), encoded once per send
+/// tick and shared by every member.
+pub fn encode_events_body(events: &[GameEvent]) -> Vec<u8> {
+    encode(&events)
+}
+
+/// A whole `ServerMsg::Events` frame from a member's beams and a shared body from
+/// [`encode_events_body`]: byte for byte what `encode_server` gives for the same message.
+pub fn encode_events_frame(beams: &[Beam], body: &[u8]) -> Vec<u8> {
+    // Mirrors `ServerMsg` up to its `Events` variant, whose first field is the beams (a test
+    // checks the bytes against `encode_server`).
+    #[derive(Serialize)]
+    enum Head<'a> {
+        #[allow(dead_code)]
+        Welcome(()),
+        #[allow(dead_code)]
+        Snapshot(()),
+        #[allow(dead_code)]
+        Scoreboard(()),
+        Events(#[serde(with = "crate::packing::beams")] &'a [Beam]),
+    }
+    let mut frame = encode(&Head::Events(beams));
+    frame.extend_from_slice(body);
+    frame
 }
 
 /// Decodes a client message, bounded by [`MAX_CLIENT_MSG_BYTES`].

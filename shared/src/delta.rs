@@ -133,6 +133,18 @@ impl<'a> Cursor<'a> {
 /// Rebuilds the snapshot `delta` describes from the `baseline` it names (ignored for a
 /// keyframe).
 pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snapshot, DeltaError> {
+    let mut players = Vec::new();
+    let (tick, ack_input) = apply_into(baseline, delta, &mut players)?;
+    Ok(Snapshot { tick, ack_input, players, pickups: delta.pickups })
+}
+
+/// [`apply`] into `players` (cleared first, its allocation reused); returns the tick and the
+/// acknowledged input of the rebuilt snapshot.
+fn apply_into(
+    baseline: Option<&Snapshot>,
+    delta: &SnapshotDelta,
+    players: &mut Vec<PlayerSnap>,
+) -> Result<(Tick, u32), DeltaError> {
     let increasing = |ids: &mut dyn Iterator<Item = PlayerId>| {
         let ids: Vec<_> = ids.collect();
         ids.windows(2).all(|pair| pair[0] < pair[1])
@@ -161,7 +173,8 @@ pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snaps
         ),
     };
     let base_players = baseline.map_or(&[][..], |b| &b.players[..]);
-    let mut players = Vec::with_capacity(base_players.len() + delta.updates.len());
+    players.clear();
+    players.reserve(base_players.len() + delta.updates.len());
     let mut updates = delta.updates.iter().peekable();
     let mut removed = delta.removed.iter().copied().peekable();
     for base in base_players {
@@ -184,7 +197,7 @@ pub fn apply(baseline: Option<&Snapshot>, delta: &SnapshotDelta) -> Result<Snaps
         return Err(DeltaError::BadRemoval(id));
     }
     players.extend(updates.map(|update| patch(blank(update.id), update)));
-    Ok(Snapshot { tick, ack_input, players, pickups: delta.pickups })
+    Ok((tick, ack_input))
 }
 
 fn blank(id: PlayerId) -> PlayerSnap {
@@ -243,10 +256,17 @@ fn patch(mut player: PlayerSnap, update: &EntityUpdate) -> PlayerSnap {
 #[derive(Debug, Default)]
 pub struct Decoder {
     decoded: VecDeque<Snapshot>,
+    /// A dropped snapshot's player list, reused by the next decode.
+    spare: Vec<PlayerSnap>,
 }
 
 impl Decoder {
     pub fn decode(&mut self, delta: &SnapshotDelta) -> Result<Snapshot, DeltaError> {
+        self.decode_ref(delta).cloned()
+    }
+
+    /// Decodes `delta` and keeps the result as a possible baseline; returns it without a copy.
+    pub fn decode_ref(&mut self, delta: &SnapshotDelta) -> Result<&Snapshot, DeltaError> {
         let baseline = match delta.base {
             DeltaBase::Keyframe { .. } => None,
             // The newest match: after a long gap two held ticks may share their low byte, and
@@ -258,16 +278,23 @@ impl Decoder {
                     .ok_or(DeltaError::MissingBaseline(baseline_low))?,
             ),
         };
-        let snapshot = apply(baseline.map(|index| &self.decoded[index]), delta)?;
-        if let Some(index) = baseline {
-            // The server only ever names this baseline or a newer one from now on.
-            self.decoded.drain(..index);
+        let mut players = std::mem::take(&mut self.spare);
+        let (tick, ack_input) =
+            apply_into(baseline.map(|index| &self.decoded[index]), delta, &mut players)?;
+        // The server only ever names this baseline or a newer one from now on; a dropped
+        // snapshot's allocation is kept for the next decode.
+        let index = baseline.unwrap_or(0);
+        let stale = index + usize::from(self.decoded.len() - index == HISTORY);
+        for dropped in self.decoded.drain(..stale) {
+            self.spare = dropped.players;
         }
-        if self.decoded.len() == HISTORY {
-            self.decoded.pop_front();
-        }
-        self.decoded.push_back(snapshot.clone());
-        Ok(snapshot)
+        self.decoded.push_back(Snapshot { tick, ack_input, players, pickups: delta.pickups });
+        Ok(self.decoded.back().expect("just pushed"))
+    }
+
+    /// The newest decoded snapshot.
+    pub fn latest(&self) -> Option<&Snapshot> {
+        self.decoded.back()
     }
 
     /// Forget everything (a new connection starts with a keyframe).

@@ -17,6 +17,8 @@
 //! - [`interp`]: a snapshot buffer that interpolates remote players between snapshots.
 //! - [`predict`]: client-side prediction and reconciliation of the local player.
 //! - [`view`]: what each client is told: visible players, delta-encoded; nearby shots; scores.
+//! - [`netcode`]: the client half of the netcode (input clock, resend window, prediction,
+//!   decoding, acknowledgements, interpolation) that the browser and the bots both wrap.
 //! - [`clock`]: round-trip time, jitter and server-tick estimates from ping/pong.
 
 pub mod clock;
@@ -26,6 +28,7 @@ pub mod ids;
 pub mod interest;
 pub mod interp;
 pub mod map;
+pub mod netcode;
 pub mod packing;
 pub mod predict;
 pub mod protocol;

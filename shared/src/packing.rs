@@ -324,3 +324,106 @@ mod tests {
         );
     }
 }
+
+/// `beams: Vec<Beam>` as (shooter gap × 2 + has-start, [start], end) tuples, shooters in
+/// non-decreasing order: usually 5 bytes a beam.
+pub mod beams {
+    use super::*;
+    use crate::protocol::{Beam, MapPoint};
+
+    pub fn serialize<S: Serializer>(beams: &[Beam], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(beams.len()))?;
+        let mut previous = 0u32;
+        for beam in beams {
+            let gap = beam
+                .shooter
+                .0
+                .checked_sub(previous)
+                .and_then(|gap| gap.checked_mul(2))
+                .ok_or_else(|| ser::Error::custom("beams out of shooter order, or id too large"))?;
+            previous = beam.shooter.0;
+            seq.serialize_element(&PackedBeam {
+                head: gap | u32::from(beam.from.is_some()),
+                beam,
+            })?;
+        }
+        seq.end()
+    }
+
+    struct PackedBeam<'a> {
+        head: u32,
+        beam: &'a Beam,
+    }
+
+    impl serde::Serialize for PackedBeam<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let mut tuple =
+                serializer.serialize_tuple(2 + usize::from(self.beam.from.is_some()))?;
+            tuple.serialize_element(&self.head)?;
+            if let Some(from) = &self.beam.from {
+                tuple.serialize_element(from)?;
+            }
+            tuple.serialize_element(&self.beam.to)?;
+            tuple.end()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Beam>, D::Error> {
+        struct BeamsVisitor;
+        impl<'de> Visitor<'de> for BeamsVisitor {
+            type Value = Vec<Beam>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of packed beams")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<Beam> =
+                    Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_RESERVE));
+                let mut previous = 0u32;
+                while let Some((gap, mut beam)) = seq.next_element_seed(UnpackBeam)? {
+                    beam.shooter.0 = previous
+                        .checked_add(gap)
+                        .ok_or_else(|| de::Error::custom("shooter id overflows"))?;
+                    previous = beam.shooter.0;
+                    out.push(beam);
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(BeamsVisitor)
+    }
+
+    /// Reads one packed beam: (shooter gap, the beam with a placeholder shooter).
+    struct UnpackBeam;
+
+    impl<'de> DeserializeSeed<'de> for UnpackBeam {
+        type Value = (u32, Beam);
+
+        fn deserialize<D: Deserializer<'de>>(
+            self,
+            deserializer: D,
+        ) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_tuple(3, self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for UnpackBeam {
+        type Value = (u32, Beam);
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a shooter gap with a start flag, maybe a start, and an end")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let missing = || de::Error::custom("packed beam cut short");
+            let head: u32 = seq.next_element()?.ok_or_else(missing)?;
+            let from = match head & 1 {
+                1 => Some(seq.next_element::<MapPoint>()?.ok_or_else(missing)?),
+                _ => None,
+            };
+            let to = seq.next_element::<MapPoint>()?.ok_or_else(missing)?;
+            Ok((head >> 1, Beam { shooter: PlayerId(0), from, to }))
+        }
+    }
+}

@@ -11,7 +11,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -128,9 +128,13 @@ pub enum ServerMsg {
     Snapshot(SnapshotDelta),
     /// The best scores in the room and the receiver's rank, about once a second.
     Scoreboard(Scoreboard),
-    /// Reliable, ordered game events of the tick just stepped (never dropped for slow
-    /// clients, unlike snapshots).
+    /// Reliable, ordered game events since the previous send tick (never dropped for slow
+    /// clients, unlike snapshots): the laser beams this client can see, packed (see
+    /// [`crate::packing::beams`]), and the room-wide events (never a `GameEvent::Shot`: shots
+    /// travel as beams).
     Events {
+        #[serde(with = "crate::packing::beams")]
+        beams: Vec<Beam>,
         events: Vec<GameEvent>,
     },
     Pong {
@@ -280,7 +284,8 @@ pub enum GameEvent {
         from: PlayerId,
         text: String,
     },
-    /// A laser shot from `from` to `to`; `hit` is the player struck.
+    /// A laser shot from `from` to `to`; `hit` is the player struck. The simulation's record;
+    /// on the wire a shot is a [`Beam`].
     Shot {
         shooter: PlayerId,
         from: MapPoint,
@@ -298,6 +303,16 @@ pub enum GameEvent {
         id: PlayerId,
         pickup: u8,
     },
+}
+
+/// A laser beam to draw: `shooter` fired and the beam ended at `to` (a wall, the range, or the
+/// ship it hit). `from` is omitted when the shooter is in the receiver's view: the beam is then
+/// drawn from the ship as the receiver shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Beam {
+    pub shooter: PlayerId,
+    pub from: Option<MapPoint>,
+    pub to: MapPoint,
 }
 
 /// A point of the map to the nearest whole unit, for effects (beams), which need no finer

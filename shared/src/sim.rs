@@ -38,14 +38,69 @@ pub const PICKUP_RESPAWN_SECS: f32 = 10.0;
 /// far in the past.
 pub const MAX_REWIND_SECS: f32 = 0.25;
 
-/// The inputs applied during one tick. A player without an entry repeats its last input.
-pub type TickInputs = BTreeMap<PlayerId, InputCmd>;
+/// The commands applied during one tick: none, one or a few per player, each player's in the
+/// order they were issued.
+///
+/// Every command is one tick of its player's movement, so a player moves exactly as far as the
+/// commands it sent, whenever they arrive: the server applies each once, a client predicting the
+/// same commands lands on the same position, and a tick without a command leaves the ship where
+/// it is (aim and trigger stay as last commanded). The server decides how many commands a
+/// player may use per tick (see the room's input credit); the simulation applies what it is
+/// given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TickInputs {
+    /// Sorted by player id; a player's commands keep their insertion order.
+    commands: Vec<(PlayerId, InputCmd)>,
+}
+
+impl TickInputs {
+    pub fn new() -> TickInputs {
+        TickInputs::default()
+    }
+
+    /// Adds a command for `id` after any already given to it this tick.
+    pub fn insert(&mut self, id: PlayerId, cmd: InputCmd) {
+        let at = self.commands.partition_point(|(other, _)| *other <= id);
+        self.commands.insert(at, (id, cmd));
+    }
+
+    /// Forgets every command, keeping the allocation.
+    pub fn clear(&mut self) {
+        self.commands.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+
+    /// Commands of this tick, by player id, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (PlayerId, &InputCmd)> {
+        self.commands.iter().map(|(id, cmd)| (*id, cmd))
+    }
+
+    /// The commands of `id`, in order.
+    pub fn of(&self, id: PlayerId) -> impl Iterator<Item = &InputCmd> {
+        let start = self.commands.partition_point(|(other, _)| *other < id);
+        self.commands[start..].iter().take_while(move |(other, _)| *other == id).map(|(_, c)| c)
+    }
+}
+
+impl FromIterator<(PlayerId, InputCmd)> for TickInputs {
+    fn from_iter<I: IntoIterator<Item = (PlayerId, InputCmd)>>(iter: I) -> TickInputs {
+        let mut commands: Vec<(PlayerId, InputCmd)> = iter.into_iter().collect();
+        // Stable: a player's commands keep their order.
+        commands.sort_by_key(|(id, _)| *id);
+        TickInputs { commands }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Player {
     pub id: PlayerId,
     pub pos: Vec2,
-    /// Movement during the last tick, in world units (a multiple of the 1/16 grid).
+    /// The displacement of the newest movement command applied (one tick's worth, in world
+    /// units, a multiple of the 1/16 grid): where the ship is heading, for dead reckoning and
+    /// extrapolation. Kept through ticks without a command; zero while dead.
     pub vel: Vec2,
     /// Unit vector.
     pub aim: Vec2,
@@ -56,7 +111,8 @@ pub struct Player {
     pub next_fire: Tick,
     pub score: i32,
     pub deaths: u32,
-    /// Repeated on ticks without a fresh input (a held key stays held).
+    /// The newest command applied: its aim, trigger and view tick stay in force on ticks
+    /// without a fresh command (a held trigger stays held); its movement does not.
     pub last_input: InputCmd,
 }
 
@@ -165,21 +221,24 @@ pub fn step(world: &mut World, inputs: &TickInputs) -> Vec<GameEvent> {
 
 fn apply_inputs(world: &mut World, inputs: &TickInputs) {
     let dt = world.dt();
+    let mut given = inputs.iter().peekable();
     for player in world.players.values_mut() {
-        if let Some(input) = inputs.get(&player.id) {
+        while given.next_if(|(id, _)| *id < player.id).is_some() {}
+        while let Some((_, input)) = given.next_if(|(id, _)| *id == player.id) {
             player.last_input = *input;
+            if !player.alive() {
+                continue;
+            }
+            let moved = move_player(&world.map, player.pos, move_vector(input), dt);
+            player.vel = moved - player.pos;
+            player.pos = moved;
+            let aim = Vec2::new(f32::from(input.aim_x), f32::from(input.aim_y));
+            if aim != Vec2::ZERO {
+                player.aim = aim.normalize();
+            }
         }
         if !player.alive() {
             player.vel = Vec2::ZERO;
-            continue;
-        }
-        let input = player.last_input;
-        let moved = move_player(&world.map, player.pos, move_vector(&input), dt);
-        player.vel = moved - player.pos;
-        player.pos = moved;
-        let aim = Vec2::new(f32::from(input.aim_x), f32::from(input.aim_y));
-        if aim != Vec2::ZERO {
-            player.aim = aim.normalize();
         }
     }
 }

@@ -12,12 +12,12 @@
 
 use std::collections::VecDeque;
 
-use crate::codec::encode_server;
+use crate::codec::{encode_server, encode_snapshot_body, encode_snapshot_frame};
 use crate::delta::{self, Cursor, HISTORY};
 use crate::ids::PlayerId;
-use crate::interest::{Grid, HYSTERESIS, visible_set};
+use crate::interest::{Grid, visible_set};
 use crate::protocol::{
-    EntityUpdate, GameEvent, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot, SnapshotDelta,
+    EntityUpdate, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot, SnapshotDelta,
 };
 use crate::sim::{Player, World};
 use crate::tick::Tick;
@@ -82,6 +82,9 @@ pub struct ViewBuilder {
     /// Per player of the newest frame, its change since the previous frame: the whole delta
     /// entry of every member whose baseline is the previous frame, computed once.
     steps: Vec<Step>,
+    /// Without interest management, every member holding the whole frame of one baseline tick
+    /// (or none: a keyframe) gets the same delta body: encoded once per send tick, by baseline.
+    bodies: Vec<(Option<Tick>, Vec<u8>)>,
 }
 
 impl ViewBuilder {
@@ -98,6 +101,7 @@ impl ViewBuilder {
             positions: Vec::new(),
             frames: VecDeque::with_capacity(ROOM_HISTORY),
             steps: Vec::new(),
+            bodies: Vec::new(),
         }
     }
 
@@ -119,6 +123,7 @@ impl ViewBuilder {
             }
         }
         self.steps.clear();
+        self.bodies.clear();
         let previous = self.frames.back();
         let dt = previous.map_or(0, |p| world.tick.0.wrapping_sub(p.tick.0) as i32);
         let mut before = Cursor::new(previous.map_or(&[][..], |p| &p.states[..]));
@@ -170,7 +175,28 @@ impl ViewBuilder {
         let baseline = held
             .and_then(|held| viewer.sent.iter().find(|s| s.tick == held))
             .and_then(|sent| Some((sent, self.frames.iter().find(|f| f.tick == sent.tick)?)));
-        let delta = self.delta(ack_input, pickups, baseline);
+        let head =
+            delta::header(baseline.map(|(sent, _)| (sent.tick, sent.ack_input)), tick, ack_input);
+        // Everyone sees everyone: a member sent whole frames shares its body with every other
+        // member holding the same baseline.
+        let shared = self.radius <= 0.0
+            && baseline.is_none_or(|(sent, frame)| sent.ids.len() == frame.states.len());
+        let key = baseline.map(|(sent, _)| sent.tick);
+        let frame = match self.bodies.iter().find(|(k, _)| shared && *k == key) {
+            Some((_, body)) => encode_snapshot_frame(&head, body),
+            None => {
+                let (removed, updates) = self.changes(baseline);
+                if shared {
+                    let body = encode_snapshot_body(pickups, &removed, &updates);
+                    let frame = encode_snapshot_frame(&head, &body);
+                    self.bodies.push((key, body));
+                    frame
+                } else {
+                    let delta = SnapshotDelta { base: head, pickups, removed, updates };
+                    encode_server(&ServerMsg::Snapshot(delta))
+                }
+            }
+        };
         let mut ids = match viewer.sent.len() {
             HISTORY => viewer.sent.pop_front().map(|s| s.ids).unwrap_or_default(),
             _ => Vec::new(),
@@ -178,17 +204,12 @@ impl ViewBuilder {
         ids.clear();
         ids.extend(self.visible.iter().map(|&i| current.states[i as usize].id));
         viewer.sent.push_back(Sent { tick, ack_input, ids });
-        encode_server(&ServerMsg::Snapshot(delta))
+        frame
     }
 
-    /// The newest frame's visible players as a delta against what `baseline` sent (none: a
-    /// keyframe).
-    fn delta(
-        &self,
-        ack_input: u32,
-        pickups: u64,
-        baseline: Option<(&Sent, &Frame)>,
-    ) -> SnapshotDelta {
+    /// The newest frame's visible players as removals and updates against what `baseline`
+    /// sent (none: a keyframe).
+    fn changes(&self, baseline: Option<(&Sent, &Frame)>) -> (Vec<PlayerId>, Vec<EntityUpdate>) {
         let current = self.frames.back().expect("a frame is prepared");
         let previous_tick = self.frames.len().checked_sub(2).map(|i| self.frames[i].tick);
         let base_ids = baseline.map_or(&[][..], |(sent, _)| &sent.ids[..]);
@@ -198,7 +219,7 @@ impl ViewBuilder {
         let shared_steps = base_tick.is_some() && base_tick == previous_tick;
         let dt = base_tick.map_or(0, |t| current.tick.0.wrapping_sub(t.0) as i32);
         let mut base_at = Cursor::new(base_states);
-        let (removed, updates) = delta::walk(
+        delta::walk(
             base_ids.iter().copied(),
             self.visible.iter().map(|&i| (current.states[i as usize].id, i as usize)),
             |id, index, kept| {
@@ -210,32 +231,48 @@ impl ViewBuilder {
                     _ => delta::changes(base_at.seek(id)?, dt, now),
                 }
             },
-        );
-        SnapshotDelta {
-            base: delta::header(
-                baseline.map(|(sent, _)| (sent.tick, sent.ack_input)),
-                current.tick,
-                ack_input,
-            ),
-            pickups,
-            removed,
-            updates,
-        }
-    }
-
-    /// Whether an event at `points` concerns a member standing at `viewer`.
-    pub fn near(&self, viewer: Vec2, points: [Vec2; 2]) -> bool {
-        let reach = self.radius * HYSTERESIS;
-        self.radius <= 0.0 || points.iter().any(|p| p.distance_squared(viewer) <= reach * reach)
+        )
     }
 }
 
-/// Where a local event happened: shots matter only to those who can see either end.
-pub fn event_points(event: &GameEvent) -> Option<[Vec2; 2]> {
-    match event {
-        GameEvent::Shot { from, to, .. } => Some([from.to_world(), to.to_world()]),
-        _ => None,
+/// Half the width and height of the most of the map a client's screen may show: the client
+/// zooms in rather than show more (its camera keeps inside these), so the server knows what
+/// any member could see.
+pub const MAX_VIEW_HALF: Vec2 = Vec2::new(1000.0, 600.0);
+
+/// Where a camera showing `half` extents looks when the ship is at `ship`: at the ship, moved
+/// as little as possible to keep the view inside the map; centred on an axis where the map is
+/// smaller than the view.
+pub fn camera_center(ship: Vec2, map_size: Vec2, half: Vec2) -> Vec2 {
+    let axis = |ship: f32, size: f32, half: f32| {
+        if size <= 2.0 * half { size / 2.0 } else { ship.clamp(half, size - half) }
+    };
+    Vec2::new(axis(ship.x, map_size.x, half.x), axis(ship.y, map_size.y, half.y))
+}
+
+/// The part of the map a member whose ship is at `ship` could have on screen: the view of
+/// [`MAX_VIEW_HALF`] around its camera, which holds the smaller view of any real screen.
+pub fn sight(ship: Vec2, map_size: Vec2) -> (Vec2, Vec2) {
+    let center = camera_center(ship, map_size, MAX_VIEW_HALF);
+    (center - MAX_VIEW_HALF, center + MAX_VIEW_HALF)
+}
+
+/// Whether the segment from `a` to `b` crosses the box from `min` to `max` (slab test).
+pub fn segment_meets_box(a: Vec2, b: Vec2, (min, max): (Vec2, Vec2)) -> bool {
+    let d = b - a;
+    let (mut enter, mut leave) = (0.0f32, 1.0f32);
+    for (start, delta, low, high) in [(a.x, d.x, min.x, max.x), (a.y, d.y, min.y, max.y)] {
+        if delta == 0.0 {
+            if start < low || start > high {
+                return false;
+            }
+            continue;
+        }
+        let (t0, t1) = ((low - start) / delta, (high - start) / delta);
+        enter = enter.max(t0.min(t1));
+        leave = leave.min(t0.max(t1));
     }
+    enter <= leave
 }
 
 /// The room's ranking, best first: score, then fewer deaths, then lower id.

@@ -224,7 +224,7 @@ fn field(report: &str, path: &str) -> f64 {
 
 fn print_table(rows: &[(&str, usize, String)]) {
     println!(
-        "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "workload",
         "N",
         "delivery",
@@ -235,7 +235,9 @@ fn print_table(rows: &[(&str, usize, String)]) {
         "srv cpu",
         "rss MB",
         "MB/pl",
-        "bot cpu"
+        "bot cpu",
+        "µs/pl·s",
+        "bots/core"
     );
     // Each arena-default run: (N, whether it met the bar, why not, which core was busier).
     let mut verdicts = Vec::new();
@@ -248,7 +250,7 @@ fn print_table(rows: &[(&str, usize, String)]) {
         let server_cpu = field(report, "server_cpu_per_s");
         let bots_cpu = field(report, "bots_cpu_per_s");
         println!(
-            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2}",
+            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
             name,
             count,
             delivery * 100.0,
@@ -260,6 +262,10 @@ fn print_table(rows: &[(&str, usize, String)]) {
             rss,
             rss / *count as f64,
             bots_cpu,
+            // Server core-microseconds per player-second: the operator's bill per player.
+            server_cpu * 1e6 / *count as f64,
+            // Bots one core of the load generator runs.
+            *count as f64 / bots_cpu.max(1e-9),
         );
         if *name == "arena-default" {
             let bar = 2.0 * 1000.0 / tick_hz + rtt;

@@ -1,6 +1,7 @@
 use shared::codec::encode_server;
 use shared::delta;
-use shared::protocol::{MapPoint, PlayerSnap, RosterEntry};
+use shared::protocol::{Beam as WireBeam, InputMsg, MAX_INPUTS_PER_MSG, MapPoint, RosterEntry};
+use shared::tick::Tick;
 
 use super::*;
 
@@ -60,7 +61,11 @@ fn hello_then_welcome_joins() {
         "{out:?}"
     );
     app.on_message(&welcome(1, 1), 0.0).expect("welcome");
-    assert_eq!((app.conn.clone(), app.me), (Conn::Joined, Some(PlayerId(1))), "joined as player 1");
+    assert_eq!(
+        (app.conn.clone(), app.me()),
+        (Conn::Joined, Some(PlayerId(1))),
+        "joined as player 1"
+    );
     assert_eq!(app.name_of(PlayerId(1)), "Ada");
 }
 
@@ -174,13 +179,15 @@ fn chat_and_killfeed_are_bounded_and_expire() {
     let mut app = joined();
     for i in 0..(CHAT_LINES + 20) {
         let events = vec![GameEvent::Chat { from: PlayerId(1), text: format!("line {i}") }];
-        app.on_message(&encode_server(&ServerMsg::Events { events }), 0.0).expect("chat");
+        app.on_message(&encode_server(&ServerMsg::Events { beams: vec![], events }), 0.0)
+            .expect("chat");
     }
     assert_eq!(app.chat.len(), CHAT_LINES, "chat keeps the last {CHAT_LINES} lines");
     assert_eq!(app.chat.back().map(|l| l.text.as_str()), Some("line 69"), "newest last");
     for _ in 0..8 {
         let events = vec![GameEvent::Killed { killer: PlayerId(1), victim: PlayerId(2) }];
-        app.on_message(&encode_server(&ServerMsg::Events { events }), 0.0).expect("kill");
+        app.on_message(&encode_server(&ServerMsg::Events { beams: vec![], events }), 0.0)
+            .expect("kill");
     }
     assert_eq!(app.killfeed.len(), KILLFEED_LINES, "kill feed is bounded");
     app.update(KILLFEED_MS + 1.0, 16.0, InputCmd::default);
@@ -207,16 +214,34 @@ fn garbage_from_the_server_is_an_error() {
 }
 
 #[test]
-fn shots_are_counted_and_drawn_briefly() {
+fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
     let mut app = joined();
-    let shot = GameEvent::Shot {
-        shooter: PlayerId(1),
-        from: MapPoint { x: 0, y: 0 },
-        to: MapPoint { x: 100, y: 0 },
-        hit: None,
+    let beams = vec![
+        WireBeam { shooter: PlayerId(1), from: None, to: MapPoint { x: 100, y: 0 } },
+        WireBeam {
+            shooter: PlayerId(9),
+            from: Some(MapPoint { x: 5, y: 6 }),
+            to: MapPoint::default(),
+        },
+        WireBeam { shooter: PlayerId(9), from: None, to: MapPoint::default() },
+    ];
+    let message = ServerMsg::Events { beams, events: vec![] };
+    app.on_message(&encode_server(&message), 0.0).expect("beams");
+    assert_eq!((app.shots_seen, app.beams.len()), (3, 3), "counted and kept");
+    let me = Ship {
+        id: PlayerId(1),
+        name: "me".into(),
+        pos: Vec2::new(40.0, 50.0),
+        aim: Vec2::X,
+        health: 100,
+        is_me: true,
     };
-    app.on_message(&encode_server(&ServerMsg::Events { events: vec![shot] }), 0.0).expect("shot");
-    assert_eq!((app.shots_seen, app.beams.len()), (1, 1), "counted and drawn");
+    let lines = app.beam_lines(&[me], 50.0);
+    assert_eq!(
+        lines.iter().map(|(from, _, shooter, _)| (*from, *shooter)).collect::<Vec<_>>(),
+        vec![(Vec2::new(40.0, 50.0), PlayerId(1)), (Vec2::new(5.0, 6.0), PlayerId(9))],
+        "from the drawn ship, or the given start; a beam of an undrawn ship without a start is skipped"
+    );
     app.update(BEAM_MS + 1.0, 16.0, InputCmd::default);
     assert!(app.beams.is_empty(), "the beam fades out");
 }

@@ -116,10 +116,7 @@ async fn firing_is_seen_by_others_and_pings_are_answered() {
         .expect("fire");
     let shooter = bob
         .recv_until(WAIT, |m| match m.message()? {
-            ServerMsg::Events { events, .. } => events.iter().find_map(|e| match e {
-                GameEvent::Shot { shooter, .. } => Some(*shooter),
-                _ => None,
-            }),
+            ServerMsg::Events { beams, .. } => beams.first().map(|beam| beam.shooter),
             _ => None,
         })
         .await

@@ -23,6 +23,7 @@ async fn twenty_bots_play_for_a_few_seconds() {
         storm_at: None,
         progress: false,
         scrape_server: true,
+        full_netcode: usize::MAX,
     };
     let report = run(config).await.expect("the run completes");
     let line = serde_json::to_string(&report).expect("report encodes");

@@ -6,20 +6,22 @@ use glam::Vec2;
 use tokio::time::Instant;
 
 use bots::client::{BotClient, Incoming};
-use shared::protocol::{GameEvent, InputCmd, ServerMsg, buttons};
+use shared::protocol::{InputCmd, ServerMsg, buttons};
 
 use crate::conditioner::{Conditioner, Outage};
-use crate::harness::{TestServer, WAIT, metric, test_config};
+use crate::harness::{TestServer, WAIT, metric, repo_root, test_config};
 
 #[tokio::test]
 async fn far_players_are_not_sent_and_their_shots_stay_local() {
     let mut config = test_config();
     config.view_radius = 900.0;
+    // A map larger than any screen: on the arena every beam is on somebody's screen.
+    config.map = repo_root().join("assets/maps/open.json");
     let server = TestServer::start_with(config).await;
     let mut ada = server.join("Ada").await;
     let mut bob = server.join("Bob").await;
     let (ada_id, bob_id) = (ada.welcome.player_id, bob.welcome.player_id);
-    // The second player spawns at the corner farthest from the first (about 2000 units away).
+    // The second player spawns at the spawn farthest from the first (thousands of units away).
     let seen = bob
         .recv_until(WAIT, |m| {
             m.snapshot().filter(|s| s.players.iter().any(|p| p.id == bob_id)).cloned()
@@ -39,19 +41,16 @@ async fn far_players_are_not_sent_and_their_shots_stay_local() {
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
     let ada_saw_her_shot = ada.recv_until(WAIT, |m| match m.message()? {
-        ServerMsg::Events { events, .. } => events
-            .iter()
-            .any(|e| matches!(e, GameEvent::Shot { shooter, .. } if *shooter == ada_id))
-            .then_some(()),
+        ServerMsg::Events { beams, .. } => {
+            beams.iter().any(|beam| beam.shooter == ada_id).then_some(())
+        }
         _ => None,
     });
     ada_saw_her_shot.await.expect("the shooter hears her own shot");
     let bob_heard = tokio::time::timeout(Duration::from_millis(800), async {
         loop {
             match bob.recv().await {
-                Ok(Incoming::Message(ServerMsg::Events { events, .. }))
-                    if events.iter().any(|e| matches!(e, GameEvent::Shot { .. })) =>
-                {
+                Ok(Incoming::Message(ServerMsg::Events { beams, .. })) if !beams.is_empty() => {
                     return true;
                 }
                 Ok(Incoming::Closed { .. }) | Err(_) => return false,
@@ -156,17 +155,17 @@ async fn prediction_and_interpolation_hold_at_150ms_rtt_with_jitter() {
         while Instant::now() < until {
             tokio::select! {
                 _ = frames.tick() => {
-                    let delay = bob.buffer.delay_ms(bob.welcome.send_hz);
-                    if let Some(p) = bob.buffer.sample(bob.now_ms(), delay).iter().find(|p| p.id == ada_id) {
+                    let delay = bob.core.buffer.delay_ms(bob.welcome.send_hz);
+                    if let Some(p) = bob.core.buffer.sample(bob.now_ms(), delay).iter().find(|p| p.id == ada_id) {
                         drawn.push(p.pos);
                     }
                 }
                 read = bob.recv() => { read.expect("Bob keeps receiving"); }
             }
         }
-        (drawn, bob.buffer.jitter_ms())
+        (drawn, bob.core.buffer.jitter_ms())
     });
-    let start_x = ada.predictor.position().expect("Ada is placed").x;
+    let start_x = ada.core.predictor.position().expect("Ada is placed").x;
     let direction: i8 = if start_x < 800.0 { 127 } else { -127 };
     let mut pace = tokio::time::interval(Duration::from_millis(1000 / 30));
     let course = |i: u32| -> (i8, i8) {
@@ -197,23 +196,23 @@ async fn prediction_and_interpolation_hold_at_150ms_rtt_with_jitter() {
         })
         .await
         .expect("every input acknowledged");
-    let predicted = ada.predictor.position().expect("placed");
+    let predicted = ada.core.predictor.position().expect("placed");
     let server_pos = Vec2::new(
         shared::protocol::dequantize_pos(last.x),
         shared::protocol::dequantize_pos(last.y),
     );
     println!(
         "after reconciliation: predicted {predicted}, server {server_pos}; corrections {} (largest {:.2} units)",
-        ada.corrections, ada.max_correction
+        ada.core.corrections, ada.core.max_correction
     );
     assert!(
         predicted.distance(server_pos) < 0.5,
         "the prediction matches the server: {predicted} vs {server_pos}"
     );
     assert!(
-        ada.max_correction <= 14.0,
+        ada.core.max_correction <= 14.0,
         "corrections stay within two ticks of movement: {}",
-        ada.max_correction
+        ada.core.max_correction
     );
 
     let (drawn, jitter) = watcher.await.expect("watcher");
@@ -284,7 +283,7 @@ async fn play_through_a_stall(window_ms: u64) -> StallRun {
             read = ada.recv() => match read.expect("Ada's snapshots decode through the stall") {
                 Incoming::Snapshot(s) => ticks.push(s.tick.0),
                 Incoming::Closed { code, reason } => panic!("Ada was dropped: {code} {reason}"),
-                Incoming::Message(_) => {}
+                Incoming::Message(_) | Incoming::Decoded => {}
             },
             read = bob.recv() => { read.expect("Bob plays on"); }
         }
@@ -301,7 +300,7 @@ async fn play_through_a_stall(window_ms: u64) -> StallRun {
         shared::protocol::dequantize_pos(last.x),
         shared::protocol::dequantize_pos(last.y),
     );
-    let prediction_error = ada.predictor.position().expect("placed").distance(server_pos);
+    let prediction_error = ada.core.predictor.position().expect("placed").distance(server_pos);
     let replaced = metric(server.addr, "skirmish_snapshots_replaced_total").await;
     server.shutdown().await.expect("clean shutdown");
     StallRun { ticks, replaced, prediction_error }

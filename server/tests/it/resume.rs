@@ -104,6 +104,7 @@ async fn a_hundred_bots_survive_a_reconnect_storm() {
         storm_at: Some(Duration::from_secs(2)),
         progress: false,
         scrape_server: false,
+        full_netcode: usize::MAX,
     })
     .await
     .expect("the run completes");

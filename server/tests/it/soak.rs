@@ -51,6 +51,7 @@ async fn memory_and_descriptors_stay_flat_under_steady_play() {
         storm_at: None,
         progress: false,
         scrape_server: true,
+        full_netcode: usize::MAX,
     })
     .await
     .expect("the soak run completes");

@@ -80,14 +80,17 @@ fn server_messages_round_trip() {
             },
         )),
         ServerMsg::Events {
+            beams: vec![
+                Beam { shooter: PlayerId(3), from: None, to: MapPoint { x: 3, y: 65535 } },
+                Beam {
+                    shooter: PlayerId(3),
+                    from: Some(MapPoint { x: 1, y: 2 }),
+                    to: MapPoint::default(),
+                },
+                Beam { shooter: PlayerId(4_000_000), from: None, to: MapPoint { x: 9, y: 9 } },
+            ],
             events: vec![
                 GameEvent::Joined { id: PlayerId(8), name: "Bob".into() },
-                GameEvent::Shot {
-                    shooter: PlayerId(7),
-                    from: MapPoint { x: 1, y: 2 },
-                    to: MapPoint { x: 3, y: 65535 },
-                    hit: Some(PlayerId(8)),
-                },
                 GameEvent::Killed { killer: PlayerId(7), victim: PlayerId(8) },
                 GameEvent::Chat { from: PlayerId(8), text: "hi".into() },
                 GameEvent::Left { id: PlayerId(8) },
@@ -154,4 +157,77 @@ fn random_bytes_never_panic() {
         let _ = decode_client(&bytes);
         let _ = decode_server(&bytes);
     }
+}
+
+#[test]
+fn a_snapshot_frame_from_a_shared_body_is_the_same_bytes() {
+    let update = |id: u32, pos: Option<(i32, i32)>| EntityUpdate {
+        id: PlayerId(id),
+        pos,
+        health: Some(75),
+        ..EntityUpdate::default()
+    };
+    let bases = [
+        DeltaBase::Keyframe { tick: Tick(123_456), ack_input: 99 },
+        DeltaBase::Delta { baseline_low: 7, age: 3, ack_advance: 2 },
+        DeltaBase::Delta { baseline_low: 255, age: 300, ack_advance: 0 },
+    ];
+    let bodies = [
+        (0, vec![], vec![]),
+        (0b101, vec![PlayerId(2), PlayerId(40)], vec![update(1, Some((-3, 900)))]),
+        (u64::MAX, vec![], (1..200).map(|id| update(id * 3, None)).collect()),
+    ];
+    for base in bases {
+        for (pickups, removed, updates) in &bodies {
+            let delta = SnapshotDelta {
+                base,
+                pickups: *pickups,
+                removed: removed.clone(),
+                updates: updates.clone(),
+            };
+            let body = encode_snapshot_body(*pickups, removed, updates);
+            assert_eq!(
+                encode_snapshot_frame(&base, &body),
+                encode_server(&ServerMsg::Snapshot(delta)),
+                "{base:?} with {} updates",
+                updates.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn an_events_frame_from_a_shared_body_is_the_same_bytes() {
+    let beams = |n: u32| -> Vec<Beam> {
+        (0..n)
+            .map(|i| Beam {
+                shooter: PlayerId(i * 7 / 2 + 1),
+                from: (i % 3 == 0).then_some(MapPoint { x: i as u16, y: 7 }),
+                to: MapPoint { x: 4000, y: i as u16 },
+            })
+            .collect()
+    };
+    let events = [
+        vec![],
+        vec![GameEvent::Killed { killer: PlayerId(1), victim: PlayerId(2) }],
+        vec![
+            GameEvent::Chat { from: PlayerId(5), text: "gg".into() },
+            GameEvent::Left { id: PlayerId(5) },
+        ],
+    ];
+    for events in events {
+        let body = encode_events_body(&events);
+        for n in [0, 1, 40] {
+            let message = ServerMsg::Events { beams: beams(n), events: events.clone() };
+            assert_eq!(encode_events_frame(&beams(n), &body), encode_server(&message));
+        }
+    }
+}
+
+#[test]
+fn a_beam_costs_five_bytes_from_the_shooters_view() {
+    let one = |beams: Vec<Beam>| encode_server(&ServerMsg::Events { beams, events: vec![] }).len();
+    let beam =
+        |shooter: u32| Beam { shooter: PlayerId(shooter), from: None, to: MapPoint { x: 1, y: 2 } };
+    assert_eq!(one((1..=40).map(|i| beam(i * 20)).collect()) - one(vec![]), 40 * 5);
 }

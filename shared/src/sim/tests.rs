@@ -260,12 +260,37 @@ fn full_health_player_leaves_pickup() {
 }
 
 #[test]
-fn missing_input_repeats_last_one() {
-    let mut world = world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0)]);
-    run(&mut world, 1, &[(1, input(127, 0, (1, 0), false))]);
+fn a_tick_without_a_command_stands_still_but_keeps_aim_and_trigger() {
+    let mut world =
+        world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0), Vec2::new(600.0, 500.0)]);
+    run(&mut world, 1, &[(1, input(127, 0, (1, 0), true))]);
     let after_one = pos(&world, 1);
-    run(&mut world, 1, &[]);
-    assert!(pos(&world, 1).x > after_one.x, "held key keeps moving without a fresh input");
+    let step = world.players[&PlayerId(1)].vel;
+    let events = run(&mut world, 1, &[]);
+    assert_eq!(pos(&world, 1), after_one, "movement is only ever a command's");
+    assert_eq!(world.players[&PlayerId(1)].vel, step, "the heading is kept for dead reckoning");
+    let later = run(&mut world, fire_cooldown_ticks(HZ), &[]);
+    let shots = events.iter().chain(&later).filter(|e| matches!(e, GameEvent::Shot { .. }));
+    assert!(shots.count() >= 1, "a held trigger keeps firing without fresh commands");
+}
+
+#[test]
+fn several_commands_in_one_tick_each_move_one_step() {
+    let mut one_by_one = world_with(open_map(vec![]), &[Vec2::new(200.0, 500.0)]);
+    let mut at_once = one_by_one.clone();
+    let right = input(127, 0, (1, 0), false);
+    run(&mut one_by_one, 3, &[(1, right)]);
+    let inputs: TickInputs =
+        [right, right, right].map(|cmd| (PlayerId(1), cmd)).into_iter().collect();
+    step(&mut at_once, &inputs);
+    step(&mut at_once, &TickInputs::new());
+    step(&mut at_once, &TickInputs::new());
+    assert_eq!(
+        pos(&at_once, 1),
+        pos(&one_by_one, 1),
+        "three commands are three steps, whenever applied"
+    );
+    assert_eq!(at_once.players[&PlayerId(1)].vel, one_by_one.players[&PlayerId(1)].vel);
 }
 
 /// A pseudo-random but fixed input script for `players` players over `ticks` ticks.
@@ -305,7 +330,7 @@ fn scripted_run(players: u32, ticks: u32) -> Vec<Vec<u8>> {
             pickups: world.pickup_bits(),
         };
         frames.push(encode_server(&ServerMsg::Snapshot(crate::delta::encode(None, &snapshot))));
-        frames.push(encode_server(&ServerMsg::Events { events }));
+        frames.push(encode_server(&ServerMsg::Events { beams: vec![], events }));
     }
     frames
 }

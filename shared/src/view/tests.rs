@@ -98,6 +98,11 @@ impl Delivery {
 /// Runs 300 ticks; every delivered frame must decode to exactly the member's view and equal
 /// the reference encoder's output against the same baseline. Returns (frames, keyframes).
 fn members_decode_their_views(radius: f32, delivery: Delivery) -> (u32, u32) {
+    members_decode_their_views_each(radius, [delivery; 3])
+}
+
+/// [`members_decode_their_views`] with a delivery pattern per member.
+fn members_decode_their_views_each(radius: f32, deliveries: [Delivery; 3]) -> (u32, u32) {
     let mut room = Room::new(radius);
     let members = [PlayerId(1), PlayerId(17), PlayerId(40)];
     let mut viewers: Vec<Viewer> = members.iter().map(|_| Viewer::default()).collect();
@@ -107,6 +112,7 @@ fn members_decode_their_views(radius: f32, delivery: Delivery) -> (u32, u32) {
     for t in 0..300 {
         room.step();
         for (m, id) in members.iter().enumerate() {
+            let delivery = deliveries[m];
             let ack = t * 2;
             let bytes = room.view.snapshot_frame(
                 *id,
@@ -156,6 +162,17 @@ fn a_stall_longer_than_the_room_history_falls_back_to_a_keyframe() {
 }
 
 #[test]
+fn without_a_radius_members_with_any_baseline_decode_their_views() {
+    // Bodies are shared between members holding the same baseline: with three different
+    // delivery patterns, members hold the previous frame, older ones, or none.
+    let (frames, keyframes) = members_decode_their_views_each(
+        0.0,
+        [Delivery::Every, Delivery::DropEveryThird, Delivery::LongStall],
+    );
+    assert_eq!((frames, keyframes), (300 + 200 + 220, 4), "one keyframe each, one after the stall");
+}
+
+#[test]
 fn everyone_sees_everyone_without_a_radius() {
     let mut room = Room::new(0.0);
     room.step();
@@ -177,4 +194,57 @@ fn a_radius_limits_the_view_and_players_come_and_go() {
     let (least, most) = (sizes.iter().min().copied(), sizes.iter().max().copied());
     assert!(most < Some(PLAYERS as usize), "never the whole room: {most:?}");
     assert!(least != most, "players enter and leave the view: {least:?}..{most:?}");
+}
+
+#[test]
+fn the_camera_keeps_its_view_inside_the_map() {
+    let map = Vec2::new(4000.0, 1000.0);
+    let half = Vec2::new(600.0, 400.0);
+    let cases = [
+        (Vec2::new(2000.0, 500.0), Vec2::new(2000.0, 500.0), "in the middle: on the ship"),
+        (Vec2::new(100.0, 100.0), Vec2::new(600.0, 400.0), "in a corner: pushed inside"),
+        (Vec2::new(3990.0, 990.0), Vec2::new(3400.0, 600.0), "the far corner"),
+    ];
+    for (ship, expected, why) in cases {
+        assert_eq!(camera_center(ship, map, half), expected, "{why}");
+    }
+    let narrow = Vec2::new(4000.0, 500.0);
+    assert_eq!(camera_center(Vec2::new(50.0, 50.0), narrow, half).y, 250.0, "centred when small");
+}
+
+#[test]
+fn a_beam_is_seen_when_it_crosses_the_view_even_with_both_ends_outside() {
+    let view = (Vec2::new(0.0, 0.0), Vec2::new(100.0, 100.0));
+    let meets = |a: (f32, f32), b: (f32, f32)| {
+        segment_meets_box(Vec2::new(a.0, a.1), Vec2::new(b.0, b.1), view)
+    };
+    assert!(meets((-50.0, 50.0), (150.0, 50.0)), "straight across");
+    assert!(meets((50.0, 50.0), (500.0, 500.0)), "starting inside");
+    assert!(meets((50.0, -10.0), (50.0, 10.0)), "vertical, ending inside");
+    assert!(!meets((-50.0, -50.0), (-10.0, 150.0)), "passing beside");
+    assert!(!meets((120.0, -60.0), (160.0, 40.0)), "passing a corner outside");
+    assert!(meets((-10.0, 90.0), (10.0, 110.0)), "clipping a corner");
+}
+
+#[test]
+fn every_screen_the_client_allows_lies_inside_the_sight_the_server_assumes() {
+    let map = Vec2::new(4000.0, 3000.0);
+    let mut seed = 7u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        f32::from((seed % 10_000) as u16) / 10_000.0
+    };
+    for _ in 0..10_000 {
+        let ship = Vec2::new(next() * map.x, next() * map.y);
+        let half = Vec2::new(next() * MAX_VIEW_HALF.x, next() * MAX_VIEW_HALF.y);
+        let center = camera_center(ship, map, half);
+        let (min, max) = sight(ship, map);
+        let (low, high) = (center - half, center + half);
+        assert!(
+            low.cmpge(min - 1e-3).all() && high.cmple(max + 1e-3).all(),
+            "ship {ship}, half {half}: view {low}..{high} outside sight {min}..{max}"
+        );
+    }
 }
