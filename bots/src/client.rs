@@ -187,15 +187,17 @@ impl BotClient {
     }
 
     /// Sends `cmd` for every server tick since the last call (the input clock), in one
-    /// message; returns the newest sequence number sent, if any was due.
+    /// message; returns the sequence number of the first new command (the one that carries
+    /// this input to the server first), if any was due.
     pub async fn play(&mut self, cmd: InputCmd) -> anyhow::Result<Option<u32>> {
         let now = self.now_ms();
+        let first = self.core.next_seq();
         let due = self.core.commands_due(now);
         let Some(message) = self.core.input_message((0..due).map(|_| cmd), now) else {
             return Ok(None);
         };
         self.send(&message).await?;
-        Ok(Some(self.core.next_seq() - 1))
+        Ok(Some(first))
     }
 
     /// The next message, or the close. Snapshots are decoded, reconciled and buffered.

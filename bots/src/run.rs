@@ -308,7 +308,7 @@ async fn session(
     result.expected_hz = f64::from(client.welcome.send_hz);
     let mut brain = Brain::new(config.behavior, rng.next_u64(), input_hz);
     let mut inputs = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(input_hz)));
-    inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    inputs.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut pings = tokio::time::interval(Duration::from_secs(1));
     let epoch = Instant::now();
     let now_ms = || epoch.elapsed().as_secs_f64() * 1000.0;

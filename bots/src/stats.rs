@@ -4,7 +4,8 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-/// Measures input latency: from sending input `k` to the first snapshot that acknowledges `k`.
+/// Measures input latency: from sending input `k` (the first command of a message: the input
+/// just sampled) to the first snapshot that acknowledges `k`.
 #[derive(Debug, Default)]
 pub struct LatencyTracker {
     /// Sent, not yet acknowledged: (seq, send time in ms), oldest first.

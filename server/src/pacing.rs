@@ -1,38 +1,34 @@
-//! Input pacing: how many of a player's buffered commands the room applies each tick.
+//! Input pacing: which of a player's buffered commands the room applies each tick.
 //!
 //! Every command is one tick of movement (see `shared::sim::TickInputs`), and clients send a
 //! tick's worth of commands per message at whatever rate they like (bots at 20 Hz send three at
-//! once to a 60 Hz room). Applying them one per tick would make each wait in a queue for up to
-//! a message interval; applying every command the moment it arrives would let a client move
-//! faster than the speed limit. So a player earns one tick of **credit** per room tick and each
-//! applied command spends one; the balance may be saved up to a cap (idle ticks before a late
-//! message) and may go below zero down to the same cap (a message's commands applied together,
-//! paid back by the ticks they stand for). Commands that arrive together are all applied at the
-//! next tick, yet over any stretch of ticks a player never applies more commands than ticks
-//! passed plus twice the cap.
+//! once to a 60 Hz room). The room applies **one command per tick**, in order, so every ship
+//! moves smoothly, one step a tick, the way its owner predicted it; a message's first command
+//! (the input just sampled) is applied at the next tick, and the others follow tick by tick.
 //!
-//! A client whose clock runs a little fast, or a burst beyond the cap, would leave a standing
-//! queue (each command then waits behind the others: pure latency). The pacer watches the
-//! fewest commands left over after each tick over a window; if even that minimum was above
-//! zero, those commands are standing delay, and the oldest of them are dropped (counted by the
-//! caller).
+//! A tick with no command (the message is late) leaves the ship standing and saves one tick
+//! of **credit** (up to a cap). If commands then stand in the queue through a short window,
+//! they are caught up: applied together, as far as the saved credit allows, so a late message
+//! costs its player no distance and no lasting delay; over any stretch of ticks a player never
+//! applies more commands than ticks passed plus the cap. What stands beyond the credit (a
+//! client whose clock runs fast, a burst) is standing delay: the oldest are dropped (counted by
+//! the caller).
 
 use std::collections::VecDeque;
 
 use shared::protocol::InputCmd;
 use shared::tick::ticks_for_secs;
 
-/// The most credit a player can save up, and the most it may run ahead, in seconds of ticks:
-/// covers a message interval at 10 Hz plus jitter.
-const MAX_CREDIT_SECS: f32 = 0.15;
-/// How long a queue must stand before its floor is trimmed.
-const TRIM_WINDOW_SECS: f32 = 0.5;
+/// The most credit a player can save, in seconds of ticks.
+const MAX_CREDIT_SECS: f32 = 0.25;
+/// How long commands must stand in the queue before they are caught up or trimmed.
+const CATCH_UP_WINDOW_SECS: f32 = 0.2;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Pacer {
-    /// Ticks earned minus commands applied, within `-max_credit..=max_credit`.
-    credit: i32,
-    max_credit: i32,
+    /// Ticks that applied no command, not yet caught up (at most `max_credit`).
+    credit: u32,
+    max_credit: u32,
     window: u32,
     ticks_in_window: u32,
     /// The fewest commands left over after a tick in this window.
@@ -43,25 +39,23 @@ impl Pacer {
     pub(crate) fn new(tick_hz: u16) -> Pacer {
         Pacer {
             credit: 0,
-            max_credit: ticks_for_secs(MAX_CREDIT_SECS, tick_hz).max(2) as i32,
-            window: ticks_for_secs(TRIM_WINDOW_SECS, tick_hz).max(2),
+            max_credit: ticks_for_secs(MAX_CREDIT_SECS, tick_hz).max(2),
+            window: ticks_for_secs(CATCH_UP_WINDOW_SECS, tick_hz).max(2),
             ticks_in_window: 0,
             floor: usize::MAX,
         }
     }
 
-    /// One room tick: hands the commands this tick may apply to `apply`, oldest first, and
-    /// returns how many standing commands were trimmed from the front of `pending`.
+    /// One room tick: hands the commands this tick applies to `apply`, oldest first, and
+    /// returns how many standing commands were dropped from the front of `pending`.
     pub(crate) fn tick(
         &mut self,
         pending: &mut VecDeque<InputCmd>,
         mut apply: impl FnMut(InputCmd),
     ) -> usize {
-        self.credit = (self.credit + 1).min(self.max_credit);
-        while self.credit > -self.max_credit {
-            let Some(cmd) = pending.pop_front() else { break };
-            self.credit -= 1;
-            apply(cmd);
+        match pending.pop_front() {
+            Some(cmd) => apply(cmd),
+            None => self.credit = (self.credit + 1).min(self.max_credit),
         }
         self.floor = self.floor.min(pending.len());
         self.ticks_in_window += 1;
@@ -70,7 +64,12 @@ impl Pacer {
         }
         let standing = std::mem::replace(&mut self.floor, usize::MAX);
         self.ticks_in_window = 0;
-        pending.drain(..standing).count()
+        let caught_up = standing.min(self.credit as usize);
+        self.credit -= caught_up as u32;
+        for cmd in pending.drain(..caught_up) {
+            apply(cmd);
+        }
+        pending.drain(..standing - caught_up).count()
     }
 }
 
@@ -82,63 +81,84 @@ mod tests {
         seqs.map(|seq| InputCmd { seq, ..InputCmd::default() }).collect()
     }
 
-    /// Runs `ticks` ticks, delivering `per_message` new commands every `every` ticks; returns
-    /// per tick the sequence numbers applied, and the total trimmed.
+    /// Runs `ticks` ticks; `arrivals(tick)` says how many new commands arrive before that
+    /// tick. Returns per tick the sequence numbers applied, and the total dropped.
     fn simulate(
         pacer: &mut Pacer,
         ticks: u32,
-        every: u32,
-        per_message: u32,
+        arrivals: impl Fn(u32) -> u32,
     ) -> (Vec<Vec<u32>>, usize) {
         let mut pending = VecDeque::new();
         let mut next = 1;
         let mut applied = Vec::new();
-        let mut trimmed = 0;
+        let mut dropped = 0;
         for tick in 0..ticks {
-            if tick % every == 0 {
-                pending.extend(cmds(next..=next + per_message - 1));
-                next += per_message;
+            let count = arrivals(tick);
+            if count > 0 {
+                pending.extend(cmds(next..=next + count - 1));
+                next += count;
             }
             let mut now = Vec::new();
-            trimmed += pacer.tick(&mut pending, |cmd| now.push(cmd.seq));
+            dropped += pacer.tick(&mut pending, |cmd| now.push(cmd.seq));
             applied.push(now);
         }
-        (applied, trimmed)
+        (applied, dropped)
     }
 
     #[test]
-    fn commands_sent_together_after_idle_ticks_are_applied_at_once() {
+    fn messages_of_three_commands_move_a_ship_one_step_every_tick() {
         // 20 Hz messages of three commands each into a 60 Hz room.
         let mut pacer = Pacer::new(60);
-        let (applied, trimmed) = simulate(&mut pacer, 600, 3, 3);
-        // From the second message on, every message is applied whole on the tick it arrives.
-        for (tick, seqs) in applied.iter().enumerate().skip(3) {
-            let expected = if tick % 3 == 0 { 3 } else { 0 };
-            assert_eq!(seqs.len(), expected, "tick {tick}: {seqs:?}");
+        let (applied, dropped) =
+            simulate(&mut pacer, 600, |tick| if tick % 3 == 0 { 3 } else { 0 });
+        for (tick, seqs) in applied.iter().enumerate() {
+            assert_eq!(seqs, &vec![tick as u32 + 1], "tick {tick}: one command, in order");
         }
-        assert_eq!(trimmed, 0, "nothing stands, nothing is trimmed");
+        assert_eq!(dropped, 0, "nothing stands, nothing is dropped");
     }
 
     #[test]
-    fn a_flood_never_beats_one_command_per_tick_plus_twice_the_cap() {
+    fn a_late_message_costs_one_still_tick_then_is_caught_up_whole() {
+        let mut pacer = Pacer::new(60);
+        // Every 3 ticks, except one message that is two ticks late.
+        let arrivals = |tick: u32| match tick {
+            30 => 0,
+            32 => 3,
+            t if t % 3 == 0 => 3,
+            _ => 0,
+        };
+        let (applied, dropped) = simulate(&mut pacer, 120, arrivals);
+        let all: Vec<u32> = applied.iter().flatten().copied().collect();
+        assert_eq!(all, (1..=all.len() as u32).collect::<Vec<_>>(), "every command once, in order");
+        assert_eq!(all.len(), 120, "no distance lost: as many commands as ticks");
+        assert_eq!(dropped, 0);
+        let still = applied.iter().filter(|seqs| seqs.is_empty()).count();
+        assert_eq!(still, 2, "the ship stood still while the message was late");
+        assert!(applied[60..].iter().all(|seqs| seqs.len() == 1), "then one a tick again");
+    }
+
+    #[test]
+    fn a_flood_never_beats_one_command_per_tick_plus_the_cap() {
         let mut pacer = Pacer::new(30);
         let cap = pacer.max_credit as usize;
         let mut pending = cmds(1..=1000);
         let mut applied = 0;
         for ticks in 1..=100 {
             pacer.tick(&mut pending, |_| applied += 1);
-            assert!(applied <= ticks + 2 * cap, "{applied} commands in {ticks} ticks");
+            assert!(applied <= ticks + cap, "{applied} commands in {ticks} ticks");
         }
-        // Saved-up credit is capped: after a long silence a burst moves at most `cap` steps.
+        // Saved-up credit is capped: after a long silence a burst moves at most `cap` extra.
         let mut pacer = Pacer::new(30);
         let mut empty = VecDeque::new();
         for _ in 0..100 {
             pacer.tick(&mut empty, |_| {});
         }
-        let mut burst = cmds(1..=50);
-        let mut at_once = 0;
-        pacer.tick(&mut burst, |_| at_once += 1);
-        assert_eq!(at_once, 2 * cap, "a long silence saves at most the cap, and runs one ahead");
+        let ticks = 3 * pacer.window;
+        let (applied, dropped) = simulate(&mut pacer, ticks, |tick| if tick == 0 { 50 } else { 0 });
+        let moved: usize = applied.iter().map(Vec::len).sum();
+        assert!(moved > pacer.window as usize, "saved credit catches up: {moved}");
+        assert!(moved <= ticks as usize + cap, "a long silence saves at most the cap: {moved}");
+        assert_eq!(moved + dropped, 50, "what credit cannot pay for is dropped, not kept waiting");
     }
 
     #[test]
@@ -147,18 +167,18 @@ mod tests {
         let mut pacer = Pacer::new(30);
         let mut pending = VecDeque::new();
         let mut next = 1;
-        let mut trimmed = 0;
+        let mut dropped = 0;
         let mut worst_tail = 0;
         for tick in 0..3000u32 {
             let due = (tick + 1) * 31 / 30 - tick * 31 / 30;
             pending.extend(cmds(next..=next + due - 1));
             next += due;
-            trimmed += pacer.tick(&mut pending, |_| {});
+            dropped += pacer.tick(&mut pending, |_| {});
             if tick > 100 {
                 worst_tail = worst_tail.max(pending.len());
             }
         }
-        assert!(trimmed > 0, "the surplus is trimmed");
+        assert!(dropped > 0, "the surplus is dropped");
         assert!(worst_tail <= 2, "the queue never stands more than a command or two: {worst_tail}");
     }
 }

@@ -304,18 +304,23 @@ impl Room {
         let only_global =
             (!global.is_empty()).then(|| Bytes::from(encode_events_frame(&[], &body)));
         let map_size = self.world.map.size();
+        let everyone_visible = self.config.view_radius <= 0.0 || self.config.full_snapshots;
         let mut beams = Vec::new();
         for (id, member, link) in self.members.connected() {
             beams.clear();
             if let Some(me) = self.world.players.get(id) {
                 let sight = view::sight(me.pos, map_size);
-                let visible = member.viewer.visible();
+                // Shooters come in id order, so the visible set is searched on from where the
+                // last search ended.
+                let mut visible = member.viewer.visible();
                 for shot in &shots {
                     let GameEvent::Shot { shooter, from, to, .. } = shot else { continue };
                     if !view::segment_meets_box(from.to_world(), to.to_world(), sight) {
                         continue;
                     }
-                    let drawn = shooter == id || visible.binary_search(shooter).is_ok();
+                    visible = &visible[visible.partition_point(|v| v < shooter)..];
+                    let drawn =
+                        everyone_visible || shooter == id || visible.first() == Some(shooter);
                     beams.push(Beam {
                         shooter: *shooter,
                         from: (!drawn).then_some(*from),

@@ -34,6 +34,15 @@ fn encode<T: Serialize>(message: &T) -> Vec<u8> {
         .expect("protocol messages always encode")
 }
 
+/// `head` encoded, followed by `body`, in one allocation.
+fn encode_with_tail<T: Serialize>(head: &T, body: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(32 + body.len());
+    bincode::serde::encode_into_std_write(head, &mut frame, bincode::config::standard())
+        .expect("protocol messages always encode");
+    frame.extend_from_slice(body);
+    frame
+}
+
 fn decode<T: DeserializeOwned, const LIMIT: usize>(bytes: &[u8]) -> Result<T, DecodeError> {
     if bytes.len() > LIMIT {
         return Err(DecodeError::TooLarge { len: bytes.len(), limit: LIMIT });
@@ -84,9 +93,7 @@ pub fn encode_snapshot_frame(base: &DeltaBase, body: &[u8]) -> Vec<u8> {
         Welcome(()),
         Snapshot(&'a DeltaBase),
     }
-    let mut frame = encode(&Head::Snapshot(base));
-    frame.extend_from_slice(body);
-    frame
+    encode_with_tail(&Head::Snapshot(base), body)
 }
 
 /// The room-wide part of an events frame (`ServerMsg::Events::events`), encoded once per send
@@ -110,9 +117,7 @@ pub fn encode_events_frame(beams: &[Beam], body: &[u8]) -> Vec<u8> {
         Scoreboard(()),
         Events(#[serde(with = "crate::packing::beams")] &'a [Beam]),
     }
-    let mut frame = encode(&Head::Events(beams));
-    frame.extend_from_slice(body);
-    frame
+    encode_with_tail(&Head::Events(beams), body)
 }
 
 /// Decodes a client message, bounded by [`MAX_CLIENT_MSG_BYTES`].

@@ -74,7 +74,7 @@ struct Remote {
 
 /// Runs a 60 Hz room with 20 Hz snapshots for `secs` with clients sending at 20 Hz (Full)
 /// and 30 Hz (Light) over 40 ms one-way links, steering in circles and firing; the server
-/// applies every command it has (as the room's input credit does for paced clients).
+/// applies one command per player per tick, as the room does.
 fn run_room(secs: f64) -> Vec<Remote> {
     let (tick_hz, send_hz, one_way_ms) = (60u16, 20u16, 40.0);
     let mut world = World::new(open_map(), tick_hz);
@@ -145,8 +145,9 @@ fn run_room(secs: f64) -> Vec<Remote> {
         }
         next_tick += tick_ms;
         inputs.clear();
+        // One command per player per tick, as the room paces them.
         for remote in &mut remotes {
-            for cmd in remote.pending.drain(..) {
+            if let Some(cmd) = remote.pending.pop_front() {
                 remote.last_applied = cmd.seq;
                 inputs.insert(remote.core.me, cmd);
             }
