@@ -139,7 +139,7 @@ pub fn summarize(refusals: impl IntoIterator<Item = Refusal>, bots: usize) -> Ve
             hint: refusal.hint(refused, bots),
         })
         .collect();
-    summary.sort_by(|a, b| b.refused.cmp(&a.refused));
+    summary.sort_by_key(|count| std::cmp::Reverse(count.refused));
     summary
 }
 
