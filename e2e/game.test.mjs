@@ -1,6 +1,8 @@
 // End-to-end: the real WASM client in headless Chromium against the real server on 127.0.0.1.
-// Two browser pages join; one moves, fires and chats; the other sees all of it. The test saves
-// screenshots to e2e/artifacts/ and fails if the canvas is blank.
+// Two browser pages join; one moves, fires and chats; the other sees all of it. The page's icon
+// loads, the camera stays on the map, the minimap is drawn, and the console stays free of
+// errors (not one: a missing favicon's 404 counts). The test saves screenshots to
+// e2e/artifacts/ and fails if the canvas is blank.
 //
 // Run through `cargo xtask test`, or by hand with the server built and the client in dist/:
 //   SKIRMISH_SERVER_BIN=target/debug/skirmish-server SKIRMISH_DIST=dist node --test e2e/
@@ -71,9 +73,19 @@ async function waitFor(page, what, fn, arg) {
   return handle.jsonValue();
 }
 
-async function joinGame(page, url, name) {
+/** Records everything that would show as an error in the page's console: script errors,
+ *  console.error calls, failed requests and HTTP errors (Chromium logs those too). */
+function watchErrors(page) {
   const errors = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`console: ${msg.text()}`); });
+  page.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  page.on('response', (res) => { if (res.status() >= 400) errors.push(`HTTP ${res.status()}: ${res.url()}`); });
+  return errors;
+}
+
+async function joinGame(page, url, name) {
+  const errors = watchErrors(page);
   await page.goto(url);
   await page.fill('#name-input', name);
   await page.click('#join-button');
@@ -120,6 +132,25 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
     const aliceId = (await debug(alice)).playerId;
     assert.equal(typeof aliceId, 'number', 'Alice has a player id');
 
+    // The icon: /favicon.ico (which browsers ask for on their own) and every icon the page links
+    // load as images.
+    const icons = await alice.evaluate(async () => {
+      const hrefs = ['/favicon.ico', ...[...document.querySelectorAll('link[rel~="icon"]')].map((l) => l.href)];
+      return Promise.all(hrefs.map(async (href) => {
+        const response = await fetch(href);
+        const img = new Image();
+        img.src = href;
+        const decoded = await img.decode().then(() => true, () => false);
+        return { href, status: response.status, type: response.headers.get('content-type'), decoded, width: img.naturalWidth };
+      }));
+    });
+    console.log(`icons: ${JSON.stringify(icons)}`);
+    assert.ok(icons.length >= 3, `the page links its icons: ${JSON.stringify(icons)}`);
+    for (const icon of icons) {
+      assert.equal(icon.status, 200, `${icon.href} is served`);
+      assert.ok(icon.decoded && icon.width > 0, `${icon.href} is an image: ${JSON.stringify(icon)}`);
+    }
+
     // Bob sees Alice, with her name.
     const seen = await waitFor(bob, 'Bob to see Alice', (id) =>
       window.skirmishDebug().players.find((p) => p.id === id && p.name === 'Alice'), aliceId);
@@ -154,11 +185,40 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
     assert.equal(markup, 0, 'chat is rendered as text, never as HTML');
     assert.ok((await debug(bob)).chat.some((l) => l.includes('hello from Alice')), 'the chat line is in Bob\'s log');
 
-    // The HUD shows ping and FPS; the canvas shows a drawn arena, not a blank surface.
+    // The HUD shows ping, FPS and the server's version; the canvas shows a drawn arena, not a
+    // blank surface.
     await bob.waitForTimeout(1200);
     const hud = await bob.textContent('#hud');
     assert.match(hud, /ping/i, `the HUD shows ping: ${hud}`);
     assert.match(hud, /fps/i, `the HUD shows FPS: ${hud}`);
+    assert.match(hud, /server \d+\.\d+\.\d+, protocol \d+/, `the HUD shows the server's version: ${hud}`);
+
+    // The camera never shows void beyond the map (the arena is larger than the view), and the
+    // minimap in the corner shows the arena with our own ship as a yellow dot. Alice has moved
+    // out of her corner; Bob waits in his, where the minimap fades over his ship.
+    for (const [name, page] of [['Alice', alice], ['Bob', bob]]) {
+      const { view, map, minimap } = await debug(page);
+      console.log(`${name}'s view ${JSON.stringify(view)} of map ${JSON.stringify(map)}, minimap ${JSON.stringify(minimap)}`);
+      assert.ok(view.x >= -0.5 && view.y >= -0.5 && view.x + view.width <= map.width + 0.5
+        && view.y + view.height <= map.height + 0.5, `${name}'s camera stays on the map`);
+      const drawn = await page.evaluate((rect) => {
+        const canvas = document.querySelector('canvas#game');
+        const dpr = canvas.width / canvas.clientWidth;
+        const [x, y, w, h] = [rect.x, rect.y, rect.width, rect.height].map((v) => Math.round(v * dpr));
+        const { data } = canvas.getContext('2d').getImageData(x + 2, y + 2, w - 4, h - 4);
+        const colours = new Set();
+        let yellow = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          colours.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
+          if (data[i] > 240 && Math.abs(data[i + 1] - 212) < 12 && data[i + 2] < 110) yellow += 1;
+        }
+        return { colours: colours.size, yellow };
+      }, minimap);
+      console.log(`${name}'s minimap: ${JSON.stringify(drawn)}`);
+      assert.ok(drawn.colours >= 3, `${name}'s minimap shows the arena: ${JSON.stringify(drawn)}`);
+      // In a corner of the map our ship is drawn under the minimap, which then fades.
+      if (!minimap.faded) assert.ok(drawn.yellow > 0, `${name}'s minimap shows the ship: ${JSON.stringify(drawn)}`);
+    }
     await alice.screenshot({ path: join(artifacts, 'alice.png') });
     await bob.screenshot({ path: join(artifacts, 'bob.png') });
     for (const [name, page] of [['Alice', alice], ['Bob', bob]]) {
@@ -166,8 +226,8 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
       console.log(`${name}'s canvas ${variety.width}x${variety.height}: ${variety.colours} colours, ${(variety.differing * 100).toFixed(1)}% drawn`);
       assert.ok(variety.colours >= 4 && variety.differing > 0.02, `${name}'s canvas is not blank: ${JSON.stringify(variety)}`);
     }
-    assert.deepEqual(aliceErrors, [], 'no script errors on Alice\'s page');
-    assert.deepEqual(bobErrors, [], 'no script errors on Bob\'s page');
+    assert.deepEqual(aliceErrors, [], 'no console errors on Alice\'s page');
+    assert.deepEqual(bobErrors, [], 'no console errors on Bob\'s page');
     console.log(`screenshots saved in ${artifacts}`);
   } finally {
     for (const { context, profile } of browsers) {

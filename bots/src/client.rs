@@ -140,7 +140,8 @@ impl BotClient {
                 match read(&mut socket).await? {
                     (Incoming::Message(ServerMsg::Welcome(welcome)), _) => return Ok(*welcome),
                     (Incoming::Closed { code, reason }, _) => {
-                        bail!("refused with close {code}: {reason}")
+                        let closed = crate::refusal::ClosedBeforeWelcome { code, reason };
+                        return Err(anyhow::Error::new(closed));
                     }
                     _ => continue,
                 }

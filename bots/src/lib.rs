@@ -8,12 +8,14 @@
 //! - [`stats`]: input-latency tracking, percentiles, the JSON report.
 //! - [`http`]: `POST /api/session` and `GET /metrics` over a plain socket.
 //! - [`tls`]: TLS client settings for `wss://` (web roots plus trusted extra roots).
+//! - [`refusal`]: which server limit refused a connection, and the flag that raises it.
 //! - [`scrape`]: the server's own figures from `/metrics`.
 //! - [`run`]: many bots at once: ramp, churn, reconnect storm, progress line, report.
 
 pub mod behavior;
 pub mod client;
 pub mod http;
+pub mod refusal;
 pub mod run;
 pub mod scrape;
 pub mod stats;

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! Shows a progress line on a terminal, prints one JSON report line on stdout at the end, and
-//! exits non-zero if any bot failed to connect or was dropped.
+//! exits non-zero if any bot failed to connect or was dropped. Bots the server turned away for
+//! lack of room are explained once on stderr: which limit refused them, and the server flag that
+//! raises it.
 
 use std::io::IsTerminal;
 use std::time::Duration;

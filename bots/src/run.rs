@@ -13,6 +13,7 @@ use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use crate::behavior::{Behavior, BotView, Brain, Rng};
 use crate::client::{BotClient, Incoming};
+use crate::refusal::{self, Refusal};
 use crate::scrape::{self, ServerFigures};
 use crate::stats::{LatencyTracker, Report, TickSpread, spread2, spread3};
 
@@ -70,6 +71,10 @@ struct BotResult {
     max_correction: f32,
     resumes: u64,
     resume_failures: u64,
+    /// The server limit that refused this bot's last failed connection, if one did.
+    refusal: Option<Refusal>,
+    /// When this bot last took back its player after the storm.
+    resumed_at: Option<Instant>,
 }
 
 /// Why a bot leaves before the end of the run.
@@ -133,7 +138,17 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
         progress.abort();
         eprintln!();
     }
-    Ok(Report { bots_cpu_per_s, ..report(&config, results, &before, &after, steady_secs) })
+    let last_resume = results.iter().filter_map(|r| r.resumed_at).max();
+    let storm_to_last_resume_ms = match (config.storm_at, last_resume) {
+        (Some(at), Some(last)) => last.saturating_duration_since(start + at).as_secs_f64() * 1000.0,
+        _ => 0.0,
+    };
+    let report = report(&config, results, &before, &after, steady_secs);
+    // Once for the run, not once per bot: which limit refused them, and the flag to raise it.
+    for refused in &report.refusals {
+        eprintln!("bots: {}", refused.hint);
+    }
+    Ok(Report { bots_cpu_per_s, storm_to_last_resume_ms, ..report })
 }
 
 fn report(
@@ -198,9 +213,11 @@ fn report(
             0.0
         },
         bots_cpu_per_s: 0.0,
+        storm_to_last_resume_ms: 0.0,
         prediction_corrections: results.iter().map(|r| r.corrections).sum(),
         resumes: results.iter().map(|r| r.resumes).sum(),
         resume_failures: results.iter().map(|r| r.resume_failures).sum(),
+        refusals: refusal::summarize(results.iter().filter_map(|r| r.refusal), config.count),
         max_prediction_error: results
             .iter()
             .map(|r| f64::from(r.max_correction))
@@ -228,18 +245,20 @@ async fn play_bot(
         let mut client =
             match BotClient::connect_as(&config.url, &name, token, CONNECT_WAIT, fidelity).await {
                 Ok(client) => client,
-                Err(_) if !result.ever_connected => {
-                    result.failed = true;
-                    return result;
-                }
-                Err(_) => {
-                    result.dropped = true;
+                Err(err) => {
+                    result.refusal = Refusal::classify(&err);
+                    if result.ever_connected {
+                        result.dropped = true;
+                    } else {
+                        result.failed = true;
+                    }
                     return result;
                 }
             };
         if let Some((id, _)) = resume.take() {
             if client.welcome.resumed && client.welcome.player_id == id {
                 result.resumes += 1;
+                result.resumed_at = Some(Instant::now());
             } else {
                 result.resume_failures += 1;
             }

@@ -101,6 +101,12 @@ pub struct Report {
     /// Reconnects after a storm that took back the same player, and those that did not.
     pub resumes: u64,
     pub resume_failures: u64,
+    /// From the reconnect storm to the last bot taking back its player, in milliseconds
+    /// (0 without a storm).
+    pub storm_to_last_resume_ms: f64,
+    /// Connections the server refused for lack of room, one entry per limit with the flag
+    /// that raises it (empty when nothing was refused).
+    pub refusals: Vec<crate::refusal::RefusalCount>,
 }
 
 /// Sorts samples and takes the three usual percentiles.

@@ -457,6 +457,9 @@ impl App {
                     format!("Disconnected ({why}). Reconnecting…")
                 })
             }
+            Conn::Closed { code: close::VERSION_MISMATCH, .. } => {
+                Some("The server was updated — reload the page.".into())
+            }
             Conn::Closed { code, reason } => Some(format!(
                 "Disconnected: {reason} (code {code}). Reload the page to play again."
             )),

@@ -18,7 +18,7 @@ use web_sys::{
 
 use crate::app::App;
 use crate::input::{InputState, Stick};
-use crate::net::{NetEvent, Session, Socket, game_url, request_session};
+use crate::net::{NetEvent, Session, Socket, game_url, request_server_version, request_session};
 use crate::render::Renderer;
 use crate::ui::Ui;
 
@@ -61,6 +61,7 @@ pub(crate) fn start() -> Result<(), JsValue> {
             ui.name_input.set_value(&name);
         }
     }
+    request_server_version(&window, ui.server_version.clone());
     let mut renderer = Renderer::new(canvas.clone(), ctx);
     renderer.resize(window.device_pixel_ratio());
     let game = Rc::new(RefCell::new(Game {
@@ -116,7 +117,12 @@ impl Game {
             }
         }
         self.renderer.resize(self.window.device_pixel_ratio());
-        self.renderer.draw(&self.app, &self.input, now)?;
+        let camera = self.renderer.camera(&self.app, now);
+        self.renderer.draw(&self.app, &self.input, camera.as_ref(), now)?;
+        // The next inputs aim from where our ship is on screen now, through the same camera.
+        if let Some(camera) = camera {
+            self.input.set_aim_origin(camera.to_screen(self.app.camera(now)));
+        }
         self.ui.sync(&self.app, now)
     }
 
@@ -176,16 +182,7 @@ impl Game {
         Ok(())
     }
 
-    /// Pointer position relative to the canvas centre (our ship), in CSS pixels.
-    fn relative_to_centre(&self, client_x: f64, client_y: f64) -> Vec2 {
-        let rect = self.canvas.get_bounding_client_rect();
-        Vec2::new(
-            (client_x - rect.left() - rect.width() / 2.0) as f32,
-            (client_y - rect.top() - rect.height() / 2.0) as f32,
-        )
-    }
-
-    /// Touch position in canvas CSS pixels.
+    /// Pointer or touch position in canvas CSS pixels.
     fn on_canvas(&self, client_x: i32, client_y: i32) -> Vec2 {
         let rect = self.canvas.get_bounding_client_rect();
         Vec2::new(
@@ -287,8 +284,7 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
                 return; // Touch steers with the sticks.
             }
             let mut game = g.borrow_mut();
-            let at =
-                game.relative_to_centre(f64::from(event.client_x()), f64::from(event.client_y()));
+            let at = game.on_canvas(event.client_x(), event.client_y());
             match down {
                 None => game.input.pointer_move(at),
                 Some(true) if event.button() == 0 => game.input.pointer_down(at),
@@ -378,6 +374,32 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
         chat.push(&format!("{}: {}", line.from, line.text).into());
     }
     set(&out, "chat", chat.into())?;
+    // The camera and minimap of the last frame, in world units and canvas CSS pixels.
+    let now = game.last_frame_ms.unwrap_or(0.0);
+    if let Some(camera) = game.renderer.camera(app, now) {
+        let (corner, size) = camera.visible();
+        let view = Object::new();
+        set(&view, "x", f64::from(corner.x).into())?;
+        set(&view, "y", f64::from(corner.y).into())?;
+        set(&view, "width", f64::from(size.x).into())?;
+        set(&view, "height", f64::from(size.y).into())?;
+        set(&out, "view", view.into())?;
+    }
+    if let Some(map) = app.map() {
+        let size = Object::new();
+        set(&size, "width", f64::from(map.width).into())?;
+        set(&size, "height", f64::from(map.height).into())?;
+        set(&out, "map", size.into())?;
+    }
+    if let Some((minimap, faded)) = game.renderer.last_minimap() {
+        let rect = Object::new();
+        set(&rect, "x", f64::from(minimap.origin.x).into())?;
+        set(&rect, "y", f64::from(minimap.origin.y).into())?;
+        set(&rect, "width", f64::from(minimap.size.x).into())?;
+        set(&rect, "height", f64::from(minimap.size.y).into())?;
+        set(&rect, "faded", faded.into())?;
+        set(&out, "minimap", rect.into())?;
+    }
     set(&out, "fps", app.fps.into())?;
     set(&out, "pingMs", app.clock.rtt_ms().map_or(JsValue::NULL, JsValue::from))?;
     Ok(out.into())

@@ -28,8 +28,11 @@ impl Stick {
 pub struct InputState {
     /// Held keys, by `KeyboardEvent.code`.
     keys: BTreeSet<String>,
-    /// The pointer relative to the centre of the canvas (where our ship is drawn), CSS pixels.
+    /// The pointer on the canvas, CSS pixels from its top-left corner.
     pointer: Option<Vec2>,
+    /// Where our ship was last drawn on the canvas (the camera stops at the map's edges, so
+    /// not always the centre): the mouse aims from here.
+    aim_origin: Option<Vec2>,
     pointer_down: bool,
     /// A press since the last command: a click shorter than a tick still fires once.
     fire_latched: bool,
@@ -71,18 +74,24 @@ impl InputState {
         self.pointer_down = false;
     }
 
-    pub fn pointer_move(&mut self, from_centre: Vec2) {
-        self.pointer = Some(from_centre);
+    /// The pointer moved to `at` (canvas CSS pixels).
+    pub fn pointer_move(&mut self, at: Vec2) {
+        self.pointer = Some(at);
     }
 
-    pub fn pointer_down(&mut self, from_centre: Vec2) {
-        self.pointer = Some(from_centre);
+    pub fn pointer_down(&mut self, at: Vec2) {
+        self.pointer = Some(at);
         self.pointer_down = true;
         self.fire_latched = true;
     }
 
     pub fn pointer_up(&mut self) {
         self.pointer_down = false;
+    }
+
+    /// Where our ship is drawn now (canvas CSS pixels), from the camera the renderer used.
+    pub fn set_aim_origin(&mut self, ship_on_canvas: Vec2) {
+        self.aim_origin = Some(ship_on_canvas);
     }
 
     fn held(&self, codes: [&str; 2]) -> bool {
@@ -104,7 +113,10 @@ impl InputState {
         let aim = match self.aim_stick {
             Some(stick) if stick.vector().length() > 0.2 => stick.vector(),
             Some(_) => Vec2::ZERO,
-            None => self.pointer.unwrap_or(Vec2::ZERO),
+            None => match (self.pointer, self.aim_origin) {
+                (Some(pointer), Some(ship)) => pointer - ship,
+                _ => Vec2::ZERO,
+            },
         };
         let fire = self.fire_latched
             || self.pointer_down

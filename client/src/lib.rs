@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`app`]: the model: connection state, snapshots, prediction, chat, kill feed, scoreboard,
 //!   outgoing messages. No DOM; tested natively.
+//! - [`camera`]: which part of the map the canvas shows (clamped to the map), the minimap's
+//!   place; the same camera draws and aims. Tested natively.
 //! - [`determinism`]: a scripted simulation fingerprint, compared between native and wasm32.
 //! - [`input`]: keyboard, mouse and touch state → one `InputCmd` per tick.
 //! - `net` (wasm): the web-sys `WebSocket` in arraybuffer mode, owning its callbacks.
@@ -11,6 +13,7 @@
 //! - `frame_loop` (wasm): `requestAnimationFrame`: socket events → app → socket, render, UI.
 
 pub mod app;
+pub mod camera;
 pub mod determinism;
 pub mod input;
 

@@ -70,6 +70,26 @@ pub(crate) fn request_session(
     });
 }
 
+/// Asks `/healthz` once for the server's version and protocol, and stores a line for the HUD
+/// in `into` ("server 0.1.0, protocol 4"); a failure leaves it empty.
+pub(crate) fn request_server_version(window: &web_sys::Window, into: Rc<RefCell<Option<String>>>) {
+    let promise = window.fetch_with_str("/healthz");
+    wasm_bindgen_futures::spawn_local(async move {
+        let line = async {
+            let response: web_sys::Response =
+                wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+            if !response.ok() {
+                return None;
+            }
+            let json = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
+            let version = js_sys::Reflect::get(&json, &"version".into()).ok()?.as_string()?;
+            let protocol = js_sys::Reflect::get(&json, &"protocol".into()).ok()?.as_f64()?;
+            Some(format!("server {version}, protocol {protocol}"))
+        };
+        *into.borrow_mut() = line.await;
+    });
+}
+
 impl Socket {
     pub(crate) fn connect(url: &str) -> Result<Socket, JsValue> {
         let ws = WebSocket::new(url)?;

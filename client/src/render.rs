@@ -1,20 +1,24 @@
 //! Draws a read-only [`App`] on the canvas: floor, walls, pickups, lasers, ships with names and
-//! health, and the touch sticks. The canvas backing store follows `devicePixelRatio`, so the
-//! picture stays crisp on high-DPI screens; the world is scaled so about 1200 × 800 units show.
+//! health, the minimap, and the touch sticks. The canvas backing store follows
+//! `devicePixelRatio`, so the picture stays crisp on high-DPI screens; the world is scaled so
+//! about 1200 × 800 units show, through a [`Camera`] that stops at the map's edges.
 
+use std::cell::Cell;
 use std::f64::consts::TAU;
 
 use glam::Vec2;
 use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
+use shared::map::Map;
+
 use crate::app::{App, BEAM_MS, Ship};
+use crate::camera::{Camera, Minimap};
 use crate::input::{InputState, STICK_RADIUS};
 
-/// World units that fit on screen (the shorter side decides).
-const VIEW_WIDTH: f64 = 1200.0;
-const VIEW_HEIGHT: f64 = 800.0;
 const GRID: f32 = 100.0;
+/// How near (CSS pixels) our ship may come to the minimap before it fades.
+const MINIMAP_SHIP_MARGIN: f32 = 30.0;
 
 pub(crate) struct Renderer {
     canvas: HtmlCanvasElement,
@@ -22,6 +26,8 @@ pub(crate) struct Renderer {
     css_width: f64,
     css_height: f64,
     dpr: f64,
+    /// The minimap of the last frame, and whether it was faded (for `window.skirmishDebug`).
+    last_minimap: Cell<Option<(Minimap, bool)>>,
 }
 
 /// A stable colour per player.
@@ -34,7 +40,14 @@ fn colour(id: u32, is_me: bool) -> String {
 
 impl Renderer {
     pub(crate) fn new(canvas: HtmlCanvasElement, ctx: CanvasRenderingContext2d) -> Renderer {
-        Renderer { canvas, ctx, css_width: 0.0, css_height: 0.0, dpr: 1.0 }
+        Renderer {
+            canvas,
+            ctx,
+            css_width: 0.0,
+            css_height: 0.0,
+            dpr: 1.0,
+            last_minimap: Cell::new(None),
+        }
     }
 
     /// Matches the backing store to the canvas's CSS size × device pixels.
@@ -49,27 +62,42 @@ impl Renderer {
         self.canvas.set_height((height * dpr).round() as u32);
     }
 
-    /// CSS pixels per world unit.
-    pub(crate) fn scale(&self) -> f64 {
-        (self.css_width / VIEW_WIDTH).min(self.css_height / VIEW_HEIGHT).max(0.05)
+    /// This frame's camera: following our ship (or looking at the map's middle), stopped at the
+    /// map's edges. `None` before a map arrives.
+    pub(crate) fn camera(&self, app: &App, now_ms: f64) -> Option<Camera> {
+        let map = app.map()?;
+        let viewport = Vec2::new(self.css_width as f32, self.css_height as f32);
+        Some(Camera::follow(app.camera(now_ms), map.size(), viewport))
     }
 
     pub(crate) fn css_size(&self) -> (f64, f64) {
         (self.css_width, self.css_height)
     }
 
-    pub(crate) fn draw(&self, app: &App, input: &InputState, now_ms: f64) -> Result<(), JsValue> {
+    /// Where the last frame drew the minimap (canvas CSS pixels), and whether it was faded.
+    pub(crate) fn last_minimap(&self) -> Option<(Minimap, bool)> {
+        self.last_minimap.get()
+    }
+
+    /// Draws the frame through `camera` (from [`Renderer::camera`]; `None` draws the empty
+    /// backdrop).
+    pub(crate) fn draw(
+        &self,
+        app: &App,
+        input: &InputState,
+        camera: Option<&Camera>,
+        now_ms: f64,
+    ) -> Result<(), JsValue> {
         let ctx = &self.ctx;
         ctx.set_transform(self.dpr, 0.0, 0.0, self.dpr, 0.0, 0.0)?;
         ctx.set_fill_style_str("#0b0f17");
         ctx.fill_rect(0.0, 0.0, self.css_width, self.css_height);
-        let Some(map) = app.map() else { return Ok(()) };
-        let camera = app.camera(now_ms);
-        let scale = self.scale();
+        let (Some(map), Some(camera)) = (app.map(), camera) else { return Ok(()) };
+        let scale = f64::from(camera.scale);
         ctx.save();
         ctx.translate(self.css_width / 2.0, self.css_height / 2.0)?;
         ctx.scale(scale, scale)?;
-        ctx.translate(-f64::from(camera.x), -f64::from(camera.y))?;
+        ctx.translate(-f64::from(camera.centre.x), -f64::from(camera.centre.y))?;
 
         // Floor and grid.
         ctx.set_fill_style_str("#141b29");
@@ -142,11 +170,69 @@ impl Renderer {
         }
         ctx.set_global_alpha(1.0);
 
-        for ship in ships {
-            self.draw_ship(&ship)?;
+        for ship in &ships {
+            self.draw_ship(ship)?;
         }
         ctx.restore();
+        self.draw_minimap(map, camera, &ships)?;
         self.draw_sticks(input)
+    }
+
+    /// The whole arena small in the bottom-right corner: outline, walls, the part on screen,
+    /// and the ships in view as dots (ours larger, on top). Faded while our ship is under it.
+    fn draw_minimap(&self, map: &Map, camera: &Camera, ships: &[Ship]) -> Result<(), JsValue> {
+        let viewport = Vec2::new(self.css_width as f32, self.css_height as f32);
+        let Some(minimap) = Minimap::place(map.size(), viewport) else { return Ok(()) };
+        let ship_under = ships
+            .iter()
+            .any(|s| s.is_me && minimap.covers(camera.to_screen(s.pos), MINIMAP_SHIP_MARGIN));
+        self.last_minimap.set(Some((minimap, ship_under)));
+        let opacity = if ship_under { 0.3 } else { 1.0 };
+        let ctx = &self.ctx;
+        let rect = |corner: Vec2, size: Vec2| {
+            let at = minimap.to_screen(corner);
+            let size = size * minimap.scale;
+            (f64::from(at.x), f64::from(at.y), f64::from(size.x), f64::from(size.y))
+        };
+        let (x, y, width, height) = rect(Vec2::ZERO, map.size());
+        ctx.save();
+        ctx.begin_path();
+        ctx.rect(x, y, width, height);
+        ctx.clip();
+        ctx.set_global_alpha(0.85 * opacity);
+        ctx.set_fill_style_str("#0b0f17");
+        ctx.fill_rect(x, y, width, height);
+        ctx.set_global_alpha(opacity);
+        ctx.set_fill_style_str("#7d8cb0");
+        for wall in &map.walls {
+            let (wx, wy, ww, wh) = rect(wall.min, wall.max - wall.min);
+            ctx.fill_rect(wx, wy, ww.max(1.0), wh.max(1.0));
+        }
+        let (corner, size) = camera.visible();
+        let (vx, vy, vw, vh) = rect(corner, size);
+        ctx.set_stroke_style_str("rgba(232, 237, 247, 0.45)");
+        ctx.set_line_width(1.0);
+        ctx.stroke_rect(vx, vy, vw, vh);
+        for ship in ships.iter().filter(|s| !s.is_me).chain(ships.iter().filter(|s| s.is_me)) {
+            let at = minimap.to_screen(ship.pos);
+            ctx.set_fill_style_str(&colour(ship.id.0, ship.is_me));
+            ctx.begin_path();
+            ctx.arc(
+                f64::from(at.x),
+                f64::from(at.y),
+                if ship.is_me { 3.5 } else { 2.0 },
+                0.0,
+                TAU,
+            )?;
+            ctx.fill();
+        }
+        ctx.restore();
+        ctx.set_global_alpha(opacity);
+        ctx.set_stroke_style_str("#5b6b8c");
+        ctx.set_line_width(1.5);
+        ctx.stroke_rect(x, y, width, height);
+        ctx.set_global_alpha(1.0);
+        Ok(())
     }
 
     fn draw_ship(&self, ship: &Ship) -> Result<(), JsValue> {

@@ -1,6 +1,10 @@
-//! The DOM around the canvas: join form, chat, scoreboard, kill feed, HUD and banner.
+//! The DOM around the canvas: join form, chat, scoreboard, kill feed, HUD (with the server's
+//! version) and banner.
 //! Player-supplied text (names, chat) is only ever set with `textContent`, never as HTML.
 //! Sections are rebuilt only when the app's `ui_version` changes; the HUD four times a second.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, Node};
@@ -22,6 +26,8 @@ pub(crate) struct Ui {
     hud_updated_ms: f64,
     banner_text: Option<String>,
     joined_shown: Option<bool>,
+    /// The server's version for the HUD, filled in by `net::request_server_version`.
+    pub(crate) server_version: Rc<RefCell<Option<String>>>,
 }
 
 fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
@@ -49,6 +55,7 @@ impl Ui {
             hud_updated_ms: f64::NEG_INFINITY,
             banner_text: None,
             joined_shown: None,
+            server_version: Rc::new(RefCell::new(None)),
         })
     }
 
@@ -99,11 +106,15 @@ impl Ui {
                 .server_tick(now_ms, app.tick_hz())
                 .map_or("–".to_string(), |t| format!("{t:.0}"));
             let health = app.my_state().map_or(0, |me| me.health);
-            let text = format!(
+            let mut text = format!(
                 "ping {ping} · {:.0} FPS · tick {tick} · {} players · health {health}",
                 app.fps,
                 app.player_count()
             );
+            if let Some(version) = self.server_version.borrow().as_deref() {
+                text.push_str(" · ");
+                text.push_str(version);
+            }
             self.hud.set_text_content(Some(&text));
         }
         Ok(())

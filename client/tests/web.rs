@@ -74,7 +74,7 @@ fn the_app_joins_and_tracks_snapshots_in_the_browser() {
         &snapshot(12, 1707),
     )));
     app.on_message(&next, 38.0).expect("delta");
-    assert_eq!(app.latest.as_ref().map(|s| s.players[0].x), Some(1707), "the delta applied");
+    assert_eq!(app.latest().map(|s| s.players[0].x), Some(1707), "the delta applied");
     assert!(
         app.ships(100.0).iter().any(|s| s.is_me && s.name == "Wasm"),
         "our ship is drawn with its name"

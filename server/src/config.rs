@@ -38,6 +38,8 @@ pub struct ServerConfig {
     #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 8)]
     pub max_rooms: usize,
     /// Open WebSocket connections in total; more are refused with 503 before the upgrade.
+    /// Also the listening socket's accept backlog (128 to 4096), so that many can reconnect at
+    /// once.
     #[arg(long, env = "SKIRMISH_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
     /// Open WebSocket connections per client IP address; more are refused with 429.

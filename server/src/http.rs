@@ -1,5 +1,6 @@
-//! HTTP routes: `/ws` (the game), `/healthz`, `/metrics` (Prometheus), `/api/rooms` (JSON),
-//! and the built client for everything else.
+//! HTTP routes: `/ws` (the game), `/healthz` and `/api/rooms` (JSON, with the server and
+//! protocol versions), `/metrics` (Prometheus), `/favicon.ico`, and the built client for
+//! everything else.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use shared::protocol::PROTOCOL_VERSION;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +23,9 @@ use crate::config::ServerConfig;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::{session, upgrade};
+
+/// The server's release, reported by `/healthz` and `/api/rooms` beside the protocol version.
+const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// What every request handler and session can reach.
 #[derive(Clone)]
@@ -68,6 +73,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/session", axum::routing::post(new_session))
         .route("/metrics", get(metrics))
         .route("/api/rooms", get(rooms))
+        .route("/favicon.ico", get(favicon))
         .fallback_service(client)
         .with_state(state)
 }
@@ -156,6 +162,8 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let open = state.config.max_connections - state.connections.available_permits();
     axum::Json(serde_json::json!({
         "status": "ok",
+        "version": SERVER_VERSION,
+        "protocol": PROTOCOL_VERSION,
         "rooms": rooms.len(),
         "players": players,
         "connections": open,
@@ -176,7 +184,26 @@ async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
             serde_json::json!({ "name": name, "players": players, "max_players": state.config.max_players, "tick": tick })
         })
         .collect();
-    axum::Json(serde_json::json!({ "rooms": rooms, "tick_hz": state.config.tick_hz }))
+    axum::Json(serde_json::json!({
+        "rooms": rooms,
+        "tick_hz": state.config.tick_hz,
+        "version": SERVER_VERSION,
+        "protocol": PROTOCOL_VERSION,
+    }))
+}
+
+/// The page's icon, built into the binary: browsers ask for `/favicon.ico` on their own, and it
+/// is there whether or not the client has been built into the static directory.
+const FAVICON: &[u8] = include_bytes!("../../assets/favicon.ico");
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/x-icon"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
 }
 
 async fn client_missing() -> Response<Body> {

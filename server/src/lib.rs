@@ -43,11 +43,12 @@ mod tls;
 mod upgrade;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -56,6 +57,30 @@ pub use upgrade::ws_config;
 
 /// How long shutdown waits for sessions to send their close frames and rooms to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The largest accept backlog asked for (Linux's default `net.core.somaxconn` caps it there too).
+pub const MAX_BACKLOG: u32 = 4096;
+/// The smallest: the operating system's usual default, for servers with a small connection cap
+/// (plain HTTP requests and connections still being refused queue there too).
+pub const MIN_BACKLOG: u32 = 128;
+
+/// The accept backlog for a server capped at `max_connections` game sockets: enough for all of
+/// them to reconnect at once (a reconnect storm) without their SYNs being dropped and retried a
+/// second later, within [`MIN_BACKLOG`]..=[`MAX_BACKLOG`].
+pub fn backlog_for(max_connections: usize) -> u32 {
+    u32::try_from(max_connections).unwrap_or(u32::MAX).clamp(MIN_BACKLOG, MAX_BACKLOG)
+}
+
+/// Binds a listening TCP socket on `addr` with an accept queue of `backlog` connections
+/// (`TcpListener::bind` always asks for 128), with `SO_REUSEADDR` so a restarted server can take
+/// its port back at once. Call it inside a tokio runtime.
+pub fn bind(addr: SocketAddr, backlog: u32) -> anyhow::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+        .with_context(|| format!("creating a socket for {addr}"))?;
+    socket.set_reuseaddr(true).context("setting SO_REUSEADDR")?;
+    socket.bind(addr).with_context(|| format!("binding {addr}"))?;
+    socket.listen(backlog).with_context(|| format!("listening on {addr} (backlog {backlog})"))
+}
 
 /// Serves until `shutdown` resolves, then closes every client with 1012 and returns.
 pub async fn run(

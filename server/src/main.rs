@@ -24,9 +24,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("binding {}", config.bind))?;
+    let listener = server::bind(config.bind, server::backlog_for(config.max_connections))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let host =
         if addr.ip().is_unspecified() { "localhost".to_string() } else { addr.ip().to_string() };

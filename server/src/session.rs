@@ -122,7 +122,7 @@ async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joi
     if hello.protocol_version != PROTOCOL_VERSION {
         let version = hello.protocol_version;
         return Err(Close::new(
-            close::PROTOCOL_ERROR,
+            close::VERSION_MISMATCH,
             format!(
                 "protocol version {version} not supported (server speaks {PROTOCOL_VERSION}); reload the page"
             ),

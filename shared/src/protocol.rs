@@ -35,7 +35,7 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// The server is going away for good.
     pub const GOING_AWAY: u16 = 1001;
-    /// A protocol violation: undecodable frame, wrong first message, wrong version.
+    /// A protocol violation: undecodable frame, wrong first message.
     pub const PROTOCOL_ERROR: u16 = 1002;
     /// Data of a type the server does not accept (text frames).
     pub const UNSUPPORTED_DATA: u16 = 1003;
@@ -45,10 +45,18 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
     /// Try again later: the room or the server is full.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The client speaks another [`super::PROTOCOL_VERSION`] than the server: the server was
+    /// updated and the page must be reloaded. An application code (4000–4999), so a page can
+    /// tell it from other protocol errors without reading the reason; browsers only pass 1000
+    /// and 3000–4999 to and from pages.
+    pub const VERSION_MISMATCH: u16 = 4001;
 
     /// Whether a client should reconnect after seeing `code`.
     pub fn should_reconnect(code: u16) -> bool {
-        !matches!(code, NORMAL | PROTOCOL_ERROR | UNSUPPORTED_DATA | POLICY | TOO_BIG)
+        !matches!(
+            code,
+            NORMAL | PROTOCOL_ERROR | UNSUPPORTED_DATA | POLICY | TOO_BIG | VERSION_MISMATCH
+        )
     }
 }
 

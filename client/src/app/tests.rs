@@ -159,6 +159,26 @@ fn unclean_closes_reconnect_with_resume_and_refusals_stop() {
 }
 
 #[test]
+fn a_version_mismatch_asks_for_a_reload() {
+    let mut app = joined();
+    app.on_close(close::VERSION_MISMATCH, "protocol version 3 not supported", 0.0, 0.5);
+    assert!(
+        matches!(app.conn, Conn::Closed { code: close::VERSION_MISMATCH, .. }),
+        "no reconnecting with an old page: {:?}",
+        app.conn
+    );
+    assert!(!app.wants_socket(60_000.0), "it stays closed");
+    assert_eq!(
+        app.banner(0.0).as_deref(),
+        Some("The server was updated — reload the page."),
+        "recognised by its code, not its reason"
+    );
+    let mut other = joined();
+    other.on_close(close::VERSION_MISMATCH, "", 0.0, 0.5);
+    assert_eq!(other.banner(0.0), app.banner(0.0), "whatever the reason says");
+}
+
+#[test]
 fn a_refused_resume_rejoins_as_a_new_player() {
     let mut app = joined();
     app.on_close(1006, "", 0.0, 0.0);

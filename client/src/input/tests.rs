@@ -41,9 +41,23 @@ fn a_quick_click_fires_exactly_once() {
 #[test]
 fn mouse_aims_relative_to_the_ship() {
     let mut input = InputState::default();
-    input.pointer_move(Vec2::new(0.0, -50.0));
+    input.set_aim_origin(Vec2::new(500.0, 350.0));
+    input.pointer_move(Vec2::new(500.0, 300.0));
     let cmd = input.command();
     assert_eq!((cmd.aim_x, cmd.aim_y), (0, -1000), "aim points up");
+    // Near the map's edge the camera stops and the ship is drawn off-centre: the pointer at the
+    // canvas centre is then to the ship's right.
+    input.set_aim_origin(Vec2::new(100.0, 300.0));
+    let cmd = input.command();
+    assert_eq!((cmd.aim_x, cmd.aim_y), (1000, 0), "aim from where the ship is drawn");
+}
+
+#[test]
+fn no_aim_before_the_ship_is_drawn() {
+    let mut input = InputState::default();
+    input.pointer_move(Vec2::new(500.0, 300.0));
+    let cmd = input.command();
+    assert_eq!((cmd.aim_x, cmd.aim_y), (0, 0));
 }
 
 #[test]

@@ -62,7 +62,7 @@ async fn bad_handshakes_get_close_codes_with_reasons() {
         (
             "wrong version",
             vec![hello(PROTOCOL_VERSION + 1, "Eve")],
-            close::PROTOCOL_ERROR,
+            close::VERSION_MISMATCH,
             "protocol version",
         ),
         ("empty name", vec![hello(PROTOCOL_VERSION, " \u{200B} ")], close::POLICY, "name"),

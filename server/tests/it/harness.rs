@@ -54,8 +54,11 @@ impl TestServer {
         std::fs::write(dir.join("index.html"), "<!doctype html><title>Skirmish test page</title>")
             .expect("writing index.html");
         config.static_dir = dir.clone();
-        let listener =
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding 127.0.0.1:0");
+        let listener = server::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            server::backlog_for(config.max_connections),
+        )
+        .expect("binding 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(listener, config, async move {

@@ -12,6 +12,8 @@ async fn healthz_reports_players() {
     let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
     assert_eq!(json["status"], "ok", "{json}");
     assert_eq!(json["players"], 1, "one player in: {json}");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"), "the server's version: {json}");
+    assert_eq!(json["protocol"], shared::protocol::PROTOCOL_VERSION, "the protocol: {json}");
     server.shutdown().await.expect("clean shutdown");
 }
 
@@ -23,6 +25,20 @@ async fn serves_the_built_client_and_404s_the_rest() {
     assert!(text.contains("Skirmish test page"), "index.html is served at /: {text}");
     let (status, _) = http_get(server.addr, "/no-such-file.js", "").await;
     assert_eq!(status, 404, "unknown paths are 404");
+    server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn serves_the_favicon_without_a_built_client() {
+    // The test's static directory holds only an index.html: the icon comes from the binary.
+    let server = TestServer::start().await;
+    let (status, text) = http_get(server.addr, "/favicon.ico", "").await;
+    assert_eq!(status, 200, "{}", text.lines().next().unwrap_or_default());
+    let headers = text.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+    assert!(headers.contains("content-type: image/x-icon"), "an icon: {headers}");
+    let icon = std::fs::read(crate::harness::repo_root().join("assets/favicon.ico")).expect("icon");
+    assert!(headers.contains(&format!("content-length: {}", icon.len())), "{headers}");
+    assert_eq!(&icon[..4], &[0, 0, 1, 0], "assets/favicon.ico is an ICO file");
     server.shutdown().await.expect("clean shutdown");
 }
 
@@ -67,6 +83,8 @@ async fn metrics_and_rooms_report_traffic() {
     let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
     assert_eq!(json["rooms"][0]["name"], "main", "{json}");
     assert_eq!(json["rooms"][0]["players"], 1, "{json}");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"), "{json}");
+    assert_eq!(json["protocol"], shared::protocol::PROTOCOL_VERSION, "{json}");
     server.shutdown().await.expect("clean shutdown");
 }
 
