@@ -59,6 +59,10 @@ struct Args {
     full_netcode: usize,
 }
 
+/// mimalloc: many small, short-lived frames per tick (see the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();

@@ -298,7 +298,7 @@ impl App {
             };
         } else {
             // A refused resume: try once more as a new player instead of giving up.
-            if self.resume.take().is_some() && code == close::POLICY && reason.contains("resume") {
+            if self.resume.take().is_some() && code == close::RESUME_REFUSED {
                 self.conn =
                     Conn::Reconnecting { attempt, retry_at_ms: now_ms, reason: reason.to_string() };
                 return;

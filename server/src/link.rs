@@ -214,7 +214,7 @@ impl Link {
         let mut outbound = lock(&self.outbound);
         if outbound.frames.len() >= MAX_QUEUED_FRAMES {
             drop(outbound);
-            self.kick(Close::new(close::POLICY, "client too slow to receive game events"));
+            self.kick(Close::too_slow("client too slow to receive game events"));
             return;
         }
         outbound.frames.push_back(frame);

@@ -14,6 +14,10 @@ use clap::Parser;
 use server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: many small, short-lived frames per tick (see the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = ServerConfig::parse();

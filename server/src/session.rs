@@ -54,17 +54,16 @@ impl Ending {
             Ending::PeerClosed => DisconnectReason::ClientClosed,
             Ending::Lost => DisconnectReason::ConnectionLost,
             Ending::Stalled => DisconnectReason::SlowConsumer,
-            Ending::Close(close) => match close.code {
-                close::RESTART => DisconnectReason::ServerRestart,
-                close::TOO_BIG => DisconnectReason::TooBig,
-                close::TRY_AGAIN_LATER => DisconnectReason::Refused,
-                close::POLICY if close.reason.contains("time-out") => DisconnectReason::Timeout,
-                close::POLICY if close.reason.contains("too slow") => {
-                    DisconnectReason::SlowConsumer
-                }
-                close::POLICY => DisconnectReason::Policy,
-                _ => DisconnectReason::ProtocolError,
-            },
+            Ending::Close(close) => close.cause.metric(),
+        }
+    }
+
+    /// Whether the player's seat is held for a resume: its link failed, it did not leave.
+    fn keeps_seat(&self) -> bool {
+        match self {
+            Ending::Lost | Ending::Stalled => true,
+            Ending::Close(close) => close.cause.keeps_seat(),
+            Ending::PeerClosed => false,
         }
     }
 
@@ -85,12 +84,7 @@ pub(crate) async fn run(
         Ok((room, joined)) => {
             let id = joined.link.player_id;
             let ending = play(&mut socket, &app, &room, &joined).await;
-            let keep_seat = matches!(
-                ending.reason(),
-                DisconnectReason::ConnectionLost
-                    | DisconnectReason::SlowConsumer
-                    | DisconnectReason::Timeout
-            );
+            let keep_seat = ending.keeps_seat();
             room.leave(id, joined.link.clone(), !keep_seat).await;
             tracing::debug!(%peer, player = %id, ?ending, "session ended");
             ending
@@ -115,7 +109,7 @@ pub(crate) async fn run(
 async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joined), Close> {
     let hello = tokio::select! {
         read = timeout(app.config.hello_timeout(), read_hello(socket, &app.metrics)) => {
-            read.map_err(|_| Close::new(close::POLICY, "no Hello within the time-out"))??
+            read.map_err(|_| Close::timeout("no Hello within the time-out"))??
         }
         () = app.cancel.cancelled() => return Err(Close::restart()),
     };
@@ -138,7 +132,7 @@ async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joi
         Ok(joined) => Ok((room, joined)),
         Err(JoinError::Full) => Err(Close::new(close::TRY_AGAIN_LATER, "room is full")),
         Err(JoinError::Closed) => Err(Close::restart()),
-        Err(err @ JoinError::BadResume) => Err(Close::new(close::POLICY, err.to_string())),
+        Err(err @ JoinError::BadResume) => Err(Close::new(close::RESUME_REFUSED, err.to_string())),
     }
 }
 
@@ -220,9 +214,9 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
                 let playing = link.input_messages() != inputs_at_last_ping;
                 inputs_at_last_ping = link.input_messages();
                 if last_heard.elapsed() > app.config.idle_timeout() {
-                    Err(Ending::Close(Close::new(close::POLICY, "idle time-out")))
+                    Err(Ending::Close(Close::timeout("idle time-out")))
                 } else if playing && link.ack_lag(current_tick(&room.stats)) > max_ack_lag {
-                    Err(Ending::Close(Close::new(close::POLICY, "client too slow: snapshots not acknowledged")))
+                    Err(Ending::Close(Close::too_slow("client too slow: snapshots not acknowledged")))
                 } else {
                     let ping = flow.ping_payload(Instant::now());
                     write(socket, Message::Ping(ping), write_timeout, metrics).await

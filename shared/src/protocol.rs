@@ -50,12 +50,20 @@ pub mod close {
     /// tell it from other protocol errors without reading the reason; browsers only pass 1000
     /// and 3000–4999 to and from pages.
     pub const VERSION_MISMATCH: u16 = 4001;
+    /// The resume token was refused (expired, or already used): join again as a new player.
+    pub const RESUME_REFUSED: u16 = 4002;
 
     /// Whether a client should reconnect after seeing `code`.
     pub fn should_reconnect(code: u16) -> bool {
         !matches!(
             code,
-            NORMAL | PROTOCOL_ERROR | UNSUPPORTED_DATA | POLICY | TOO_BIG | VERSION_MISMATCH
+            NORMAL
+                | PROTOCOL_ERROR
+                | UNSUPPORTED_DATA
+                | POLICY
+                | TOO_BIG
+                | VERSION_MISMATCH
+                | RESUME_REFUSED
         )
     }
 }

@@ -184,7 +184,12 @@ fn a_refused_resume_rejoins_as_a_new_player() {
     app.on_close(1006, "", 0.0, 0.0);
     app.on_open();
     app.take_outgoing();
-    app.on_close(close::POLICY, "resume token not valid (expired or already used)", 10.0, 0.0);
+    app.on_close(
+        close::RESUME_REFUSED,
+        "resume token not valid (expired or already used)",
+        10.0,
+        0.0,
+    );
     assert!(app.wants_socket(10.0), "retries at once");
     app.on_open();
     let hello = app.take_outgoing();

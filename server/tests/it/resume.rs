@@ -49,7 +49,10 @@ async fn a_dropped_player_resumes_once_with_its_token() {
 
     let reused = BotClient::connect_with(&server.ws_url(), "Ada", Some(token), WAIT).await;
     let err = reused.err().expect("a spent token is refused");
-    assert!(err.to_string().contains(&close::POLICY.to_string()), "refused with 1008: {err}");
+    assert!(
+        err.to_string().contains(&close::RESUME_REFUSED.to_string()),
+        "refused with 4002: {err}"
+    );
     server.shutdown().await.expect("clean shutdown");
 }
 
