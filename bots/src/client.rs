@@ -71,7 +71,7 @@ pub struct BotClient {
 /// Client-side limits: the server's messages may be large (a `Welcome` carries the map).
 fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
+        .read_buffer_size(4 * 1024)
         .max_message_size(Some(MAX_SERVER_MSG_BYTES))
         .max_frame_size(Some(MAX_SERVER_MSG_BYTES))
 }

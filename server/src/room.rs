@@ -291,9 +291,12 @@ impl Room {
         if self.events.is_empty() {
             return;
         }
+        // Respawns and pickups are not sent: every snapshot shows them (positions, `alive`,
+        // the pickup bits).
         let (mut shots, global): (Vec<GameEvent>, Vec<GameEvent>) =
             std::mem::take(&mut self.events)
                 .into_iter()
+                .filter(|e| !matches!(e, GameEvent::Respawned { .. } | GameEvent::PickedUp { .. }))
                 .partition(|e| matches!(e, GameEvent::Shot { .. }));
         // Beams travel in shooter order (stable: a shooter's shots stay in order).
         shots.sort_by_key(|shot| match shot {
@@ -318,9 +321,10 @@ impl Room {
                     if !view::segment_meets_box(from.to_world(), to.to_world(), sight) {
                         continue;
                     }
-                    visible = &visible[visible.partition_point(|v| v < shooter)..];
-                    let drawn =
-                        everyone_visible || shooter == id || visible.first() == Some(shooter);
+                    let drawn = everyone_visible || shooter == id || {
+                        visible = &visible[visible.partition_point(|v| v < shooter)..];
+                        visible.first() == Some(shooter)
+                    };
                     beams.push(Beam {
                         shooter: *shooter,
                         from: (!drawn).then_some(*from),

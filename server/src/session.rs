@@ -182,6 +182,10 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
         (app.config.idle_timeout().as_secs_f64() * f64::from(app.config.tick_hz)) as u32;
     let mut flow =
         FlowControl::new(app.config.snapshot_window_ticks(), app.config.tick_hz, last_heard);
+    // Made once, not on every wake-up: each of these registers with its token when created.
+    let restart = app.cancel.cancelled();
+    let kicked = link.kicked();
+    tokio::pin!(restart, kicked);
     loop {
         // A congested link's snapshots wait in the latest-wins slot until its acks catch up.
         let now = Instant::now();
@@ -189,8 +193,8 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
         let congested = flow.congested(link.in_flight(), now);
         let step = tokio::select! {
             biased;
-            () = app.cancel.cancelled() => Err(Ending::Close(Close::restart())),
-            reason = link.kicked() => Err(Ending::Close(reason)),
+            () = &mut restart => Err(Ending::Close(Close::restart())),
+            reason = &mut kicked => Err(Ending::Close(reason)),
             read = socket.next() => {
                 last_heard = Instant::now();
                 match read {

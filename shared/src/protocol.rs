@@ -312,9 +312,11 @@ pub enum GameEvent {
         killer: PlayerId,
         victim: PlayerId,
     },
+    /// The simulation's record; not sent (snapshots show the ship alive again).
     Respawned {
         id: PlayerId,
     },
+    /// The simulation's record; not sent (snapshots carry the pickup bits and health).
     PickedUp {
         id: PlayerId,
         pickup: u8,
