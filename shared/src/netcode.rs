@@ -92,14 +92,17 @@ impl ClientCore {
     }
 
     /// How many commands are due at local time `now_ms`: one per server tick since the last
-    /// ones, so the server receives exactly one tick of movement per tick of time whatever the
-    /// caller's send rate (the first call issues one). After a stall at most
-    /// [`MAX_CATCH_UP_COMMANDS`] are due.
+    /// ones (to the nearest tick), so the server receives exactly one tick of movement per tick
+    /// of time whatever the caller's send rate (the first call issues one). After a stall at
+    /// most [`MAX_CATCH_UP_COMMANDS`] are due.
     pub fn commands_due(&mut self, now_ms: f64) -> u32 {
         let period = 1000.0 / f64::from(self.tick_hz);
         let clock = self.input_clock_ms.get_or_insert(now_ms - period);
-        // A hair of slack: the first call, exactly one period after its clock, must give one.
-        let mut due = ((now_ms - *clock) / period + 1e-9).floor().max(0.0) as u32;
+        // Rounded, not floored: a timer firing a millisecond before or after each period still
+        // issues one command a time (floored, an early one would issue none and the next two,
+        // and the server would see a late command every other message). Commands are at most
+        // half a tick early, which only means they wait at the server, never that they are late.
+        let mut due = ((now_ms - *clock) / period).round().max(0.0) as u32;
         if due > MAX_CATCH_UP_COMMANDS {
             *clock = now_ms - period * f64::from(MAX_CATCH_UP_COMMANDS);
             due = MAX_CATCH_UP_COMMANDS;

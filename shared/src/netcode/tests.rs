@@ -39,6 +39,19 @@ fn one_command_per_tick_of_local_time_whatever_the_send_rate() {
 }
 
 #[test]
+fn a_timer_that_jitters_still_issues_one_command_a_tick() {
+    let mut core = ClientCore::new(&welcome(1, 30, 30), Fidelity::Full);
+    let period = 1000.0 / 30.0;
+    core.commands_due(0.0);
+    for i in 1..=300 {
+        // Fires up to 4 ms early or late around each period, as a loaded timer does.
+        let jitter = [0.0, 4.0, -4.0, 1.0, -1.0][i % 5];
+        let due = core.commands_due(f64::from(i as u32) * period + jitter);
+        assert_eq!(due, 1, "call {i}: one command, never none then two");
+    }
+}
+
+#[test]
 fn input_messages_number_commands_and_repeat_the_unacknowledged() {
     for fidelity in [Fidelity::Full, Fidelity::Light] {
         let mut core = ClientCore::new(&welcome(1, 30, 30), fidelity);
