@@ -2,7 +2,7 @@
 
 use glam::Vec2;
 use shared::ids::PlayerId;
-use shared::protocol::{InputCmd, Snapshot, buttons, dequantize_pos};
+use shared::protocol::{InputCmd, Snapshot, dequantize_pos};
 
 /// How a bot plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,22 +166,13 @@ impl Brain {
 }
 
 fn command(direction: Vec2, aim: Vec2, fire: bool) -> InputCmd {
-    let direction = direction.clamp_length_max(1.0) * 127.0;
-    let aim = aim.normalize_or_zero() * 1000.0;
-    InputCmd {
-        seq: 0,
-        move_x: direction.x.round() as i8,
-        move_y: direction.y.round() as i8,
-        aim_x: aim.x.round() as i16,
-        aim_y: aim.y.round() as i16,
-        buttons: if fire { buttons::FIRE } else { 0 },
-        ..InputCmd::default()
-    }
+    InputCmd::steer(direction, aim, fire)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shared::protocol::buttons;
 
     #[test]
     fn wander_turns_once_per_second_and_is_reproducible() {

@@ -427,15 +427,13 @@ impl App {
             }
             return rows;
         }
-        let mut entries: Vec<ScoreEntry> = self
-            .latest()
-            .into_iter()
-            .flat_map(|s| s.players.iter())
-            .map(|p| ScoreEntry { id: p.id, score: p.score, deaths: p.deaths })
-            .collect();
-        entries.sort_by(|a, b| {
-            b.score.cmp(&a.score).then(a.deaths.cmp(&b.deaths)).then(a.id.cmp(&b.id))
-        });
+        let entries = shared::view::rank(
+            self.latest().into_iter().flat_map(|s| s.players.iter()).map(|p| ScoreEntry {
+                id: p.id,
+                score: p.score,
+                deaths: p.deaths,
+            }),
+        );
         entries.iter().enumerate().map(|(i, e)| row(i as u32 + 1, e)).collect()
     }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use glam::Vec2;
-use shared::protocol::{InputCmd, buttons};
+use shared::protocol::InputCmd;
 
 /// Touch sticks: a drag this long (CSS pixels) is full deflection.
 pub const STICK_RADIUS: f32 = 60.0;
@@ -123,15 +123,7 @@ impl InputState {
             || self.keys.contains(FIRE)
             || self.aim_stick.is_some();
         self.fire_latched = false;
-        let aim = aim.normalize_or_zero() * 1000.0;
-        InputCmd {
-            move_x: (movement.x * 127.0).round() as i8,
-            move_y: (movement.y * 127.0).round() as i8,
-            aim_x: aim.x.round() as i16,
-            aim_y: aim.y.round() as i16,
-            buttons: if fire { buttons::FIRE } else { 0 },
-            ..InputCmd::default()
-        }
+        InputCmd::steer(movement, aim, fire)
     }
 }
 

@@ -129,6 +129,24 @@ pub struct InputCmd {
     pub view_tick: Tick,
 }
 
+impl InputCmd {
+    /// A command steering along `movement` (length clamped to 1), aiming along `aim` (any
+    /// length; zero keeps the previous aim), firing or not; `seq` and `view_tick` are left for
+    /// the netcode to set. What the browser's keys, mouse and sticks and the bots' brains say.
+    pub fn steer(movement: glam::Vec2, aim: glam::Vec2, fire: bool) -> InputCmd {
+        let movement = movement.clamp_length_max(1.0) * 127.0;
+        let aim = aim.normalize_or_zero() * 1000.0;
+        InputCmd {
+            move_x: movement.x.round() as i8,
+            move_y: movement.y.round() as i8,
+            aim_x: aim.x.round() as i16,
+            aim_y: aim.y.round() as i16,
+            buttons: if fire { buttons::FIRE } else { 0 },
+            ..InputCmd::default()
+        }
+    }
+}
+
 /// Bits of [`InputCmd::buttons`].
 pub mod buttons {
     pub const FIRE: u8 = 1;

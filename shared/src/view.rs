@@ -275,13 +275,15 @@ pub fn segment_meets_box(a: Vec2, b: Vec2, (min, max): (Vec2, Vec2)) -> bool {
     enter <= leave
 }
 
-/// The room's ranking, best first: score, then fewer deaths, then lower id.
+/// The room's ranking, best first (see [`rank`]).
 pub fn ranking(world: &World) -> Vec<ScoreEntry> {
-    let mut entries: Vec<ScoreEntry> = world
-        .players
-        .values()
-        .map(|p| ScoreEntry { id: p.id, score: p.score, deaths: p.deaths })
-        .collect();
+    rank(world.players.values().map(|p| ScoreEntry { id: p.id, score: p.score, deaths: p.deaths }))
+}
+
+/// `entries` ranked best first: score, then fewer deaths, then lower id. The server's
+/// scoreboard and the client's fallback (before a scoreboard arrives) both rank this way.
+pub fn rank(entries: impl IntoIterator<Item = ScoreEntry>) -> Vec<ScoreEntry> {
+    let mut entries: Vec<ScoreEntry> = entries.into_iter().collect();
     entries
         .sort_by(|a, b| b.score.cmp(&a.score).then(a.deaths.cmp(&b.deaths)).then(a.id.cmp(&b.id)));
     entries

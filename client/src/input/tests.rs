@@ -1,4 +1,5 @@
 use super::*;
+use shared::protocol::buttons;
 
 #[test]
 fn keys_steer_and_diagonals_are_not_faster() {
