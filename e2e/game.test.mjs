@@ -167,10 +167,21 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
     }, [aliceId, seen.x]);
     console.log(`Alice moved from x=${seen.x.toFixed(1)} to x=${moved.x.toFixed(1)} in Bob's view`);
 
-    // Alice fires; Bob sees a laser shot.
+    // Alice fires toward Bob; Bob sees the laser (the server sends a beam to the screens it
+    // crosses, and Bob's screen is where Bob is).
     const shotsBefore = (await debug(bob)).shotsSeen;
     const box = await alice.locator('canvas#game').boundingBox();
-    await alice.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
+    const aim = await alice.evaluate((bobId) => {
+      const { playerId, players, view } = window.skirmishDebug();
+      const me = players.find((p) => p.id === playerId);
+      const target = players.find((p) => p.id === bobId);
+      const length = Math.hypot(target.x - me.x, target.y - me.y) || 1;
+      // Where our ship is on the canvas, as a fraction of it, and a point 200 units toward Bob.
+      const toCanvas = (x, y) => ({ fx: (x - view.x) / view.width, fy: (y - view.y) / view.height });
+      return toCanvas(me.x + (target.x - me.x) / length * 200, me.y + (target.y - me.y) / length * 200);
+    }, (await debug(bob)).playerId);
+    await alice.mouse.click(box.x + box.width * Math.min(Math.max(aim.fx, 0.02), 0.98),
+      box.y + box.height * Math.min(Math.max(aim.fy, 0.02), 0.98));
     const shots = await waitFor(bob, 'Bob to see Alice fire',
       (before) => window.skirmishDebug().shotsSeen > before && window.skirmishDebug().shotsSeen, shotsBefore);
     console.log(`Bob has seen ${shots} shot(s)`);

@@ -68,6 +68,9 @@ pub struct BotClient {
     pub rx_event_bytes: u64,
 }
 
+/// The screen a bot declares: half of 1422 × 800 world units.
+const BOT_VIEW: ClientMsg = ClientMsg::View { half_width: 711, half_height: 400 };
+
 /// Client-side limits: the server's messages may be large (a `Welcome` carries the map).
 fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -135,6 +138,11 @@ impl BotClient {
         let bytes = encode_client(&hello);
         let tx_bytes = bytes.len() as u64;
         socket.send(Message::Binary(bytes.into())).await.context("sending Hello")?;
+        // A bot has no screen; it declares a common one (16:9, 800 units tall), so the server
+        // sends it the beams a player would see.
+        let view = encode_client(&BOT_VIEW);
+        let tx_bytes = tx_bytes + view.len() as u64;
+        socket.send(Message::Binary(view.into())).await.context("sending the view")?;
         let welcome = tokio::time::timeout(wait, async {
             loop {
                 match read(&mut socket).await? {

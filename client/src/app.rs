@@ -121,6 +121,9 @@ pub struct App {
     /// Connection failures since the last `Welcome` (the backoff exponent).
     failed_attempts: u32,
     last_ping_ms: f64,
+    /// Half the map area the screen shows now, and what the server was last told (and when).
+    view: Option<(u16, u16)>,
+    view_sent: Option<((u16, u16), f64)>,
     outgoing: Vec<ClientMsg>,
 }
 
@@ -148,6 +151,8 @@ impl App {
             resume: None,
             failed_attempts: 0,
             last_ping_ms: f64::NEG_INFINITY,
+            view: None,
+            view_sent: None,
             outgoing: Vec::new(),
         }
     }
@@ -176,6 +181,40 @@ impl App {
             room: String::new(),
             resume: self.resume,
         }));
+        // A new connection knows nothing of our screen yet.
+        self.view_sent = None;
+        self.flush_view(f64::INFINITY);
+    }
+
+    /// The screen shows `half` world units each side of the camera now. The server is told
+    /// (it sends the laser beams that cross the screen) when that changed by more than a few
+    /// units, at most twice a second.
+    pub fn set_view(&mut self, half: Vec2, now_ms: f64) {
+        let units = |v: f32| v.round().clamp(1.0, f32::from(u16::MAX)) as u16;
+        self.view = Some((units(half.x), units(half.y)));
+        if !matches!(self.conn, Conn::Joined) {
+            return;
+        }
+        self.flush_view(now_ms);
+    }
+
+    fn flush_view(&mut self, now_ms: f64) {
+        const MIN_CHANGE: u16 = 8;
+        const EVERY_MS: f64 = 500.0;
+        let Some(view) = self.view else { return };
+        let stale = match self.view_sent {
+            None => true,
+            Some((sent, at)) => {
+                let changed =
+                    sent.0.abs_diff(view.0) > MIN_CHANGE || sent.1.abs_diff(view.1) > MIN_CHANGE;
+                changed && now_ms - at >= EVERY_MS
+            }
+        };
+        if stale {
+            let at = if now_ms.is_finite() { now_ms } else { f64::NEG_INFINITY };
+            self.view_sent = Some((view, at));
+            self.outgoing.push(ClientMsg::View { half_width: view.0, half_height: view.1 });
+        }
     }
 
     /// A binary message arrived. An error means the server sent something we cannot read:

@@ -122,6 +122,7 @@ impl Game {
         // The next inputs aim from where our ship is on screen now, through the same camera.
         if let Some(camera) = camera {
             self.input.set_aim_origin(camera.to_screen(self.app.camera(now)));
+            self.app.set_view(camera.visible().1 / 2.0, now);
         }
         self.ui.sync(&self.app, now)
     }

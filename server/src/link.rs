@@ -47,6 +47,9 @@ pub(crate) struct Link {
     /// many input messages arrived: a client that sends but does not read shows a growing gap.
     client_ack: AtomicU32,
     input_messages: AtomicU32,
+    /// Half the width and height of the client's screen in world units (`width << 16 |
+    /// height`); 0 until it says.
+    view: AtomicU32,
     /// Counts replaced snapshots and dropped inputs and chat lines.
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -83,6 +86,7 @@ impl Link {
             written_tick: AtomicU32::new(0),
             client_ack: AtomicU32::new(0),
             input_messages: AtomicU32::new(0),
+            view: AtomicU32::new(0),
             metrics,
         }
     }
@@ -138,6 +142,19 @@ impl Link {
             None if snapshots => outbound.snapshot.take().map(|(tick, frame)| (frame, Some(tick))),
             None => None,
         }
+    }
+
+    /// The client's screen shows `half_width` × `half_height` world units each side.
+    pub(crate) fn set_view(&self, half_width: u16, half_height: u16) {
+        let packed = u32::from(half_width) << 16 | u32::from(half_height);
+        self.view.store(packed, Ordering::Relaxed);
+    }
+
+    /// Half the client's view in world units, or `None` before it said.
+    pub(crate) fn view(&self) -> Option<glam::Vec2> {
+        let packed = self.view.load(Ordering::Relaxed);
+        (packed != 0)
+            .then(|| glam::Vec2::new(f32::from((packed >> 16) as u16), f32::from(packed as u16)))
     }
 
     /// Input messages received so far (a client that is playing keeps this moving).

@@ -23,7 +23,7 @@ use crate::config::ServerConfig;
 use crate::link::Link;
 use crate::members::Members;
 use crate::metrics::{Metrics, add};
-use shared::view::{self, ViewBuilder};
+use shared::view::{self, MAX_VIEW_HALF, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -312,7 +312,7 @@ impl Room {
         for (id, member, link) in self.members.connected() {
             beams.clear();
             if let Some(me) = self.world.players.get(id) {
-                let sight = view::sight(me.pos, map_size);
+                let sight = view::sight(me.pos, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
                 // Shooters come in id order, so the visible set is searched on from where the
                 // last search ended.
                 let mut visible = member.viewer.visible();

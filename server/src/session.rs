@@ -261,7 +261,8 @@ fn handle_message(
     let limit = match &message {
         ClientMsg::Input(_) => &mut limits.inputs,
         ClientMsg::Chat { .. } => &mut limits.chat,
-        ClientMsg::Ping { .. } => &mut limits.pings,
+        // A resize is as rare as a ping; they share a budget.
+        ClientMsg::Ping { .. } | ClientMsg::View { .. } => &mut limits.pings,
         ClientMsg::Hello(_) => {
             return Err(Ending::Close(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
         }
@@ -290,6 +291,7 @@ fn handle_message(
             let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
             link.send_reliable(Bytes::from(encode_server(&pong)));
         }
+        ClientMsg::View { half_width, half_height } => link.set_view(half_width, half_height),
         ClientMsg::Hello(_) => {}
     }
     Ok(())

@@ -73,8 +73,19 @@ pub mod close {
 pub enum ClientMsg {
     Hello(Hello),
     Input(InputMsg),
-    Chat { text: String },
-    Ping { client_time: f64 },
+    Chat {
+        text: String,
+    },
+    Ping {
+        client_time: f64,
+    },
+    /// How much of the map the client's screen shows now: half its width and height in world
+    /// units (sent after `Hello` and when the window changes). The server sends the laser beams
+    /// that cross it; until told, it assumes the largest view a client may show.
+    View {
+        half_width: u16,
+        half_height: u16,
+    },
 }
 
 /// The first message on every connection.

@@ -250,11 +250,22 @@ pub fn camera_center(ship: Vec2, map_size: Vec2, half: Vec2) -> Vec2 {
     Vec2::new(axis(ship.x, map_size.x, half.x), axis(ship.y, map_size.y, half.y))
 }
 
-/// The part of the map a member whose ship is at `ship` could have on screen: the view of
-/// [`MAX_VIEW_HALF`] around its camera, which holds the smaller view of any real screen.
-pub fn sight(ship: Vec2, map_size: Vec2) -> (Vec2, Vec2) {
-    let center = camera_center(ship, map_size, MAX_VIEW_HALF);
-    (center - MAX_VIEW_HALF, center + MAX_VIEW_HALF)
+/// The smallest view a client is taken to show (a smaller declared one counts as this).
+pub const MIN_VIEW_HALF: Vec2 = Vec2::new(200.0, 150.0);
+/// How far the ship a client's camera follows (its prediction, or the interpolated past) may
+/// be from the ship the server knows: the prediction runs ahead by the input latency (about
+/// 20 units at top speed and 100 ms) and smoothing adds a little.
+pub const SIGHT_MARGIN: f32 = 64.0;
+
+/// The part of the map a member whose ship is at `ship` could have on screen when its screen
+/// shows `half` extents each side of its camera (clamped to [`MIN_VIEW_HALF`] ..
+/// [`MAX_VIEW_HALF`]): the camera box the client computes, from wherever within
+/// [`SIGHT_MARGIN`] of `ship` its camera follows, always lies inside (tested).
+pub fn sight(ship: Vec2, map_size: Vec2, half: Vec2) -> (Vec2, Vec2) {
+    let half = half.clamp(MIN_VIEW_HALF, MAX_VIEW_HALF);
+    let center = camera_center(ship, map_size, half + SIGHT_MARGIN);
+    let reach = half + 2.0 * SIGHT_MARGIN;
+    (center - reach, center + reach)
 }
 
 /// Whether the segment from `a` to `b` crosses the box from `min` to `max` (slab test).

@@ -270,3 +270,30 @@ fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
     app.update(BEAM_MS + 1.0, 16.0, InputCmd::default);
     assert!(app.beams.is_empty(), "the beam fades out");
 }
+
+#[test]
+fn the_server_hears_of_the_screen_size_when_it_changes_at_most_twice_a_second() {
+    let mut app = joined();
+    let views = |app: &mut App| {
+        app.take_outgoing()
+            .into_iter()
+            .filter_map(|m| match m {
+                ClientMsg::View { half_width, half_height } => Some((half_width, half_height)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    app.set_view(Vec2::new(600.0, 420.0), 1000.0);
+    assert_eq!(views(&mut app), vec![(600, 420)], "told at once");
+    app.set_view(Vec2::new(603.0, 421.0), 1100.0);
+    assert_eq!(views(&mut app), vec![], "a few units are not worth a message");
+    app.set_view(Vec2::new(900.0, 500.0), 1200.0);
+    assert_eq!(views(&mut app), vec![], "not twice within half a second");
+    app.set_view(Vec2::new(900.0, 500.0), 1600.0);
+    assert_eq!(views(&mut app), vec![(900, 500)], "then the new size");
+    app.on_close(close::RESTART, "server restarting", 2000.0, 0.0);
+    app.on_open();
+    let hello_then_view: Vec<bool> =
+        app.take_outgoing().iter().map(|m| matches!(m, ClientMsg::View { .. })).collect();
+    assert_eq!(hello_then_view, vec![false, true], "a new connection hears it after Hello");
+}

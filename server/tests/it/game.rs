@@ -110,10 +110,24 @@ async fn firing_is_seen_by_others_and_pings_are_answered() {
     let server = TestServer::start().await;
     let mut ada = server.join("Ada").await;
     let mut bob = server.join("Bob").await;
-    let ada_id = ada.welcome.player_id;
-    ada.send_input(InputCmd { aim_x: 1, buttons: buttons::FIRE, ..InputCmd::default() })
+    let (ada_id, bob_id) = (ada.welcome.player_id, bob.welcome.player_id);
+    // Ada aims at Bob: beams go to the screens they cross, and Bob's screen is where Bob is.
+    let aim = ada
+        .recv_until(WAIT, |m| {
+            let players = &m.snapshot()?.players;
+            let at = |id| players.iter().find(|p| p.id == id).map(|p| (p.x, p.y));
+            let ((ax, ay), (bx, by)) = (at(ada_id)?, at(bob_id)?);
+            Some(glam::Vec2::new((bx - ax) as f32, (by - ay) as f32).normalize_or_zero() * 1000.0)
+        })
         .await
-        .expect("fire");
+        .expect("Ada sees Bob");
+    let fire = InputCmd {
+        aim_x: aim.x as i16,
+        aim_y: aim.y as i16,
+        buttons: buttons::FIRE,
+        ..InputCmd::default()
+    };
+    ada.send_input(fire).await.expect("fire");
     let shooter = bob
         .recv_until(WAIT, |m| match m.message()? {
             ServerMsg::Events { beams, .. } => beams.first().map(|beam| beam.shooter),

@@ -238,13 +238,18 @@ fn every_screen_the_client_allows_lies_inside_the_sight_the_server_assumes() {
     };
     for _ in 0..10_000 {
         let ship = Vec2::new(next() * map.x, next() * map.y);
-        let half = Vec2::new(next() * MAX_VIEW_HALF.x, next() * MAX_VIEW_HALF.y);
-        let center = camera_center(ship, map, half);
-        let (min, max) = sight(ship, map);
+        let half = MIN_VIEW_HALF + Vec2::new(next(), next()) * (MAX_VIEW_HALF - MIN_VIEW_HALF);
+        // The client's camera follows its own idea of the ship, a little off the server's.
+        let followed = ship + (Vec2::new(next(), next()) * 2.0 - 1.0) * SIGHT_MARGIN;
+        let center = camera_center(followed, map, half);
+        let (min, max) = sight(ship, map, half);
         let (low, high) = (center - half, center + half);
         assert!(
             low.cmpge(min - 1e-3).all() && high.cmple(max + 1e-3).all(),
             "ship {ship}, half {half}: view {low}..{high} outside sight {min}..{max}"
         );
     }
+    let (small, _) = sight(Vec2::splat(2000.0), map, Vec2::new(700.0, 400.0));
+    let (large, _) = sight(Vec2::splat(2000.0), map, MAX_VIEW_HALF);
+    assert!(small.cmpgt(large).all(), "a smaller screen is sent less");
 }
