@@ -117,13 +117,15 @@ impl BotClient {
         resume: Option<ResumeToken>,
         wait: Duration,
     ) -> anyhow::Result<BotClient> {
-        BotClient::connect_as(url, name, resume, wait, Fidelity::Full).await
+        BotClient::connect_as(url, name, "", resume, wait, Fidelity::Full).await
     }
 
-    /// [`Self::connect_with`] running the netcode at `fidelity`.
+    /// [`Self::connect_with`] into `room` (empty: the default room) running the netcode at
+    /// `fidelity`.
     pub async fn connect_as(
         url: &str,
         name: &str,
+        room: &str,
         resume: Option<ResumeToken>,
         wait: Duration,
         fidelity: Fidelity,
@@ -132,7 +134,7 @@ impl BotClient {
         let hello = ClientMsg::Hello(Hello {
             protocol_version: PROTOCOL_VERSION,
             name: name.into(),
-            room: String::new(),
+            room: room.into(),
             resume,
         });
         let bytes = encode_client(&hello);

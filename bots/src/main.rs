@@ -57,6 +57,9 @@ struct Args {
     /// run it light (decode and acknowledge every snapshot, paced and redundant commands).
     #[arg(long, default_value_t = 50)]
     full_netcode: usize,
+    /// Spread the bots over this many rooms (`room-0`, `room-1`, …) instead of the default one.
+    #[arg(long, default_value_t = 1)]
+    rooms: usize,
 }
 
 /// mimalloc: many small, short-lived frames per tick (see the workspace manifest).
@@ -83,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         progress: std::io::stderr().is_terminal(),
         scrape_server: !args.no_server_metrics,
         full_netcode: args.full_netcode,
+        rooms: args.rooms,
     };
     let report = run(config).await?;
     println!("{}", serde_json::to_string(&report).context("encoding the report")?);

@@ -41,6 +41,8 @@ pub struct RunConfig {
     /// a browser does; the rest run it light (decode and acknowledge every snapshot, paced and
     /// redundant commands), the way load tools use a few observers among many light clients.
     pub full_netcode: usize,
+    /// How many rooms the bots spread over (`room-0`, `room-1`, …); 1: the default room.
+    pub rooms: usize,
 }
 
 /// Figures updated by every bot while it plays, read by the progress line.
@@ -240,10 +242,17 @@ async fn play_bot(
     sleep_until(join_at).await;
     let name = format!("bot{index}");
     let fidelity = if index < config.full_netcode { Fidelity::Full } else { Fidelity::Light };
+    // Bots spread over the rooms in turn; one room is the server's default room.
+    let room = match config.rooms {
+        0 | 1 => String::new(),
+        rooms => format!("room-{}", index % rooms),
+    };
     loop {
         let token = resume.map(|(_, token)| token);
         let mut client =
-            match BotClient::connect_as(&config.url, &name, token, CONNECT_WAIT, fidelity).await {
+            match BotClient::connect_as(&config.url, &name, &room, token, CONNECT_WAIT, fidelity)
+                .await
+            {
                 Ok(client) => client,
                 Err(err) => {
                     result.refusal = Refusal::classify(&err);

@@ -5,7 +5,8 @@
 //! map, bots wandering and firing) for each N, then the arena-full workload (60 Hz simulation,
 //! 20 Hz snapshots, 20 Hz inputs, every client sent every player) and the full-world mode
 //! (arena-default with `--full-snapshots`: no interest management, no delta encoding) at one N,
-//! prints a table, writes the JSON lines to `bench-results/`, names the capacity and the limiting
+//! and arena-default spread over 4 rooms of 250 players (beside one room of 250), prints a
+//! table with the server's core-microseconds per player-second and the bots per core, writes the JSON lines to `bench-results/`, names the capacity and the limiting
 //! side, and prints the bandwidth ratio of the full-world mode to the default one.
 
 use std::io::Write as _;
@@ -66,6 +67,20 @@ fn arena_full() -> Workload {
     }
 }
 
+/// Rooms in the many-rooms row, and players in each.
+const ROOMS: usize = 4;
+const PER_ROOM: usize = 250;
+
+/// arena-default in [`ROOMS`] rooms of [`PER_ROOM`] players each: rooms are independent tasks,
+/// so the server's CPU should be about that many times one room's and no tick slower.
+fn many_rooms() -> Workload {
+    Workload {
+        name: "4-rooms",
+        server_flags: vec![],
+        bot_flags: vec!["--rooms".into(), ROOMS.to_string()],
+    }
+}
+
 fn full_world() -> Workload {
     Workload {
         name: "full-world",
@@ -105,10 +120,15 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
     }
     runs.push(("arena-full", options.full_at));
     runs.push(("full-world", options.full_at));
+    if !options.counts.contains(&PER_ROOM) {
+        runs.push(("arena-default", PER_ROOM));
+    }
+    runs.push(("4-rooms", ROOMS * PER_ROOM));
     for (name, count) in runs {
         let workload = match name {
             "arena-full" => arena_full(),
             "full-world" => full_world(),
+            "4-rooms" => many_rooms(),
             _ => arena_default(),
         };
         let report = run_one(&workload, count, options.duration, pin)?;
@@ -301,6 +321,18 @@ fn print_table(rows: &[(&str, usize, String)]) {
             "\ncapacity (arena-default): {n} players hold >= 95 % snapshots and input p99 < 2 ticks + RTT; limit: {limit}"
         ),
         None => println!("\ncapacity (arena-default): no tested N met the bar; limit: {limit}"),
+    }
+    let one_room = rows.iter().find(|(name, n, _)| *name == "arena-default" && *n == PER_ROOM);
+    let many = rows.iter().find(|(name, ..)| *name == "4-rooms");
+    if let (Some((_, _, one)), Some((_, _, many))) = (one_room, many) {
+        println!(
+            "{ROOMS} rooms × {PER_ROOM}: server cpu {:.2} = {:.1}× one room of {PER_ROOM} ({:.2}); tick p99 {:.1} ms (one room: {:.1} ms)",
+            field(many, "server_cpu_per_s"),
+            field(many, "server_cpu_per_s") / field(one, "server_cpu_per_s").max(1e-9),
+            field(one, "server_cpu_per_s"),
+            field(many, "server_tick_ms.p99"),
+            field(one, "server_tick_ms.p99"),
+        );
     }
     let full = rows.iter().find(|(name, ..)| *name == "full-world");
     let default_at_same_n = full

@@ -52,6 +52,7 @@ async fn memory_and_descriptors_stay_flat_under_steady_play() {
         progress: false,
         scrape_server: true,
         full_netcode: usize::MAX,
+        rooms: 1,
     })
     .await
     .expect("the soak run completes");
