@@ -66,10 +66,15 @@ impl FlowControl {
         self.base_rtt = Some(self.base_rtt.map_or(rtt, |base| base.min(rtt)));
     }
 
+    /// Whether the client is sending inputs (one arrived within the last second): only then
+    /// can its acknowledgements move, and only then is it judged on them.
+    pub(crate) fn playing(&self, now: Instant) -> bool {
+        self.last_input.is_some_and(|at| now.saturating_duration_since(at) < EVIDENCE)
+    }
+
     /// Whether snapshots should wait, with `in_flight` ticks written but not acknowledged.
     pub(crate) fn congested(&self, in_flight: u32, now: Instant) -> bool {
-        let talking =
-            self.last_input.is_some_and(|at| now.saturating_duration_since(at) < EVIDENCE);
+        let talking = self.playing(now);
         let round_trip = self
             .base_rtt
             .map_or(0, |rtt| (rtt.as_secs_f64() * f64::from(self.tick_hz)).ceil() as u32);

@@ -3,7 +3,6 @@
 //! everything else.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -12,58 +11,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::protocol::PROTOCOL_VERSION;
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower_http::services::ServeDir;
 
-use crate::admission::{self, PerIp};
-use crate::auth::{self, SessionKeys};
-use crate::config::ServerConfig;
-use crate::lobby::Lobby;
-use crate::metrics::Metrics;
+use crate::admission;
+use crate::auth;
+use crate::state::AppState;
 use crate::{session, upgrade};
 
 /// The server's release, reported by `/healthz` and `/api/rooms` beside the protocol version.
 const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// What every request handler and session can reach.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) config: Arc<ServerConfig>,
-    pub(crate) lobby: Arc<Lobby>,
-    pub(crate) metrics: Arc<Metrics>,
-    /// One permit per open game socket.
-    pub(crate) connections: Arc<Semaphore>,
-    pub(crate) per_ip: PerIp,
-    pub(crate) sessions: Arc<SessionKeys>,
-    /// Fired on shutdown: sessions close with 1012.
-    pub(crate) cancel: CancellationToken,
-    pub(crate) tracker: TaskTracker,
-}
-
-impl AppState {
-    pub(crate) fn new(
-        config: Arc<ServerConfig>,
-        lobby: Arc<Lobby>,
-        metrics: Arc<Metrics>,
-        cancel: CancellationToken,
-        tracker: TaskTracker,
-    ) -> AppState {
-        let connections = Arc::new(Semaphore::new(config.max_connections));
-        let sessions = Arc::new(SessionKeys::new(config.session_secret.as_deref()));
-        AppState {
-            config,
-            lobby,
-            metrics,
-            connections,
-            per_ip: PerIp::default(),
-            sessions,
-            cancel,
-            tracker,
-        }
-    }
-}
 
 pub(crate) fn router(state: AppState) -> Router {
     let client = ServeDir::new(&state.config.static_dir).not_found_service(get(client_missing));

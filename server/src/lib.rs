@@ -9,9 +9,11 @@
 //! - `auth`: signed, expiring session tokens (`POST /api/session`, checked at the handshake).
 //! - `admission`: Origin allow-list and per-IP caps, checked before the upgrade.
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
+//! - `state`: what every handler and session can reach (`AppState`).
 //! - `session`: one task per socket: `Hello`, then reads into the player's link and writes
 //!   frames out of it.
 //! - `flow`: snapshot flow control: whether a member's downstream is congested.
+//! - `liveness`: whether a client went silent or stopped reading (judged at each ping).
 //! - `pacing`: how many of a player's buffered input commands each tick applies (input credit,
 //!   standing-queue trim).
 //! - `link`: what a session and its room share: the bounded inbound buffer and the
@@ -32,6 +34,7 @@ mod flow;
 mod http;
 mod link;
 mod listener;
+mod liveness;
 mod lobby;
 mod members;
 mod metrics;
@@ -39,6 +42,7 @@ mod pacing;
 mod rate;
 mod room;
 mod session;
+mod state;
 mod tls;
 mod upgrade;
 
@@ -108,7 +112,7 @@ pub async fn run(
         cancel.clone(),
         tracker.clone(),
     ));
-    let app = http::AppState::new(config.clone(), lobby, metrics, cancel.clone(), tracker.clone());
+    let app = state::AppState::new(config.clone(), lobby, metrics, cancel.clone(), tracker.clone());
 
     let stop = cancel.clone();
     tokio::spawn(async move {

@@ -22,11 +22,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::close::Close;
 use crate::flow::FlowControl;
-use crate::http::AppState;
 use crate::link::Link;
+use crate::liveness::Liveness;
 use crate::metrics::{DisconnectReason, Metrics, add};
 use crate::rate::{Limits, Verdict};
 use crate::room::{JoinError, Joined, RoomHandle, current_tick};
+use crate::state::AppState;
 use crate::upgrade::WsStream;
 
 /// After sending our close frame, how long we wait for the peer's before dropping the socket.
@@ -162,11 +163,26 @@ async fn read_hello(socket: &mut WsStream, metrics: &Metrics) -> Result<Hello, C
     }
 }
 
-/// The main loop: reads into the link, writes out of it, pings, until something ends it.
+/// What one session keeps between wake-ups, besides its socket.
+struct Play<'a> {
+    app: &'a AppState,
+    room: &'a RoomHandle,
+    link: &'a Link,
+    limits: Limits,
+    flow: FlowControl,
+    liveness: Liveness,
+}
+
+/// The main loop: reads into the link, writes out of it, pings, until something ends it. Each
+/// wake-up is one of these, in this order of priority:
+/// 1. the server shuts down (1012), or the room kicked this player;
+/// 2. a message from the client (`Play::on_read`);
+/// 3. frames to write: reliable ones, then the newest snapshot unless flow control holds it
+///    (`write_batch`);
+/// 4. the ping interval: liveness judged, then a ping sent (`Play::on_ping`).
 async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: &Joined) -> Ending {
-    let link = &joined.link;
-    let metrics = &app.metrics;
     let write_timeout = app.config.write_timeout();
+    let metrics = &app.metrics;
     if let Err(ending) =
         write(socket, Message::Binary(joined.welcome.clone()), write_timeout, metrics).await
     {
@@ -175,61 +191,76 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
     let ping_every = app.config.ping_interval();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_heard = Instant::now();
-    let mut limits = Limits::new(app.config.tick_hz, last_heard);
-    let mut inputs_at_last_ping = 0;
-    let max_ack_lag =
-        (app.config.idle_timeout().as_secs_f64() * f64::from(app.config.tick_hz)) as u32;
-    let mut flow =
-        FlowControl::new(app.config.snapshot_window_ticks(), app.config.tick_hz, last_heard);
+    let now = Instant::now();
+    let config = &app.config;
+    let link = &joined.link;
+    let mut state = Play {
+        app,
+        room,
+        link,
+        limits: Limits::new(config.tick_hz, now),
+        flow: FlowControl::new(config.snapshot_window_ticks(), config.tick_hz, now),
+        liveness: Liveness::new(config.idle_timeout(), config.tick_hz, now),
+    };
     // Made once, not on every wake-up: each of these registers with its token when created.
     let restart = app.cancel.cancelled();
     let kicked = link.kicked();
     tokio::pin!(restart, kicked);
     loop {
         // A congested link's snapshots wait in the latest-wins slot until its acks catch up.
-        let now = Instant::now();
-        flow.observe_inputs(link.input_messages(), now);
-        let congested = flow.congested(link.in_flight(), now);
+        let snapshots = !state.congested(Instant::now());
         let step = tokio::select! {
             biased;
             () = &mut restart => Err(Ending::Close(Close::restart())),
             reason = &mut kicked => Err(Ending::Close(reason)),
-            read = socket.next() => {
-                last_heard = Instant::now();
-                match read {
-                    None => Err(Ending::Lost),
-                    Some(Err(err)) => Err(Ending::from_ws_error(&err)),
-                    Some(Ok(message)) => {
-                        count_in(metrics, &message);
-                        if let Message::Pong(payload) = &message {
-                            flow.on_pong(payload, last_heard);
-                        }
-                        handle_message(message, link, room, &mut limits, metrics)
-                    }
-                }
+            read = socket.next() => state.on_read(read),
+            first = link.next_frame(snapshots) => {
+                write_batch(socket, link, first, snapshots, write_timeout, metrics).await
             }
-            first = link.next_frame(!congested) => {
-                write_batch(socket, link, first, !congested, write_timeout, metrics).await
-            }
-            _ = ping.tick() => {
-                // A client still sending inputs whose acknowledgements fall this far behind
-                // what was written to it has stopped reading: drop it (it may resume).
-                let playing = link.input_messages() != inputs_at_last_ping;
-                inputs_at_last_ping = link.input_messages();
-                if last_heard.elapsed() > app.config.idle_timeout() {
-                    Err(Ending::Close(Close::timeout("idle time-out")))
-                } else if playing && link.ack_lag(current_tick(&room.stats)) > max_ack_lag {
-                    Err(Ending::Close(Close::too_slow("client too slow: snapshots not acknowledged")))
-                } else {
-                    let ping = flow.ping_payload(Instant::now());
-                    write(socket, Message::Ping(ping), write_timeout, metrics).await
-                }
-            }
+            _ = ping.tick() => state.on_ping(socket).await,
         };
         if let Err(ending) = step {
             return ending;
         }
+    }
+}
+
+impl Play<'_> {
+    /// Whether flow control holds this client's snapshots now.
+    fn congested(&mut self, now: Instant) -> bool {
+        self.flow.observe_inputs(self.link.input_messages(), now);
+        self.flow.congested(self.link.in_flight(), now)
+    }
+
+    /// One read from the socket: a message handled, or how the session ends.
+    fn on_read(
+        &mut self,
+        read: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<(), Ending> {
+        let now = Instant::now();
+        self.liveness.heard(now);
+        let message = match read {
+            None => return Err(Ending::Lost),
+            Some(Err(err)) => return Err(Ending::from_ws_error(&err)),
+            Some(Ok(message)) => message,
+        };
+        count_in(&self.app.metrics, &message);
+        if let Message::Pong(payload) = &message {
+            self.flow.on_pong(payload, now);
+        }
+        handle_message(message, self.link, self.room, &mut self.limits, &self.app.metrics)
+    }
+
+    /// The ping interval: a client that went silent, or keeps sending but stopped reading, is
+    /// dropped (it may resume); otherwise a ping carrying its send time goes out.
+    async fn on_ping(&mut self, socket: &mut WsStream) -> Result<(), Ending> {
+        let now = Instant::now();
+        let ack_lag = self.link.ack_lag(current_tick(&self.room.stats));
+        if let Some(close) = self.liveness.check(now, self.flow.playing(now), ack_lag) {
+            return Err(Ending::Close(close));
+        }
+        let ping = Message::Ping(self.flow.ping_payload(now));
+        write(socket, ping, self.app.config.write_timeout(), &self.app.metrics).await
     }
 }
 
