@@ -13,6 +13,12 @@
 //! applies more commands than ticks passed plus the cap. What stands beyond the credit (a
 //! client whose clock runs fast, a burst) is standing delay: the oldest are dropped (counted by
 //! the caller).
+//!
+//! A client whose messages keep arriving just too late (a tick of jitter around the room's
+//! tick) would stop and catch up again and again: its ship stutters for everyone and every
+//! stutter costs snapshot bytes. Such a client gets a **reserve**: one command kept queued, so
+//! a tick of jitter is absorbed; it costs that client one tick of input latency, and goes once
+//! its messages have been on time for a few seconds.
 
 use std::collections::VecDeque;
 
@@ -33,7 +39,21 @@ pub(crate) struct Pacer {
     ticks_in_window: u32,
     /// The fewest commands left over after a tick in this window.
     floor: usize,
+    /// Commands kept queued on purpose (0 or 1): a jitter buffer for a client whose messages
+    /// keep arriving just too late, so a tick of jitter no longer stops its ship.
+    reserve: usize,
+    /// Ticks in the current second at which a message was late (the ship stood, or the
+    /// reserve was used), and seconds since the last one.
+    late_ticks: u32,
+    calm_seconds: u32,
+    ticks_in_second: u32,
+    second: u32,
 }
+
+/// Late ticks in one second that make a client worth a jitter buffer.
+const JITTERY: u32 = 1;
+/// Seconds without a late message after which the jitter buffer goes again.
+const CALM_SECONDS: u32 = 3;
 
 impl Pacer {
     pub(crate) fn new(tick_hz: u16) -> Pacer {
@@ -43,6 +63,11 @@ impl Pacer {
             window: ticks_for_secs(CATCH_UP_WINDOW_SECS, tick_hz).max(2),
             ticks_in_window: 0,
             floor: usize::MAX,
+            reserve: 0,
+            late_ticks: 0,
+            calm_seconds: 0,
+            ticks_in_second: 0,
+            second: u32::from(tick_hz).max(1),
         }
     }
 
@@ -53,16 +78,28 @@ impl Pacer {
         pending: &mut VecDeque<InputCmd>,
         mut apply: impl FnMut(InputCmd),
     ) -> usize {
-        match pending.pop_front() {
-            Some(cmd) => apply(cmd),
-            None => self.credit = (self.credit + 1).min(self.max_credit),
+        let stood = match pending.pop_front() {
+            Some(cmd) => {
+                apply(cmd);
+                false
+            }
+            None => {
+                self.credit = (self.credit + 1).min(self.max_credit);
+                true
+            }
+        };
+        // A late message: the ship stood, or the reserve was dipped into.
+        if stood || pending.len() < self.reserve {
+            self.late_ticks += 1;
         }
+        self.judge_jitter();
         self.floor = self.floor.min(pending.len());
         self.ticks_in_window += 1;
         if self.ticks_in_window < self.window {
             return 0;
         }
-        let standing = std::mem::replace(&mut self.floor, usize::MAX);
+        // What stands beyond the reserve is delay: caught up with saved credit, or dropped.
+        let standing = std::mem::replace(&mut self.floor, usize::MAX).saturating_sub(self.reserve);
         self.ticks_in_window = 0;
         let caught_up = standing.min(self.credit as usize);
         self.credit -= caught_up as u32;
@@ -70,6 +107,24 @@ impl Pacer {
             apply(cmd);
         }
         pending.drain(..standing - caught_up).count()
+    }
+
+    /// Once a second: a client with still ticks again and again gets a reserve of one command
+    /// (its next late message leaves the command it brings queued instead of caught up), and
+    /// loses it after a few calm seconds (the window then catches the reserve up).
+    fn judge_jitter(&mut self) {
+        self.ticks_in_second += 1;
+        if self.ticks_in_second < self.second {
+            return;
+        }
+        self.ticks_in_second = 0;
+        let late = std::mem::take(&mut self.late_ticks);
+        self.calm_seconds = if late == 0 { self.calm_seconds + 1 } else { 0 };
+        if late >= JITTERY {
+            self.reserve = 1;
+        } else if self.calm_seconds >= CALM_SECONDS {
+            self.reserve = 0;
+        }
     }
 }
 
@@ -180,5 +235,44 @@ mod tests {
         }
         assert!(dropped > 0, "the surplus is dropped");
         assert!(worst_tail <= 2, "the queue never stands more than a command or two: {worst_tail}");
+    }
+
+    #[test]
+    fn a_jittery_client_gets_a_reserve_and_stops_stuttering() {
+        // 20 Hz messages of three commands into a 60 Hz room, each on time or a tick late at
+        // random (a fixed pseudo-random pattern): without a reserve, late ones stop the ship.
+        let mut pacer = Pacer::new(60);
+        let late = |message: u32| (message.wrapping_mul(2_654_435_761) >> 13) % 3 == 0;
+        let arrivals = |tick: u32| match (tick % 3, late(tick / 3)) {
+            (0, false) | (1, true) => 3,
+            _ => 0,
+        };
+        let (applied, dropped) = simulate(&mut pacer, 600, arrivals);
+        let still_early = applied[..120].iter().filter(|seqs| seqs.is_empty()).count();
+        let still_late = applied[300..].iter().filter(|seqs| seqs.is_empty()).count();
+        assert!(still_early >= 1, "at first a late message stops the ship: {still_early}");
+        assert_eq!(still_late, 0, "with a reserve, a tick of jitter never does");
+        assert!(applied[300..].iter().all(|seqs| seqs.len() == 1), "one step a tick, smooth");
+        assert_eq!(pacer.reserve, 1);
+        assert_eq!(dropped, 0);
+        let all: Vec<u32> = applied.iter().flatten().copied().collect();
+        assert_eq!(all, (1..=all.len() as u32).collect::<Vec<_>>(), "every command once, in order");
+    }
+
+    #[test]
+    fn a_steady_client_keeps_no_reserve_and_a_calm_one_loses_it() {
+        let mut pacer = Pacer::new(60);
+        simulate(&mut pacer, 600, |tick| if tick % 3 == 0 { 3 } else { 0 });
+        assert_eq!(pacer.reserve, 0, "no jitter, no extra latency");
+        pacer.reserve = 1;
+        pacer.calm_seconds = 0;
+        let mut pending = cmds(1..=1);
+        for tick in 0..(CALM_SECONDS + 1) * 60 {
+            if tick % 3 == 0 {
+                pending.extend(cmds(1..=3));
+            }
+            pacer.tick(&mut pending, |_| {});
+        }
+        assert_eq!(pacer.reserve, 0, "calm for a few seconds: the reserve goes");
     }
 }
