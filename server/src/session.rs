@@ -25,7 +25,7 @@ use crate::flow::FlowControl;
 use crate::link::Link;
 use crate::liveness::Liveness;
 use crate::metrics::{DisconnectReason, Metrics, add};
-use crate::rate::{Limits, Verdict};
+use crate::rate::{Limit, Limits, Verdict};
 use crate::room::{JoinError, Joined, RoomHandle, current_tick};
 use crate::state::AppState;
 use crate::upgrade::WsStream;
@@ -289,43 +289,50 @@ fn handle_message(
         .map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")))
         .and_then(|m| check_client_msg(m).map_err(|v| Close::new(v.close_code(), v.to_string())))
         .map_err(Ending::Close)?;
-    let limit = match &message {
-        ClientMsg::Input(_) => &mut limits.inputs,
-        ClientMsg::Chat { .. } => &mut limits.chat,
-        // A resize is as rare as a ping; they share a budget.
-        ClientMsg::Ping { .. } | ClientMsg::View { .. } => &mut limits.pings,
+    let now = Instant::now();
+    match message {
         ClientMsg::Hello(_) => {
             return Err(Ending::Close(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
         }
-    };
-    match limit.check(Instant::now()) {
-        Verdict::Accept => {}
-        Verdict::Drop => {
-            add(&metrics.rate_limited, 1);
-            return Ok(());
+        ClientMsg::Input(input) => {
+            if admitted(&mut limits.inputs, now, metrics)? {
+                link.push_inputs(&input);
+            }
         }
-        Verdict::Close => {
-            return Err(Ending::Close(Close::new(
-                close::POLICY,
-                "flooding: message rate limit exceeded",
-            )));
-        }
-    }
-    match message {
-        ClientMsg::Input(input) => link.push_inputs(&input),
         ClientMsg::Chat { text } => {
-            if !link.push_chat(text) {
+            if admitted(&mut limits.chat, now, metrics)? && !link.push_chat(text) {
                 tracing::debug!(player = %link.player_id, "chat line dropped: backlog full");
             }
         }
         ClientMsg::Ping { client_time } => {
-            let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
-            link.send_reliable(Bytes::from(encode_server(&pong)));
+            if admitted(&mut limits.pings, now, metrics)? {
+                let pong = ServerMsg::Pong { client_time, server_tick: current_tick(&room.stats) };
+                link.send_reliable(Bytes::from(encode_server(&pong)));
+            }
         }
-        ClientMsg::View { half_width, half_height } => link.set_view(half_width, half_height),
-        ClientMsg::Hello(_) => {}
+        // A resize is as rare as a ping; they share a budget.
+        ClientMsg::View { half_width, half_height } => {
+            if admitted(&mut limits.pings, now, metrics)? {
+                link.set_view(half_width, half_height);
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether a message within its rate `limit` is handled (`false`: dropped and counted); a
+/// sustained flood ends the session.
+fn admitted(limit: &mut Limit, now: Instant, metrics: &Metrics) -> Result<bool, Ending> {
+    match limit.check(now) {
+        Verdict::Accept => Ok(true),
+        Verdict::Drop => {
+            add(&metrics.rate_limited, 1);
+            Ok(false)
+        }
+        Verdict::Close => {
+            Err(Ending::Close(Close::new(close::POLICY, "flooding: message rate limit exceeded")))
+        }
+    }
 }
 
 /// Writes `first` and whatever else the link has ready (up to [`BATCH_FRAMES`] frames or

@@ -86,11 +86,6 @@ impl ClientCore {
         1.0 / f32::from(self.tick_hz)
     }
 
-    /// The newest snapshot tick received (what the next `Input` acknowledges).
-    pub fn newest_tick(&self) -> Tick {
-        self.newest_tick
-    }
-
     /// How many commands are due at local time `now_ms`: one per server tick since the last
     /// ones (to the nearest tick), so the server receives exactly one tick of movement per tick
     /// of time whatever the caller's send rate (the first call issues one). After a stall at

@@ -69,19 +69,9 @@ impl TickInputs {
         self.commands.clear();
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.commands.is_empty()
-    }
-
     /// Commands of this tick, by player id, in order.
     pub fn iter(&self) -> impl Iterator<Item = (PlayerId, &InputCmd)> {
         self.commands.iter().map(|(id, cmd)| (*id, cmd))
-    }
-
-    /// The commands of `id`, in order.
-    pub fn of(&self, id: PlayerId) -> impl Iterator<Item = &InputCmd> {
-        let start = self.commands.partition_point(|(other, _)| *other < id);
-        self.commands[start..].iter().take_while(move |(other, _)| *other == id).map(|(_, c)| c)
     }
 }
 
