@@ -9,8 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use shared::codec::{decode_server, encode_client};
 use shared::netcode::{ClientCore, Fidelity};
 use shared::protocol::{
-    ClientMsg, Hello, InputCmd, MAX_SERVER_MSG_BYTES, PROTOCOL_VERSION, ResumeToken, ServerMsg,
-    Snapshot, Welcome,
+    ClientMsg, InputCmd, MAX_SERVER_MSG_BYTES, ResumeToken, ServerMsg, Snapshot, Welcome,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -131,12 +130,7 @@ impl BotClient {
         fidelity: Fidelity,
     ) -> anyhow::Result<BotClient> {
         let mut socket = open(url).await?;
-        let hello = ClientMsg::Hello(Hello {
-            protocol_version: PROTOCOL_VERSION,
-            name: name.into(),
-            room: room.into(),
-            resume,
-        });
+        let hello = shared::netcode::hello(name, room, resume);
         let bytes = encode_client(&hello);
         let tx_bytes = bytes.len() as u64;
         socket.send(Message::Binary(bytes.into())).await.context("sending Hello")?;

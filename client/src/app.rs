@@ -12,8 +12,8 @@ use shared::interp::DrawnPlayer;
 use shared::map::Map;
 use shared::netcode::{ClientCore, Fidelity};
 use shared::protocol::{
-    ClientMsg, GameEvent, Hello, InputCmd, MAX_CHAT_CHARS, PROTOCOL_VERSION, PlayerSnap,
-    ResumeToken, ScoreEntry, Scoreboard, ServerMsg, Snapshot, Welcome, close,
+    ClientMsg, GameEvent, InputCmd, MAX_CHAT_CHARS, PlayerSnap, ResumeToken, ScoreEntry,
+    Scoreboard, ServerMsg, Snapshot, Welcome, close,
 };
 use shared::validate::sanitize_chat;
 
@@ -175,12 +175,7 @@ impl App {
     /// The socket opened: say `Hello` (resuming our player if we had one).
     pub fn on_open(&mut self) {
         self.conn = Conn::Connecting;
-        self.outgoing.push(ClientMsg::Hello(Hello {
-            protocol_version: PROTOCOL_VERSION,
-            name: self.name.clone(),
-            room: String::new(),
-            resume: self.resume,
-        }));
+        self.outgoing.push(shared::netcode::hello(&self.name, "", self.resume));
         // A new connection knows nothing of our screen yet.
         self.view_sent = None;
         self.flush_view(f64::INFINITY);

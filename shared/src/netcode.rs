@@ -21,14 +21,25 @@ use crate::interp::SnapshotBuffer;
 use crate::map::Map;
 use crate::predict::Predictor;
 use crate::protocol::{
-    ClientMsg, InputCmd, InputMsg, MAX_INPUTS_PER_MSG, Snapshot, SnapshotDelta, Welcome,
-    dequantize_pos,
+    ClientMsg, Hello, InputCmd, InputMsg, MAX_INPUTS_PER_MSG, PROTOCOL_VERSION, ResumeToken,
+    Snapshot, SnapshotDelta, Welcome, dequantize_pos,
 };
 use crate::tick::Tick;
 
 /// After a stall (a background tab, a long frame) at most this many ticks of commands are
 /// caught up at once; older ones are skipped.
 pub const MAX_CATCH_UP_COMMANDS: u32 = MAX_INPUTS_PER_MSG as u32;
+
+/// The first message of every connection: this protocol's version, the player's name, the room
+/// (empty: the default one), and the resume token of a dropped connection, if any.
+pub fn hello(name: &str, room: &str, resume: Option<ResumeToken>) -> ClientMsg {
+    ClientMsg::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: name.into(),
+        room: room.into(),
+        resume,
+    })
+}
 
 /// How much of the netcode a client runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
