@@ -1,6 +1,7 @@
 //! What each member of a room is told (the pure part of the server's send path): its visible
-//! players (interest management), encoded as a delta against the snapshot it holds; the shots
-//! near it; and the scoreboard summary.
+//! players (interest management), encoded as a delta against the snapshot it holds (one shared
+//! body per baseline when everyone sees everyone); which part of the map its screen shows, for
+//! the beams it is sent; and the scoreboard summary.
 //!
 //! Shared work happens once per send tick in [`ViewBuilder::prepare`]: the room's player states
 //! are kept as one frame in a short room-wide history (so a member's baseline is just the tick
