@@ -202,6 +202,15 @@ fn report(
         } else {
             TickSpread::default()
         },
+        server_room_tick_p99_ms: after
+            .rooms
+            .iter()
+            .filter(|_| scraped)
+            .map(|(name, room)| {
+                let earlier = before.rooms.get(name).cloned().unwrap_or_default();
+                (name.clone(), scrape::tick_percentile_ms(&earlier, room, 99.0))
+            })
+            .collect(),
         server_cpu_per_s: if scraped {
             (after.cpu_seconds - before.cpu_seconds) / steady_secs
         } else {

@@ -11,6 +11,8 @@ pub struct ServerFigures {
     pub cpu_seconds: f64,
     pub rss_bytes: f64,
     pub players: f64,
+    /// Each room's own tick buckets and count, by room name.
+    pub rooms: std::collections::BTreeMap<String, ServerFigures>,
 }
 
 /// GETs `/metrics` from `host` and parses it.
@@ -24,13 +26,21 @@ pub fn parse(text: &str) -> ServerFigures {
         let Some((name, value)) = line.rsplit_once(' ') else { continue };
         let Ok(value) = value.parse::<f64>() else { continue };
         if let Some(bound) = name.strip_prefix("skirmish_tick_duration_seconds_bucket{le=\"") {
-            let bound = bound.trim_end_matches("\"}");
-            let bound = if bound == "+Inf" {
-                f64::INFINITY
-            } else {
-                bound.parse().unwrap_or(f64::INFINITY)
-            };
-            figures.tick_buckets.push((bound, value));
+            figures.tick_buckets.push((bucket_bound(bound), value));
+            continue;
+        }
+        if let Some(labels) =
+            name.strip_prefix("skirmish_room_tick_duration_seconds_bucket{room=\"")
+        {
+            if let Some((room, bound)) = labels.split_once("\",le=\"") {
+                let room = figures.rooms.entry(room.to_string()).or_default();
+                room.tick_buckets.push((bucket_bound(bound), value));
+            }
+            continue;
+        }
+        if let Some(room) = name.strip_prefix("skirmish_room_tick_duration_seconds_count{room=\"") {
+            let room = room.trim_end_matches("\"}");
+            figures.rooms.entry(room.to_string()).or_default().tick_count = value;
             continue;
         }
         match name {
@@ -43,6 +53,14 @@ pub fn parse(text: &str) -> ServerFigures {
         }
     }
     figures
+}
+
+/// A bucket's upper bound from the text after `le="`.
+fn bucket_bound(text: &str) -> f64 {
+    match text.trim_end_matches("\"}") {
+        "+Inf" => f64::INFINITY,
+        bound => bound.parse().unwrap_or(f64::INFINITY),
+    }
 }
 
 /// Percentile `p` of tick durations between two scrapes, in ms, interpolated within a bucket.
@@ -85,6 +103,9 @@ mod tests {
         skirmish_tick_duration_seconds_bucket{le=\"+Inf\"} 100\n\
         skirmish_tick_duration_seconds_count 100\n\
         skirmish_tick_duration_max_seconds 0.0035\n\
+        skirmish_room_tick_duration_seconds_bucket{room=\"room-1\",le=\"0.001\"} 7\n\
+        skirmish_room_tick_duration_seconds_bucket{room=\"room-1\",le=\"+Inf\"} 8\n\
+        skirmish_room_tick_duration_seconds_count{room=\"room-1\"} 8\n\
         process_cpu_seconds_total 12.5\n\
         process_resident_memory_bytes 10485760\n\
         skirmish_players 42\n";
@@ -93,6 +114,11 @@ mod tests {
     fn parses_the_figures() {
         let figures = parse(SAMPLE);
         assert_eq!(figures.tick_buckets.len(), 4, "{figures:?}");
+        let room = &figures.rooms["room-1"];
+        assert_eq!(
+            (room.tick_buckets.clone(), room.tick_count),
+            (vec![(0.001, 7.0), (f64::INFINITY, 8.0)], 8.0)
+        );
         assert_eq!((figures.tick_count, figures.cpu_seconds, figures.players), (100.0, 12.5, 42.0));
         assert_eq!(figures.rss_bytes, 10_485_760.0);
     }

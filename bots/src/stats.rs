@@ -88,6 +88,8 @@ pub struct Report {
     pub input_latency_ms: Spread3,
     pub rtt_ms: Spread2,
     pub server_tick_ms: TickSpread,
+    /// Each room's tick p99 over the steady part, by room name.
+    pub server_room_tick_p99_ms: std::collections::BTreeMap<String, f64>,
     pub server_cpu_per_s: f64,
     pub server_rss_mb: f64,
     pub server_players: f64,

@@ -127,7 +127,14 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(&state.lobby.populations());
+    let stats = state.lobby.stats();
+    let rooms: Vec<_> = stats
+        .iter()
+        .map(|(name, room)| {
+            (name.clone(), room.players.load(std::sync::atomic::Ordering::Relaxed), &room.ticks)
+        })
+        .collect();
+    let body = state.metrics.render(&rooms);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

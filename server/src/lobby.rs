@@ -10,7 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
-use crate::room::{self, RoomHandle};
+use crate::room::{self, RoomHandle, RoomStats};
 
 pub(crate) const DEFAULT_ROOM: &str = "main";
 
@@ -70,6 +70,12 @@ impl Lobby {
                 (name.clone(), room.stats.players.load(load), room.stats.tick.load(load))
             })
             .collect()
+    }
+
+    /// Name and figures of each room.
+    pub(crate) fn stats(&self) -> Vec<(String, Arc<RoomStats>)> {
+        let rooms = self.rooms.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        rooms.iter().map(|(name, room)| (name.clone(), room.stats.clone())).collect()
     }
 
     /// Name and population of each room.

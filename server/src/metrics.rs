@@ -55,12 +55,48 @@ impl DisconnectReason {
     }
 }
 
+/// Tick durations: all rooms together in [`Metrics`], and each room's own in its stats.
+#[derive(Default)]
+pub(crate) struct TickHistogram {
+    buckets: [AtomicU64; TICK_BUCKETS.len()],
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+    max_ns: AtomicU64,
+}
+
+impl TickHistogram {
+    pub(crate) fn observe(&self, took: Duration) {
+        let seconds = took.as_secs_f64();
+        if let Some(bucket) = TICK_BUCKETS.iter().position(|bound| seconds <= *bound) {
+            add(&self.buckets[bucket], 1);
+        }
+        let nanos = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        add(&self.count, 1);
+        add(&self.sum_ns, nanos);
+        self.max_ns.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// The `_bucket`, `_sum` and `_count` lines of histogram `name`, with `labels` (`key="v",`
+    /// pairs, each followed by a comma) inside every sample's braces.
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut cumulative = 0;
+        for (bound, count) in TICK_BUCKETS.iter().zip(&self.buckets) {
+            cumulative += load(count);
+            let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
+        }
+        let count = load(&self.count);
+        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {count}");
+        let bare = labels.trim_end_matches(',');
+        let braces = if bare.is_empty() { String::new() } else { format!("{{{bare}}}") };
+        let _ = writeln!(out, "{name}_sum{braces} {}", load(&self.sum_ns) as f64 / 1e9);
+        let _ = writeln!(out, "{name}_count{braces} {count}");
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Metrics {
-    tick_buckets: [AtomicU64; TICK_BUCKETS.len()],
-    tick_count: AtomicU64,
-    tick_sum_ns: AtomicU64,
-    tick_max_ns: AtomicU64,
+    ticks: TickHistogram,
     pub(crate) tick_overruns: AtomicU64,
     pub(crate) connections: AtomicU64,
     pub(crate) connections_total: AtomicU64,
@@ -83,14 +119,7 @@ pub(crate) fn add(counter: &AtomicU64, by: u64) {
 
 impl Metrics {
     pub(crate) fn observe_tick(&self, took: Duration) {
-        let seconds = took.as_secs_f64();
-        if let Some(bucket) = TICK_BUCKETS.iter().position(|bound| seconds <= *bound) {
-            add(&self.tick_buckets[bucket], 1);
-        }
-        let nanos = took.as_nanos().min(u128::from(u64::MAX)) as u64;
-        add(&self.tick_count, 1);
-        add(&self.tick_sum_ns, nanos);
-        self.tick_max_ns.fetch_max(nanos, Ordering::Relaxed);
+        self.ticks.observe(took);
     }
 
     pub(crate) fn disconnected(&self, reason: DisconnectReason) {
@@ -98,30 +127,25 @@ impl Metrics {
         add(&self.disconnects[index], 1);
     }
 
-    /// The text exposition format (version 0.0.4).
-    pub(crate) fn render(&self, rooms: &[(String, usize)]) -> String {
+    /// The text exposition format (version 0.0.4); `rooms` are each room's name, players and
+    /// tick durations.
+    pub(crate) fn render(&self, rooms: &[(String, usize, &TickHistogram)]) -> String {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut out = String::with_capacity(4096);
         let one = |value: f64| vec![(String::new(), value)];
 
-        let mut cumulative = 0;
-        let mut buckets: Vec<(String, f64)> = TICK_BUCKETS
-            .iter()
-            .zip(&self.tick_buckets)
-            .map(|(bound, count)| {
-                cumulative += load(count);
-                (format!("_bucket{{le=\"{bound}\"}}"), cumulative as f64)
-            })
-            .collect();
-        buckets.push(("_bucket{le=\"+Inf\"}".into(), load(&self.tick_count) as f64));
-        buckets.push(("_sum".into(), load(&self.tick_sum_ns) as f64 / 1e9));
-        buckets.push(("_count".into(), load(&self.tick_count) as f64));
         let _ = writeln!(
             out,
-            "# HELP skirmish_tick_duration_seconds Time to run one room tick (step, encode, publish).\n# TYPE skirmish_tick_duration_seconds histogram"
+            "# HELP skirmish_tick_duration_seconds Time to run one room tick (step, encode, publish), all rooms.\n# TYPE skirmish_tick_duration_seconds histogram"
         );
-        for (suffix, value) in buckets {
-            let _ = writeln!(out, "skirmish_tick_duration_seconds{suffix} {value}");
+        self.ticks.render(&mut out, "skirmish_tick_duration_seconds", "");
+        let _ = writeln!(
+            out,
+            "# HELP skirmish_room_tick_duration_seconds Time to run one tick, per room.\n# TYPE skirmish_room_tick_duration_seconds histogram"
+        );
+        for (name, _, ticks) in rooms {
+            let labels = format!("room=\"{name}\",");
+            ticks.render(&mut out, "skirmish_room_tick_duration_seconds", &labels);
         }
         let mut put_plain = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -133,7 +157,7 @@ impl Metrics {
             "skirmish_tick_duration_max_seconds",
             "gauge",
             "Longest tick since start.",
-            one(load(&self.tick_max_ns) as f64 / 1e9),
+            one(load(&self.ticks.max_ns) as f64 / 1e9),
         );
         put_plain(
             "skirmish_tick_overruns_total",
@@ -141,13 +165,13 @@ impl Metrics {
             "Times a room fell too far behind and reset its schedule.",
             one(load(&self.tick_overruns) as f64),
         );
-        let players: usize = rooms.iter().map(|(_, n)| n).sum();
+        let players: usize = rooms.iter().map(|(_, n, _)| n).sum();
         put_plain("skirmish_players", "gauge", "Players in all rooms.", one(players as f64));
         put_plain(
             "skirmish_room_players",
             "gauge",
             "Players per room.",
-            rooms.iter().map(|(name, n)| (format!("{{room=\"{name}\"}}"), *n as f64)).collect(),
+            rooms.iter().map(|(name, n, _)| (format!("{{room=\"{name}\"}}"), *n as f64)).collect(),
         );
         put_plain("skirmish_rooms", "gauge", "Rooms running.", one(rooms.len() as f64));
         put_plain(
@@ -295,7 +319,9 @@ mod tests {
         metrics.observe_tick(Duration::from_millis(3));
         metrics.disconnected(DisconnectReason::Policy);
         add(&metrics.bytes_out, 1234);
-        let text = metrics.render(&[("main".into(), 3)]);
+        let room = TickHistogram::default();
+        room.observe(Duration::from_millis(3));
+        let text = metrics.render(&[("main".into(), 3, &room)]);
         assert!(
             text.contains("skirmish_tick_duration_seconds_bucket{le=\"0.0005\"} 1"),
             "first tick in the 0.5 ms bucket:\n{text}"
@@ -309,6 +335,16 @@ mod tests {
         assert!(text.contains("skirmish_disconnects_total{reason=\"policy\"} 1"), "{text}");
         assert!(text.contains("skirmish_bytes_out_total 1234"), "{text}");
         assert!(text.contains("skirmish_room_players{room=\"main\"} 3"), "{text}");
+        assert!(
+            text.contains(
+                "skirmish_room_tick_duration_seconds_bucket{room=\"main\",le=\"0.004\"} 1"
+            ),
+            "per-room ticks:\n{text}"
+        );
+        assert!(
+            text.contains("skirmish_room_tick_duration_seconds_count{room=\"main\"} 1"),
+            "{text}"
+        );
         let rss = text
             .lines()
             .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))

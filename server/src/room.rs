@@ -22,7 +22,7 @@ use crate::close::Close;
 use crate::config::ServerConfig;
 use crate::link::Link;
 use crate::members::Members;
-use crate::metrics::{Metrics, add};
+use crate::metrics::{Metrics, TickHistogram, add};
 use shared::view::{self, MAX_VIEW_HALF, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
@@ -40,6 +40,8 @@ pub(crate) struct RoomHandle {
 pub(crate) struct RoomStats {
     pub(crate) players: AtomicUsize,
     pub(crate) tick: AtomicU32,
+    /// This room's tick durations (`/metrics` also has all rooms together).
+    pub(crate) ticks: TickHistogram,
 }
 
 pub(crate) struct Joined {
@@ -149,7 +151,9 @@ impl Room {
             }
             let started = std::time::Instant::now();
             self.tick(&mut control);
-            self.metrics.observe_tick(started.elapsed());
+            let took = started.elapsed();
+            self.metrics.observe_tick(took);
+            self.stats.ticks.observe(took);
         }
     }
 
