@@ -249,8 +249,8 @@ impl Room {
         tracing::info!(player = %id, %name, players = self.members.len(), why, "player removed");
     }
 
-    /// This tick's commands of every player (as many as each one's input credit allows, see
-    /// `pacing`) into `self.inputs`, and their chat lines into the events.
+    /// This tick's commands of every player (one a tick, late ones caught up: see `pacing`)
+    /// into `self.inputs`, and their chat lines into the events.
     fn drain_inputs(&mut self) {
         self.inputs.clear();
         for (id, member) in self.members.iter_mut() {
@@ -302,11 +302,21 @@ impl Room {
                 .into_iter()
                 .filter(|e| !matches!(e, GameEvent::Respawned { .. } | GameEvent::PickedUp { .. }))
                 .partition(|e| matches!(e, GameEvent::Shot { .. }));
-        // Beams travel in shooter order (stable: a shooter's shots stay in order).
+        // Beams travel in shooter order (stable: a shooter's shots stay in order); each shot's
+        // ends in world units are worked out once, not per member.
         shots.sort_by_key(|shot| match shot {
             GameEvent::Shot { shooter, .. } => *shooter,
             _ => PlayerId(0),
         });
+        let lines: Vec<_> = shots
+            .iter()
+            .filter_map(|shot| match shot {
+                GameEvent::Shot { shooter, from, to, .. } => {
+                    Some((*shooter, *from, *to, from.to_world(), to.to_world()))
+                }
+                _ => None,
+            })
+            .collect();
         let body = encode_events_body(&global);
         let only_global =
             (!global.is_empty()).then(|| Bytes::from(encode_events_frame(&[], &body)));
@@ -320,9 +330,8 @@ impl Room {
                 // Shooters come in id order, so the visible set is searched on from where the
                 // last search ended.
                 let mut visible = member.viewer.visible();
-                for shot in &shots {
-                    let GameEvent::Shot { shooter, from, to, .. } = shot else { continue };
-                    if !view::segment_meets_box(from.to_world(), to.to_world(), sight) {
+                for (shooter, from, to, start, end) in &lines {
+                    if !view::segment_meets_box(*start, *end, sight) {
                         continue;
                     }
                     let drawn = everyone_visible || shooter == id || {
