@@ -1,0 +1,169 @@
+//! The writer task: the only code that writes. It takes queued records in batches and commits
+//! each batch in one transaction, retrying with backoff while the database is away.
+//!
+//! A batch, once taken, is kept until it commits (or the close deadline passes): a retry
+//! writes the same records under the same batch id, so a commit whose acknowledgement was lost
+//! is recognised (`write_batches`) instead of counted twice.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::batch::Batch;
+use crate::db::{Db, Written};
+use crate::key::PlayerKey;
+use crate::record::Record;
+use crate::stats::Counters;
+
+/// Most records per transaction: large enough that a busy server needs few transactions,
+/// small enough that one stays well under a second.
+pub(crate) const BATCH_MAX: usize = 256;
+/// The first retry waits this long; each failure doubles it, up to [`BACKOFF_MAX`].
+const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// One write attempt may take this long before it counts as failed (a hung server, a network
+/// that drops packets without resetting).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// When every `Store` handle is dropped without `close`, the writer still tries this long.
+const DROP_GRACE: Duration = Duration::from_secs(10);
+/// Old `write_batches` rows are pruned once every this many batches.
+const PRUNE_EVERY: u64 = 256;
+
+pub(crate) struct Writer {
+    pub(crate) db: Arc<Db>,
+    pub(crate) queue: mpsc::Receiver<Record>,
+    pub(crate) counters: Arc<Counters>,
+    /// Fires with the close deadline; closed without a value when every `Store` is dropped.
+    pub(crate) shutdown: oneshot::Receiver<Instant>,
+}
+
+/// A run of failed attempts, for one warning when it starts and one line when it ends.
+struct Outage {
+    since: Instant,
+    attempts: u64,
+}
+
+impl Writer {
+    /// Runs until the queue is closed and drained, or the close deadline passes; returns how
+    /// many accepted records were not written.
+    pub(crate) async fn run(mut self) -> u64 {
+        // Unique per writer, so writers of several servers sharing one database never collide.
+        let id_prefix = PlayerKey::random().to_hex();
+        let mut sequence: u64 = 0;
+        let mut records: Vec<Record> = Vec::with_capacity(BATCH_MAX);
+        let mut batch = Batch::default();
+        let mut deadline: Option<Instant> = None;
+        let mut outage: Option<Outage> = None;
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            if records.is_empty() {
+                let received = match deadline {
+                    None => tokio::select! {
+                        biased;
+                        signal = &mut self.shutdown => {
+                            deadline = Some(self.begin_shutdown(signal.ok()));
+                            continue;
+                        }
+                        received = self.queue.recv_many(&mut records, BATCH_MAX) => received,
+                    },
+                    // Closed: `recv_many` returns what is left, then 0.
+                    Some(_) => self.queue.recv_many(&mut records, BATCH_MAX).await,
+                };
+                if received == 0 {
+                    break;
+                }
+                sequence += 1;
+                batch = Batch::fold(&records);
+            }
+            let limit = deadline.map_or(ATTEMPT_TIMEOUT, |deadline| {
+                deadline.saturating_duration_since(Instant::now()).min(ATTEMPT_TIMEOUT)
+            });
+            if limit.is_zero() {
+                break;
+            }
+            let batch_id = format!("{id_prefix}-{sequence}");
+            let prune = sequence.is_multiple_of(PRUNE_EVERY);
+            let attempt =
+                tokio::time::timeout(limit, self.db.write(&batch, &batch_id, unix_now(), prune))
+                    .await;
+            let error = match attempt {
+                Ok(Ok(written)) => {
+                    if written == Written::AlreadyApplied {
+                        tracing::info!(batch_id, "store: batch had committed before its error");
+                    }
+                    Counters::add(&self.counters.written, records.len() as u64);
+                    records.clear();
+                    backoff = BACKOFF_MIN;
+                    if let Some(ended) = outage.take() {
+                        tracing::info!(
+                            down_for = ?ended.since.elapsed(),
+                            failed_attempts = ended.attempts,
+                            pending = self.counters.snapshot().pending,
+                            "store: writes work again"
+                        );
+                    }
+                    continue;
+                }
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => format!("write attempt timed out after {limit:?}"),
+            };
+            Counters::add(&self.counters.write_errors, 1);
+            match &mut outage {
+                None => {
+                    tracing::warn!(
+                        %error,
+                        pending = self.counters.snapshot().pending,
+                        "store: writes failing; keeping the records and retrying"
+                    );
+                    outage = Some(Outage { since: Instant::now(), attempts: 1 });
+                }
+                Some(outage) => {
+                    outage.attempts += 1;
+                    tracing::debug!(%error, attempts = outage.attempts, "store: write retry failed");
+                }
+            }
+            match deadline {
+                Some(deadline) => {
+                    tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
+                }
+                None => tokio::select! {
+                    biased;
+                    signal = &mut self.shutdown => {
+                        deadline = Some(self.begin_shutdown(signal.ok()));
+                    }
+                    () = tokio::time::sleep(backoff) => {}
+                },
+            }
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
+        self.give_up(records.len())
+    }
+
+    /// Stops the queue taking records and returns the deadline for writing what it holds.
+    fn begin_shutdown(&mut self, deadline: Option<Instant>) -> Instant {
+        self.queue.close();
+        tracing::debug!(pending = self.counters.snapshot().pending, "store: closing");
+        deadline.unwrap_or_else(|| Instant::now() + DROP_GRACE)
+    }
+
+    /// Counts the records still held (the current batch and the closed queue's rest) as lost.
+    fn give_up(mut self, in_batch: usize) -> u64 {
+        self.queue.close();
+        let mut lost = in_batch as u64;
+        while self.queue.try_recv().is_ok() {
+            lost += 1;
+        }
+        if lost > 0 {
+            tracing::error!(lost, "store: the database stayed unreachable; records lost");
+        }
+        Counters::add(&self.counters.lost, lost);
+        lost
+    }
+}
+
+fn unix_now() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
+}
