@@ -168,6 +168,10 @@ pub(crate) async fn players_never_seen_still_count(db: TestDb) {
     record_and_flush(&store, vec![seen(1, "late", NOW + 1)]).await;
     let named = profile(&store, 1).await;
     assert_eq!((named.name.as_str(), named.kills), ("late", 2), "named later, totals kept");
+    // A later batch that only names the player as killer and victim keeps the name.
+    record_and_flush(&store, vec![kill(1, 2, NOW + 2), kill(2, 1, NOW + 3)]).await;
+    let still = profile(&store, 1).await;
+    assert_eq!((still.name.as_str(), still.kills, still.deaths), ("late", 3, 1), "{still:?}");
     assert_eq!(store.close(FLUSH).await, 0, "nothing lost");
 }
 
