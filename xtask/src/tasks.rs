@@ -50,7 +50,8 @@ pub(crate) fn run(server_args: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask test`: every test, native, wasm in headless Chromium, and end to end.
 pub(crate) fn test() -> anyhow::Result<()> {
     let env = tools::ensure_all(Need::Everything)?;
-    // 1. Native unit and integration tests of every crate (the server's run real sockets).
+    // 1. Native unit and integration tests of every crate (the server's run real sockets; the
+    //    store's run on SQLite and on a private PostgreSQL cluster).
     sh(env.command("cargo").args(["test", "--workspace", "--locked"]))?;
     // 2. Client logic compiled to wasm, in headless Chromium through ChromeDriver.
     sh(env

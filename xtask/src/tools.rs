@@ -1,7 +1,8 @@
 //! Installs the tools the build and the tests need, each only when it is missing:
 //! the wasm32 target, Trunk, the wasm-bindgen CLI matching `Cargo.lock`, wasm-opt (npm's
 //! binaryen, since Debian's is too old for current rustc output), Chromium with ChromeDriver,
-//! and the end-to-end test's npm packages.
+//! PostgreSQL (the store's tests start a private cluster with its binaries), and the
+//! end-to-end test's npm packages.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +51,7 @@ pub(crate) fn ensure_all(need: Need) -> anyhow::Result<ToolEnv> {
     ensure_wasm_opt(&env)?;
     if need == Need::Everything {
         ensure_browser()?;
+        ensure_postgres()?;
         ensure_e2e_packages(&env)?;
         ensure_fuzzer(&env)?;
         ensure_kosoku()?;
@@ -157,6 +159,26 @@ fn ensure_browser() -> anyhow::Result<()> {
         return Ok(());
     }
     println!("installing Debian's chromium and chromium-driver for the browser tests");
+    apt_install(&["chromium", "chromium-driver"]).context("installing chromium")
+}
+
+/// Debian's PostgreSQL server binaries (`/usr/lib/postgresql/<version>/bin`): the store's tests
+/// run `initdb` and `pg_ctl` for a private cluster; the package's own cluster is left alone.
+fn ensure_postgres() -> anyhow::Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|version| version.path().join("bin/initdb").exists());
+    if installed {
+        return Ok(());
+    }
+    println!("installing Debian's postgresql for the store's tests");
+    apt_install(&["postgresql"]).context("installing postgresql")
+}
+
+/// `apt-get update`, then `apt-get install` of `packages`, through `sudo` unless root.
+fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
     let sudo = !cmd::is_root();
     let apt = |args: &[&str]| {
         let mut command = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
@@ -167,7 +189,7 @@ fn ensure_browser() -> anyhow::Result<()> {
         run(&mut command)
     };
     apt(&["update", "-q"]).context("apt-get update (run as root or with sudo)")?;
-    apt(&["install", "-y", "-q", "chromium", "chromium-driver"]).context("installing chromium")
+    apt(&[&["install", "-y", "-q"], packages].concat())
 }
 
 /// cargo-fuzz, and the nightly toolchain it needs (which this kind of machine provides).
