@@ -25,13 +25,19 @@ const READ_CONNECTIONS: u32 = 4;
 /// keeps it, which is minutes at most.
 const BATCH_ID_RETENTION_SECONDS: i64 = 86_400;
 
-/// The open database.
+/// The open database: in both dialects a pool of one connection for the writer, so lobby
+/// reads never make a write wait for a connection, and a pool for reads.
 pub(crate) enum Db {
-    /// One writer connection (SQLite has one writer at a time anyway; more would only queue on
-    /// its lock), and readers that WAL lets run beside it.
-    Sqlite { writer: SqlitePool, readers: SqlitePool },
-    /// One pool: the writer and the readers take connections from it.
-    Postgres(PgPool),
+    /// SQLite has one writer at a time anyway (more would only queue on its lock); WAL lets
+    /// the readers run beside it.
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres {
+        writer: PgPool,
+        readers: PgPool,
+    },
 }
 
 /// What a write attempt did.
@@ -55,9 +61,10 @@ impl Db {
                 Db::Sqlite { writer, readers }
             }
             Target::Postgres(options) => {
-                let pool = pool_options(READ_CONNECTIONS + 1).connect_with(options).await?;
-                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-                Db::Postgres(pool)
+                let writer = pool_options(1).connect_with(options.clone()).await?;
+                sqlx::migrate!("./migrations/postgres").run(&writer).await?;
+                let readers = pool_options(READ_CONNECTIONS).connect_with(options).await?;
+                Db::Postgres { writer, readers }
             }
         };
         Ok(db)
@@ -66,7 +73,7 @@ impl Db {
     pub(crate) fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite { .. } => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Postgres { .. } => "postgres",
         }
     }
 
@@ -80,7 +87,7 @@ impl Db {
     ) -> Result<Written, sqlx::Error> {
         match self {
             Db::Sqlite { writer, .. } => write_batch(writer, batch, batch_id, now, prune).await,
-            Db::Postgres(pool) => write_batch(pool, batch, batch_id, now, prune).await,
+            Db::Postgres { writer, .. } => write_batch(writer, batch, batch_id, now, prune).await,
         }
     }
 
@@ -92,14 +99,14 @@ impl Db {
     ) -> Result<Vec<BoardRow>, sqlx::Error> {
         match self {
             Db::Sqlite { readers, .. } => leaderboard(readers, since, limit).await,
-            Db::Postgres(pool) => leaderboard(pool, since, limit).await,
+            Db::Postgres { readers, .. } => leaderboard(readers, since, limit).await,
         }
     }
 
     pub(crate) async fn profile(&self, key: String) -> Result<Option<ProfileRow>, sqlx::Error> {
         match self {
             Db::Sqlite { readers, .. } => profile(readers, key).await,
-            Db::Postgres(pool) => profile(pool, key).await,
+            Db::Postgres { readers, .. } => profile(readers, key).await,
         }
     }
 
@@ -109,7 +116,10 @@ impl Db {
                 readers.close().await;
                 writer.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres { writer, readers } => {
+                readers.close().await;
+                writer.close().await;
+            }
         }
     }
 }

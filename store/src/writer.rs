@@ -77,19 +77,13 @@ impl Writer {
                 sequence += 1;
                 batch = Batch::fold(&records);
             }
-            let limit = deadline.map_or(ATTEMPT_TIMEOUT, |deadline| {
-                deadline.saturating_duration_since(Instant::now()).min(ATTEMPT_TIMEOUT)
-            });
-            if limit.is_zero() {
+            if deadline.is_some_and(|deadline| deadline <= Instant::now()) {
                 break;
             }
             let batch_id = format!("{id_prefix}-{sequence}");
             let prune = sequence.is_multiple_of(PRUNE_EVERY);
-            let attempt =
-                tokio::time::timeout(limit, self.db.write(&batch, &batch_id, unix_now(), prune))
-                    .await;
-            let error = match attempt {
-                Ok(Ok(written)) => {
+            let error = match self.attempt(&batch, &batch_id, prune, &mut deadline).await {
+                Ok(written) => {
                     if written == Written::AlreadyApplied {
                         tracing::info!(batch_id, "store: batch had committed before its error");
                     }
@@ -106,8 +100,7 @@ impl Writer {
                     }
                     continue;
                 }
-                Ok(Err(error)) => error.to_string(),
-                Err(_) => format!("write attempt timed out after {limit:?}"),
+                Err(error) => error,
             };
             Counters::add(&self.counters.write_errors, 1);
             match &mut outage {
@@ -139,6 +132,39 @@ impl Writer {
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
         self.give_up(records.len())
+    }
+
+    /// One transaction for `batch`, given up after [`ATTEMPT_TIMEOUT`] or at the close deadline,
+    /// including a deadline that `close` sets while the attempt runs.
+    async fn attempt(
+        &mut self,
+        batch: &Batch,
+        batch_id: &str,
+        prune: bool,
+        deadline: &mut Option<Instant>,
+    ) -> Result<Written, String> {
+        let db = self.db.clone();
+        let write = db.write(batch, batch_id, unix_now(), prune);
+        tokio::pin!(write);
+        let started = Instant::now();
+        let mut give_up_at = started + ATTEMPT_TIMEOUT;
+        if let Some(deadline) = *deadline {
+            give_up_at = give_up_at.min(deadline);
+        }
+        loop {
+            tokio::select! {
+                biased;
+                written = &mut write => return written.map_err(|error| error.to_string()),
+                signal = &mut self.shutdown, if deadline.is_none() => {
+                    let close_deadline = self.begin_shutdown(signal.ok());
+                    *deadline = Some(close_deadline);
+                    give_up_at = give_up_at.min(close_deadline);
+                }
+                () = tokio::time::sleep_until(give_up_at) => {
+                    return Err(format!("write attempt given up after {:?}", started.elapsed()));
+                }
+            }
+        }
     }
 
     /// Stops the queue taking records and returns the deadline for writing what it holds.
