@@ -27,10 +27,12 @@
 //! 256 queued records, folds them per player and commits them in one transaction. If that
 //! fails (database down, locked, slow past 10 s) it keeps the same batch and retries after
 //! 200 ms, doubling up to 5 s; meanwhile the queue fills and the game goes on. It logs one
-//! warning when writes start failing and one line when they work again.
+//! warning when writes start failing and one line when they work again. The writer has a
+//! connection of its own in both dialects; reads use a separate pool of up to 4, so lobby
+//! traffic never delays a write.
 //!
 //! # Guarantees
-//! - A record `record` accepted (returned `true`) is written exactly once, however long the
+//! - A record that `record` accepted (returned `true`) is written exactly once, however long the
 //!   database is away, as long as the process lives and closes the store: [`Store::close`]
 //!   writes everything accepted, retrying up to its deadline, and returns how many records it
 //!   had to give up (0 unless the database stayed away past the deadline).
