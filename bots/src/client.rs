@@ -129,8 +129,35 @@ impl BotClient {
         wait: Duration,
         fidelity: Fidelity,
     ) -> anyhow::Result<BotClient> {
-        let mut socket = open(url).await?;
-        let hello = shared::netcode::hello(name, room, resume);
+        let socket = open(url).await?;
+        BotClient::handshake(socket, name, room, None, resume, wait, fidelity).await
+    }
+
+    /// Takes the seat the lobby reserved (`crate::lobby`), on a socket opened with `token`.
+    pub async fn connect_seat(
+        url: &str,
+        token: &str,
+        name: &str,
+        seat: &crate::lobby::Seat,
+        wait: Duration,
+        fidelity: Fidelity,
+    ) -> anyhow::Result<BotClient> {
+        let socket = open_with_token(url, Some(token)).await?;
+        let (room, ticket) = (&seat.room.id, Some(seat.ticket.as_str()));
+        BotClient::handshake(socket, name, room, ticket, None, wait, fidelity).await
+    }
+
+    /// `Hello` on an open socket, then waits up to `wait` for `Welcome`.
+    pub async fn handshake(
+        mut socket: Socket,
+        name: &str,
+        room: &str,
+        ticket: Option<&str>,
+        resume: Option<ResumeToken>,
+        wait: Duration,
+        fidelity: Fidelity,
+    ) -> anyhow::Result<BotClient> {
+        let hello = shared::netcode::hello(name, room, ticket, resume);
         let bytes = encode_client(&hello);
         let tx_bytes = bytes.len() as u64;
         socket.send(Message::Binary(bytes.into())).await.context("sending Hello")?;

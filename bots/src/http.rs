@@ -1,6 +1,7 @@
-//! The two HTTP calls a bot makes (over TLS for `wss://` servers): `POST /api/session` for a session token, and
-//! `GET /metrics` for the server's figures. One short request per connection, bounded in size
-//! and time, so the bots need no HTTP client library.
+//! The HTTP calls a bot makes (over TLS for `wss://` servers): `POST /api/session` for a
+//! session token, the lobby's `POST`s for a seat (`lobby`), and `GET /metrics` for the server's
+//! figures. One short request per connection, bounded in size and time, so the bots need no
+//! HTTP client library.
 
 use std::time::Duration;
 
@@ -23,9 +24,45 @@ pub fn host_of(ws_url: &str) -> anyhow::Result<String> {
 /// Sends `method path` to `host` over plain TCP (or TLS when `tls`) and returns the whole
 /// response (status line, headers, body) if the status is 200.
 pub async fn request_on(host: &str, tls: bool, method: &str, path: &str) -> anyhow::Result<String> {
+    let text = exchange(host, tls, method, path, "", "").await?;
+    if !text.starts_with("HTTP/1.1 200") {
+        bail!("{method} {path} answered: {}", text.lines().next().unwrap_or(""));
+    }
+    Ok(text)
+}
+
+/// The status and body of `method path` with extra `headers` (each ending in CRLF) and a JSON
+/// `body`.
+pub async fn call(
+    host: &str,
+    tls: bool,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    let text = exchange(host, tls, method, path, headers, body).await?;
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .with_context(|| format!("{method} {path}: no status line"))?;
+    Ok((status, text.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()))
+}
+
+async fn exchange(
+    host: &str,
+    tls: bool,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> anyhow::Result<String> {
     let exchange = async {
+        let kind = if body.is_empty() { "" } else { "Content-Type: application/json\r\n" };
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         );
         let mut response = Vec::new();
         if tls {
@@ -42,13 +79,9 @@ pub async fn request_on(host: &str, tls: bool, method: &str, path: &str) -> anyh
         }
         anyhow::Ok(String::from_utf8_lossy(&response).to_string())
     };
-    let text = tokio::time::timeout(TIME_LIMIT, exchange)
+    tokio::time::timeout(TIME_LIMIT, exchange)
         .await
-        .with_context(|| format!("{method} {path} timed out"))??;
-    if !text.starts_with("HTTP/1.1 200") {
-        bail!("{method} {path} answered: {}", text.lines().next().unwrap_or(""));
-    }
-    Ok(text)
+        .with_context(|| format!("{method} {path} timed out"))?
 }
 
 /// [`request_on`] over plain TCP.

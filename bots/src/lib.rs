@@ -15,6 +15,7 @@
 pub mod behavior;
 pub mod client;
 pub mod http;
+pub mod lobby;
 pub mod refusal;
 pub mod run;
 pub mod scrape;

@@ -371,11 +371,10 @@ async fn session(
                     Ok(None) => {}
                     Err(_) => return SessionEnd::Dropped,
                 }
-                if let Some(text) = brain.chat_line() {
-                    if client.send(&ClientMsg::Chat { text }).await.is_err() {
+                if let Some(text) = brain.chat_line()
+                    && client.send(&ClientMsg::Chat { text }).await.is_err() {
                         return SessionEnd::Dropped;
                     }
-                }
             }
             _ = pings.tick() => {
                 if client.send(&ClientMsg::Ping { client_time: now_ms() }).await.is_err() {
@@ -391,7 +390,7 @@ async fn session(
                     tracker.acked(ack, now_ms(), &mut result.latencies);
                     if config.progress && result.latencies.len() > before {
                         sample_counter += 1;
-                        if sample_counter % 10 == 0 {
+                        if sample_counter.is_multiple_of(10) {
                             let mut window = live.recent_latency.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                             window.push(result.latencies[before]);
                         }

@@ -175,7 +175,7 @@ impl App {
     /// The socket opened: say `Hello` (resuming our player if we had one).
     pub fn on_open(&mut self) {
         self.conn = Conn::Connecting;
-        self.outgoing.push(shared::netcode::hello(&self.name, "", self.resume));
+        self.outgoing.push(shared::netcode::hello(&self.name, "", None, self.resume));
         // A new connection knows nothing of our screen yet.
         self.view_sent = None;
         self.flush_view(f64::INFINITY);

@@ -56,10 +56,10 @@ pub(crate) fn start() -> Result<(), JsValue> {
     let ctx: CanvasRenderingContext2d =
         canvas.get_context("2d")?.ok_or("no 2d context")?.dyn_into()?;
     let ui = Ui::new(&document)?;
-    if let Ok(Some(storage)) = window.local_storage() {
-        if let Ok(Some(name)) = storage.get_item(NAME_KEY) {
-            ui.name_input.set_value(&name);
-        }
+    if let Ok(Some(storage)) = window.local_storage()
+        && let Ok(Some(name)) = storage.get_item(NAME_KEY)
+    {
+        ui.name_input.set_value(&name);
     }
     request_server_version(&window, ui.server_version.clone());
     let mut renderer = Renderer::new(canvas.clone(), ctx);

@@ -34,9 +34,13 @@ pub struct ServerConfig {
     /// Players per room.
     #[arg(long, env = "SKIRMISH_MAX_PLAYERS", default_value_t = 32)]
     pub max_players: usize,
-    /// Rooms that may exist at once (players name a room in `Hello`; empty means "main").
-    #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 8)]
+    /// Rooms that may exist at once (created in the lobby, by quick play, or by naming a new
+    /// room in `Hello`; empty means "main").
+    #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 64)]
     pub max_rooms: usize,
+    /// Seconds a room with no players and no reserved seats stays open before it closes.
+    #[arg(long, env = "SKIRMISH_ROOM_IDLE_SECS", default_value_t = 30)]
+    pub room_idle_secs: u16,
     /// Open WebSocket connections in total; more are refused with 503 before the upgrade.
     /// Also the listening socket's accept backlog (128 to 4096), so that many can reconnect at
     /// once.
@@ -63,11 +67,21 @@ pub struct ServerConfig {
     /// Directory holding the built client (`trunk build` output).
     #[arg(long, env = "SKIRMISH_STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
-    /// Map file shared with the client (sent inside `Welcome`).
+    /// The default map (sent inside `Welcome`). Every other `*.json` map in its directory can be
+    /// picked when a room is created in the lobby.
     #[arg(long, env = "SKIRMISH_MAP", default_value = "assets/maps/arena.json")]
     pub map: PathBuf,
-    /// Key for signing session tokens; several servers behind one address must share it.
-    /// Random per process when unset (tokens then die with the process).
+    /// Where the server keeps what outlives it: the SQLite database of profiles and the
+    /// leaderboard (unless `--database-url` names another), and the cookie-signing key (unless
+    /// `--session-secret` is given). Created on first run.
+    #[arg(long, env = "SKIRMISH_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL (`postgres://user:pass@host/db`) or SQLite (`sqlite://path`) database for
+    /// profiles and the leaderboard instead of `<data dir>/skirmish.db`.
+    #[arg(long, env = "SKIRMISH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Key for signing session tokens and player cookies; several servers behind one address
+    /// must share it. When unset, a random key kept in `<data dir>/session.key`.
     #[arg(long, env = "SKIRMISH_SESSION_SECRET", hide_env_values = true)]
     pub session_secret: Option<String>,
     /// How long a session token from `POST /api/session` stays valid.

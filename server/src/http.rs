@@ -1,36 +1,44 @@
-//! HTTP routes: `/ws` (the game), `/healthz` and `/api/rooms` (JSON, with the server and
-//! protocol versions), `/metrics` (Prometheus), `/favicon.ico`, and the built client for
-//! everything else.
+//! HTTP routes: `/ws` (the game), `/api/session`, the lobby's API (`api`), `/healthz` (JSON,
+//! with the server and protocol versions), `/metrics` (Prometheus), `/favicon.ico`, `/r/CODE`
+//! (the page, opening straight into that room), and the built client for everything else.
 
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use shared::protocol::PROTOCOL_VERSION;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// Largest request body (the lobby's JSON requests are a few dozen bytes).
+const MAX_BODY_BYTES: usize = 2048;
 
 use crate::admission;
+use crate::api::{self, SERVER_VERSION};
 use crate::auth;
 use crate::state::AppState;
 use crate::{session, upgrade};
-
-/// The server's release, reported by `/healthz` and `/api/rooms` beside the protocol version.
-const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub(crate) fn router(state: AppState) -> Router {
     let client = ServeDir::new(&state.config.static_dir).not_found_service(get(client_missing));
     Router::new()
         .route("/ws", get(websocket))
         .route("/healthz", get(healthz))
-        .route("/api/session", axum::routing::post(new_session))
+        .route("/api/session", post(new_session))
         .route("/metrics", get(metrics))
-        .route("/api/rooms", get(rooms))
+        .route("/api/rooms", get(api::rooms).post(api::create_room))
+        .route("/api/quick-play", post(api::quick_play))
+        .route("/api/rooms/{code}/join", post(api::join_room))
+        .route("/api/leaderboard", get(api::leaderboard))
+        .route("/api/me", get(api::me))
+        .route("/r/{code}", get(room_page))
         .route("/favicon.ico", get(favicon))
         .fallback_service(client)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -48,11 +56,10 @@ async fn websocket(
         tracing::debug!(%peer, origin = ?request.headers().get("origin"), "foreign origin refused");
         return upgrade::plain(StatusCode::FORBIDDEN, "origin not allowed");
     }
-    if !state.config.open_access {
-        let checked = auth::token_from_cookies(request.headers())
-            .ok_or(auth::TokenError::Missing)
-            .and_then(|token| state.sessions.verify(token, auth::now_secs()));
-        if let Err(err) = checked {
+    let player = match auth::session_player(request.headers(), &state.sessions) {
+        Ok(player) => player.parse::<store::PlayerKey>().ok(),
+        Err(_) if state.config.open_access => None,
+        Err(err) => {
             state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
             tracing::debug!(%peer, %err, "handshake without a valid session");
             let status = if err == auth::TokenError::Missing {
@@ -62,7 +69,7 @@ async fn websocket(
             };
             return upgrade::plain(status, "a valid session is required: POST /api/session first");
         }
-    }
+    };
     if state.cancel.is_cancelled() {
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server restarting");
     }
@@ -81,46 +88,63 @@ async fn websocket(
     let tracker = state.tracker.clone();
     tracker.spawn(async move {
         match upgrade::into_websocket(request).await {
-            Ok(socket) => session::run(socket, peer, state, (permit, ip_slot)).await,
+            Ok(socket) => session::run(socket, peer, player, state, (permit, ip_slot)).await,
             Err(err) => tracing::debug!(%peer, %err, "upgrade failed"),
         }
     });
     upgrade::switching_protocols(&accept)
 }
 
-/// Issues a session token: an `HttpOnly` cookie for browsers, and the same token in the body
-/// for other clients (which send it back in a `Cookie` header).
-async fn new_session(State(state): State<AppState>) -> Response<Body> {
+/// Issues a session token for the request's player (a new one when its player cookie is
+/// missing or not ours): an `HttpOnly` cookie for browsers, and the same token in the body for
+/// other clients (which send it back in a `Cookie` header). The body also names the player and
+/// the name it last played under.
+async fn new_session(State(state): State<AppState>, headers: HeaderMap) -> Response<Body> {
     let ttl = state.config.session_ttl_secs;
-    let token = state.sessions.issue(auth::now_secs(), ttl);
-    let cookie =
-        format!("{}={token}; Path=/; Max-Age={ttl}; HttpOnly; SameSite=Strict", auth::COOKIE);
-    let body = serde_json::json!({ "token": token, "expires_in": ttl }).to_string();
-    let mut response = Response::new(Body::from(body));
+    let known = auth::cookie(&headers, auth::PLAYER_COOKIE)
+        .and_then(|cookie| state.sessions.verify_player(cookie))
+        .and_then(|player| player.parse::<store::PlayerKey>().ok());
+    let player = known.unwrap_or_else(store::PlayerKey::random);
+    let key = player.to_string();
+    let token = state.sessions.issue(auth::now_secs(), ttl, &key);
+    let name = match state.store.profile(player).await {
+        Ok(profile) => profile.map(|p| p.name).filter(|name| !name.is_empty()),
+        Err(err) => {
+            tracing::warn!("reading a profile: {err:#}");
+            None
+        }
+    };
+    let body =
+        serde_json::json!({ "token": token, "expires_in": ttl, "player": key, "name": name });
+    let mut response = Response::new(Body::from(body.to_string()));
     let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        headers.insert(axum::http::header::SET_COOKIE, value);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let cookies = [
+        format!("{}={token}; Path=/; Max-Age={ttl}; HttpOnly; SameSite=Strict", auth::COOKIE),
+        format!(
+            "{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax",
+            auth::PLAYER_COOKIE,
+            state.sessions.sign_player(&key),
+            auth::PLAYER_COOKIE_SECS
+        ),
+    ];
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
     response
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let rooms = state.lobby.populations();
-    let players: usize = rooms.iter().map(|(_, n)| n).sum();
+    let (rooms, players) = state.lobby.totals();
     let open = state.config.max_connections - state.connections.available_permits();
     axum::Json(serde_json::json!({
         "status": "ok",
         "version": SERVER_VERSION,
         "protocol": PROTOCOL_VERSION,
-        "rooms": rooms.len(),
+        "rooms": rooms,
         "players": players,
         "connections": open,
     }))
@@ -138,21 +162,14 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 
-async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
-    let rooms: Vec<_> = state
-        .lobby
-        .rooms()
-        .into_iter()
-        .map(|(name, players, tick)| {
-            serde_json::json!({ "name": name, "players": players, "max_players": state.config.max_players, "tick": tick })
-        })
-        .collect();
-    axum::Json(serde_json::json!({
-        "rooms": rooms,
-        "tick_hz": state.config.tick_hz,
-        "version": SERVER_VERSION,
-        "protocol": PROTOCOL_VERSION,
-    }))
+/// A room's link: the page itself, which reads the code from its address and asks the lobby
+/// for a seat (the code is checked there, so every code gets the same page).
+async fn room_page(State(state): State<AppState>, request: Request) -> Response<Body> {
+    let page = state.config.static_dir.join("index.html");
+    match tower::ServiceExt::oneshot(ServeFile::new(page), request).await {
+        Ok(response) if response.status().is_success() => response.map(Body::new),
+        _ => client_missing().await,
+    }
 }
 
 /// The page's icon, built into the binary: browsers ask for `/favicon.ico` on their own, and it

@@ -5,7 +5,8 @@
 //! - [`config`]: `ServerConfig`, from flags and environment.
 //! - `listener`: the accept loop: hyper HTTP/1.1 with a header time-out, connection cap, shutdown.
 //! - `tls`: rustls termination for `https://` and `wss://` when a certificate is configured.
-//! - `http`: the axum router: `/` (static client), `/ws`, `/healthz`, `/metrics`, `/api/rooms`.
+//! - `http`: the axum router: `/` (static client), `/r/CODE`, `/ws`, `/healthz`, `/metrics`.
+//! - `api`: the lobby's JSON API: rooms, quick play, create, join by code, leaderboard, profile.
 //! - `auth`: signed, expiring session tokens (`POST /api/session`, checked at the handshake).
 //! - `admission`: Origin allow-list and per-IP caps, checked before the upgrade.
 //! - `upgrade`: the WebSocket handshake on top of hyper, with our `WebSocketConfig`.
@@ -19,16 +20,20 @@
 //! - `link`: what a session and its room share: the bounded inbound buffer and the
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
+//! - `career`: what a room records for the leaderboard (names, kills, matches, streaks).
 //! - `members`: a room's seats, resume tokens and the grace period after a drop.
 //! - `rate`: token-bucket rate limits per connection.
-//! - `lobby`: rooms by name.
+//! - `lobby`: rooms, seat reservations, quick play, idle rooms closing.
+//! - `maps`: the maps rooms can run (every map beside `--map`).
 //! - `close`: close codes and reasons, and how socket errors map onto them.
 //! - `metrics`: counters and the tick histogram behind `/metrics`.
 
 pub mod config;
 
 mod admission;
+mod api;
 mod auth;
+mod career;
 mod close;
 mod flow;
 mod http;
@@ -36,6 +41,7 @@ mod link;
 mod listener;
 mod liveness;
 mod lobby;
+mod maps;
 mod members;
 mod metrics;
 mod pacing;
@@ -58,6 +64,10 @@ use tokio_util::task::TaskTracker;
 
 pub use config::ServerConfig;
 pub use upgrade::ws_config;
+
+/// Records (names, kills, matches) waiting for the database; beyond this, new ones are
+/// dropped and counted rather than block a room.
+const STORE_QUEUE: usize = 65_536;
 
 /// How long shutdown waits for sessions to send their close frames and rooms to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -92,10 +102,7 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let map_text = std::fs::read_to_string(&config.map)
-        .with_context(|| format!("reading map file {}", config.map.display()))?;
-    let map = shared::map::Map::from_json(&map_text)
-        .with_context(|| format!("loading map file {}", config.map.display()))?;
+    let maps = maps::Maps::load(&config.map)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
         (None, None) => None,
@@ -105,14 +112,34 @@ pub async fn run(
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let metrics = Arc::new(metrics::Metrics::default());
+    let store = store::Store::open(store::StoreConfig {
+        data_dir: config.data_dir.clone(),
+        database_url: config.database_url.clone(),
+        queue_capacity: STORE_QUEUE,
+    })
+    .await
+    .context("opening the profile and leaderboard database")?;
+    tracing::info!(backend = store.backend(), "profiles and leaderboard stored");
     let lobby = Arc::new(lobby::Lobby::new(
         config.clone(),
-        map,
+        maps,
         metrics.clone(),
+        store.clone(),
         cancel.clone(),
         tracker.clone(),
     ));
-    let app = state::AppState::new(config.clone(), lobby, metrics, cancel.clone(), tracker.clone());
+    lobby::spawn_reaper(lobby.clone(), cancel.clone(), &tracker);
+    let sessions =
+        auth::SessionKeys::load_or_create(config.session_secret.as_deref(), &config.data_dir)?;
+    let app = state::AppState::new(
+        config.clone(),
+        lobby,
+        metrics,
+        cancel.clone(),
+        tracker.clone(),
+        sessions,
+        store.clone(),
+    );
 
     let stop = cancel.clone();
     tokio::spawn(async move {
@@ -137,6 +164,11 @@ pub async fn run(
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
         tracing::warn!("some sessions did not finish closing within {SHUTDOWN_GRACE:?}");
+    }
+    // Rooms have stopped and recorded their matches: write what the store accepted.
+    let lost = store.close(SHUTDOWN_GRACE).await;
+    if lost > 0 {
+        tracing::warn!(lost, "records not written before shutdown: the database did not answer");
     }
     Ok(())
 }

@@ -242,7 +242,7 @@ mod tests {
         // 20 Hz messages of three commands into a 60 Hz room, each on time or a tick late at
         // random (a fixed pseudo-random pattern): without a reserve, late ones stop the ship.
         let mut pacer = Pacer::new(60);
-        let late = |message: u32| (message.wrapping_mul(2_654_435_761) >> 13) % 3 == 0;
+        let late = |message: u32| (message.wrapping_mul(2_654_435_761) >> 13).is_multiple_of(3);
         let arrivals = |tick: u32| match (tick % 3, late(tick / 3)) {
             (0, false) | (1, true) => 3,
             _ => 0,

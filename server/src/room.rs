@@ -18,6 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use store::{PlayerKey, Store};
+
+use crate::career::Careers;
 use crate::close::Close;
 use crate::config::ServerConfig;
 use crate::link::Link;
@@ -64,6 +67,7 @@ enum Control {
     Join {
         name: String,
         resume: Option<ResumeToken>,
+        player: Option<PlayerKey>,
         reply: oneshot::Sender<Result<Joined, JoinError>>,
     },
     Leave {
@@ -78,10 +82,11 @@ impl RoomHandle {
         &self,
         name: String,
         resume: Option<ResumeToken>,
+        player: Option<PlayerKey>,
     ) -> Result<Joined, JoinError> {
         let (reply, answer) = oneshot::channel();
         self.control
-            .send(Control::Join { name, resume, reply })
+            .send(Control::Join { name, resume, player, reply })
             .await
             .map_err(|_| JoinError::Closed)?;
         answer.await.map_err(|_| JoinError::Closed)?
@@ -94,11 +99,13 @@ impl RoomHandle {
     }
 }
 
-/// Starts a room task; it stops when `cancel` fires.
+/// Starts a room task; it stops when `cancel` fires (shutdown, or the lobby closing it).
 pub(crate) fn spawn(
     config: Arc<ServerConfig>,
     map: Map,
+    capacity: usize,
     metrics: Arc<Metrics>,
+    store: Store,
     cancel: CancellationToken,
     tracker: &tokio_util::task::TaskTracker,
 ) -> RoomHandle {
@@ -114,6 +121,9 @@ pub(crate) fn spawn(
         inputs: TickInputs::new(),
         stats: stats.clone(),
         metrics,
+        capacity,
+        careers: Careers::default(),
+        store,
         config,
     };
     tracker.spawn(room.run(control_rx, cancel));
@@ -122,6 +132,8 @@ pub(crate) fn spawn(
 
 struct Room {
     config: Arc<ServerConfig>,
+    /// Seats, held ones included (at most `--max-players`).
+    capacity: usize,
     world: World,
     members: Members,
     /// Events since the last send tick, sent reliably with the next snapshot.
@@ -131,6 +143,9 @@ struct Room {
     view: ViewBuilder,
     stats: Arc<RoomStats>,
     metrics: Arc<Metrics>,
+    /// Names, kills and matches of the players with a key, for the leaderboard.
+    careers: Careers,
+    store: Store,
 }
 
 impl Room {
@@ -155,6 +170,10 @@ impl Room {
             self.metrics.observe_tick(took);
             self.stats.ticks.observe(took);
         }
+        // Closing (shutdown, or idle): every seat's match ends here.
+        for record in self.careers.all_left(self.world.tick, self.config.tick_hz, unix_now()) {
+            self.store.record(record);
+        }
     }
 
     /// One simulation tick. The phases run in this order every time.
@@ -162,6 +181,7 @@ impl Room {
         self.apply_control(control); //                     1. Joins, leaves, resumes, expiries.
         self.drain_inputs(); //                              2. Paced commands, chat lines.
         let events = sim::step(&mut self.world, &self.inputs); // 3. The pure step.
+        self.record_kills(&events);
         self.events.extend(events);
         self.publish(); //                                   4. Events, scoreboard, snapshots.
         self.stats.tick.store(self.world.tick.0, Ordering::Relaxed);
@@ -170,8 +190,8 @@ impl Room {
     fn apply_control(&mut self, control: &mut mpsc::Receiver<Control>) {
         while let Ok(message) = control.try_recv() {
             match message {
-                Control::Join { name, resume, reply } => {
-                    let result = self.join(name, resume);
+                Control::Join { name, resume, player, reply } => {
+                    let result = self.join(name, resume, player);
                     if let Err(Ok(joined)) = reply.send(result) {
                         // The session gave up waiting: let the seat go the unclean way.
                         self.leave(joined.link.player_id, &joined.link, false);
@@ -187,17 +207,25 @@ impl Room {
         self.stats.players.store(self.members.len(), Ordering::Relaxed);
     }
 
-    fn join(&mut self, name: String, resume: Option<ResumeToken>) -> Result<Joined, JoinError> {
+    fn join(
+        &mut self,
+        name: String,
+        resume: Option<ResumeToken>,
+        player: Option<PlayerKey>,
+    ) -> Result<Joined, JoinError> {
         if let Some(token) = resume {
             return self.resume(token);
         }
-        if self.members.len() >= self.config.max_players {
+        if self.members.len() >= self.capacity {
             return Err(JoinError::Full);
         }
         let (metrics, tick_hz) = (self.metrics.clone(), self.config.tick_hz);
         let (id, link, token) =
             self.members.add(name.clone(), |id| Arc::new(Link::new(id, metrics, tick_hz)));
         self.world.add_player(id);
+        if let Some(seen) = self.careers.seated(id, player, &name, self.world.tick, unix_now()) {
+            self.store.record(seen);
+        }
         self.events.push(GameEvent::Joined { id, name: name.clone() });
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
         Ok(Joined { welcome: self.welcome(id, token, false), link })
@@ -245,8 +273,21 @@ impl Room {
 
     fn remove(&mut self, id: PlayerId, name: &str, why: &str) {
         self.world.remove_player(id);
+        let tick_hz = self.config.tick_hz;
+        if let Some(ended) = self.careers.left(id, self.world.tick, tick_hz, unix_now()) {
+            self.store.record(ended);
+        }
         self.events.push(GameEvent::Left { id });
         tracing::info!(player = %id, %name, players = self.members.len(), why, "player removed");
+    }
+
+    /// Kills go to the store (never blocking: a full queue drops and counts).
+    fn record_kills(&mut self, events: &[GameEvent]) {
+        let mut records = Vec::new();
+        self.careers.kills(events, unix_now(), &mut records);
+        for record in records {
+            self.store.record(record);
+        }
     }
 
     /// This tick's commands of every player (one a tick, late ones caught up: see `pacing`)
@@ -270,7 +311,7 @@ impl Room {
     fn publish(&mut self) {
         let tick = self.world.tick;
         let every = self.config.ticks_per_send();
-        if tick.0 % every != 0 {
+        if !tick.0.is_multiple_of(every) {
             return;
         }
         self.publish_events();
@@ -363,6 +404,10 @@ impl Room {
             }
         }
     }
+}
+
+fn unix_now() -> i64 {
+    i64::try_from(crate::auth::now_secs()).unwrap_or(i64::MAX)
 }
 
 /// The current tick of a room, for `Pong`.

@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use shared::codec::{decode_client, encode_server};
 use shared::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, close};
 use shared::tick::Tick;
-use shared::validate::{check_client_msg, check_room, sanitize_name};
+use shared::validate::{check_client_msg, check_room, check_ticket, sanitize_name};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
 use tokio_tungstenite::tungstenite::Message;
@@ -24,6 +24,7 @@ use crate::close::Close;
 use crate::flow::FlowControl;
 use crate::link::Link;
 use crate::liveness::Liveness;
+use crate::lobby::LobbyError;
 use crate::metrics::{DisconnectReason, Metrics, add};
 use crate::rate::{Limit, Limits, Verdict};
 use crate::room::{JoinError, Joined, RoomHandle, current_tick};
@@ -76,12 +77,13 @@ impl Ending {
 pub(crate) async fn run(
     mut socket: WsStream,
     peer: SocketAddr,
+    player: Option<store::PlayerKey>,
     app: AppState,
     _slots: (OwnedSemaphorePermit, crate::admission::IpSlot),
 ) {
     add(&app.metrics.connections, 1);
     add(&app.metrics.connections_total, 1);
-    let ending = match admit(&mut socket, &app).await {
+    let ending = match admit(&mut socket, &app, player).await {
         Ok((room, joined)) => {
             let id = joined.link.player_id;
             let ending = play(&mut socket, &app, &room, &joined).await;
@@ -107,7 +109,11 @@ pub(crate) async fn run(
 }
 
 /// Reads and checks `Hello`, then takes a seat in the named room.
-async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joined), Close> {
+async fn admit(
+    socket: &mut WsStream,
+    app: &AppState,
+    player: Option<store::PlayerKey>,
+) -> Result<(RoomHandle, Joined), Close> {
     let hello = tokio::select! {
         read = timeout(app.config.hello_timeout(), read_hello(socket, &app.metrics)) => {
             read.map_err(|_| Close::timeout("no Hello within the time-out"))??
@@ -125,11 +131,23 @@ async fn admit(socket: &mut WsStream, app: &AppState) -> Result<(RoomHandle, Joi
     }
     let name = sanitize_name(&hello.name).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
     check_room(&hello.room).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
-    let room = app
-        .lobby
-        .room(&hello.room)
-        .map_err(|_| Close::new(close::TRY_AGAIN_LATER, "too many rooms"))?;
-    match room.join(name, hello.resume).await {
+    if let Some(ticket) = &hello.ticket {
+        check_ticket(ticket).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
+    }
+    let resuming = hello.resume.is_some();
+    let (room, pass) = app.lobby.admit(&hello.room, hello.ticket.as_deref(), resuming).map_err(
+        |err| match err {
+            LobbyError::BadTicket => Close::new(close::RESERVATION_REFUSED, err.to_string()),
+            LobbyError::NoSuchRoom if resuming => {
+                Close::new(close::RESUME_REFUSED, "the room closed: join again")
+            }
+            other => Close::new(close::TRY_AGAIN_LATER, other.to_string()),
+        },
+    )?;
+    let joined = room.join(name, hello.resume, player).await;
+    // The room has answered: the seat is counted as taken (or free again) from here on.
+    drop(pass);
+    match joined {
         Ok(joined) => Ok((room, joined)),
         Err(JoinError::Full) => Err(Close::new(close::TRY_AGAIN_LATER, "room is full")),
         Err(JoinError::Closed) => Err(Close::restart()),

@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     pub(crate) connections: Arc<Semaphore>,
     pub(crate) per_ip: PerIp,
     pub(crate) sessions: Arc<SessionKeys>,
+    /// Profiles and the leaderboard.
+    pub(crate) store: store::Store,
     /// Fired on shutdown: sessions close with 1012.
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
@@ -36,9 +38,11 @@ impl AppState {
         metrics: Arc<Metrics>,
         cancel: CancellationToken,
         tracker: TaskTracker,
+        sessions: SessionKeys,
+        store: store::Store,
     ) -> AppState {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        let sessions = Arc::new(SessionKeys::new(config.session_secret.as_deref()));
+        let sessions = Arc::new(sessions);
         AppState {
             config,
             lobby,
@@ -46,6 +50,7 @@ impl AppState {
             connections,
             per_ip: PerIp::default(),
             sessions,
+            store,
             cancel,
             tracker,
         }

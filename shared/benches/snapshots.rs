@@ -55,7 +55,7 @@ impl Arena {
 
     /// One tick: step the world, then build and encode every client's snapshot. Returns bytes.
     fn tick(&mut self) -> usize {
-        if self.world.tick.0 % u32::from(HZ) == 0 {
+        if self.world.tick.0.is_multiple_of(u32::from(HZ)) {
             for heading in &mut self.headings {
                 let angle = (next(&mut self.rng) % 360) as f32 * std::f32::consts::PI / 180.0;
                 *heading = ((angle.cos() * 127.0) as i8, (angle.sin() * 127.0) as i8);

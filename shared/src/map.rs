@@ -139,6 +139,30 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_corridors_map_whose_lanes_connect() {
+        let map = Map::from_json(include_str!("../../assets/maps/corridors.json"))
+            .expect("corridors parses");
+        assert_eq!(map.id, "corridors");
+        assert!(map.walls.len() >= 20, "corridors are made of walls");
+        // Every horizontal bar leaves a gap: a ship can cross from the top lane to the bottom one.
+        let bars: std::collections::BTreeSet<u32> = map
+            .walls
+            .iter()
+            .filter(|w| w.max.x - w.min.x > 200.0)
+            .map(|w| w.min.y as u32)
+            .collect();
+        for y in bars {
+            let covered: f32 = map
+                .walls
+                .iter()
+                .filter(|w| w.min.y as u32 == y && w.max.x - w.min.x > 100.0)
+                .map(|w| w.max.x - w.min.x)
+                .sum();
+            assert!(covered < map.width - 100.0, "the bar at y = {y} leaves a gap");
+        }
+    }
+
+    #[test]
     fn refuses_spawn_inside_wall() {
         let text =
             r#"{"id":"x","width":200,"height":200,"walls":[[0,0,100,100]],"spawns":[[50,50]]}"#;

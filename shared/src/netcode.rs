@@ -31,12 +31,19 @@ use crate::tick::Tick;
 pub const MAX_CATCH_UP_COMMANDS: u32 = MAX_INPUTS_PER_MSG as u32;
 
 /// The first message of every connection: this protocol's version, the player's name, the room
-/// (empty: the default one), and the resume token of a dropped connection, if any.
-pub fn hello(name: &str, room: &str, resume: Option<ResumeToken>) -> ClientMsg {
+/// (empty: the default one), the seat the lobby reserved, and the resume token of a dropped
+/// connection, if any.
+pub fn hello(
+    name: &str,
+    room: &str,
+    ticket: Option<&str>,
+    resume: Option<ResumeToken>,
+) -> ClientMsg {
     ClientMsg::Hello(Hello {
         protocol_version: PROTOCOL_VERSION,
         name: name.into(),
         room: room.into(),
+        ticket: ticket.map(str::to_owned),
         resume,
     })
 }

@@ -11,7 +11,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -52,6 +52,9 @@ pub mod close {
     pub const VERSION_MISMATCH: u16 = 4001;
     /// The resume token was refused (expired, or already used): join again as a new player.
     pub const RESUME_REFUSED: u16 = 4002;
+    /// The seat reservation in `Hello` expired or was never made: ask the lobby for a seat
+    /// again (quick play, or join by code).
+    pub const RESERVATION_REFUSED: u16 = 4003;
 
     /// Whether a client should reconnect after seeing `code`.
     pub fn should_reconnect(code: u16) -> bool {
@@ -64,6 +67,7 @@ pub mod close {
                 | TOO_BIG
                 | VERSION_MISMATCH
                 | RESUME_REFUSED
+                | RESERVATION_REFUSED
         )
     }
 }
@@ -93,8 +97,11 @@ pub enum ClientMsg {
 pub struct Hello {
     pub protocol_version: u16,
     pub name: String,
-    /// Empty for the default room.
+    /// The room's id or code (from the lobby); empty for the default room.
     pub room: String,
+    /// The seat the lobby reserved (`POST /api/quick-play`, `/api/rooms`, `/api/rooms/CODE/join`),
+    /// hex; without one the server seats the player only if the room has a free seat now.
+    pub ticket: Option<String>,
     /// To take back a seat after an unclean disconnect: the token from the last `Welcome`.
     pub resume: Option<ResumeToken>,
 }

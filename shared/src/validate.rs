@@ -16,6 +16,14 @@ pub enum Violation {
     BadName,
     #[error("room name must be at most {MAX_ROOM_CHARS} letters, digits, '-' or '_'")]
     BadRoom,
+    #[error(
+        "room title must be 1 to {MAX_ROOM_TITLE_CHARS} letters, digits, spaces or - _ ' . ! #"
+    )]
+    BadRoomTitle,
+    #[error("\"{0}\" is reserved: pick another name")]
+    Reserved(String),
+    #[error("seat ticket must be 32 hexadecimal digits")]
+    BadTicket,
     #[error("chat line is empty")]
     EmptyChat,
     #[error("input message must carry 1 to {MAX_INPUTS_PER_MSG} commands")]
@@ -30,6 +38,20 @@ impl Violation {
     pub fn close_code(&self) -> u16 {
         crate::protocol::close::POLICY
     }
+}
+
+/// Longest room title a player can give a room in the lobby.
+pub const MAX_ROOM_TITLE_CHARS: usize = 24;
+
+/// Names nobody may take, compared without case, spaces or punctuation: they would pass for
+/// the server or its staff in chat, the scoreboard and the lobby.
+const RESERVED: &[&str] =
+    &["admin", "administrator", "server", "system", "moderator", "mod", "skirmish", "staff"];
+
+fn is_reserved(name: &str) -> bool {
+    let folded: String =
+        name.chars().filter(|ch| ch.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    RESERVED.contains(&folded.as_str())
 }
 
 /// Characters removed from names and chat: control characters and the invisible formatting
@@ -66,7 +88,27 @@ pub fn sanitize_name(raw: &str) -> Result<String, Violation> {
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(Violation::BadName);
     }
+    if is_reserved(&name) {
+        return Err(Violation::Reserved(name));
+    }
     Ok(name)
+}
+
+/// A room's title in the lobby: cleaned, 1..=[`MAX_ROOM_TITLE_CHARS`] characters of letters,
+/// digits, spaces and `- _ ' . ! #`, not a reserved word.
+pub fn sanitize_room_title(raw: &str) -> Result<String, Violation> {
+    let title = clean_text(raw);
+    let chars = title.chars().count();
+    let charset = title
+        .chars()
+        .all(|ch| ch.is_alphanumeric() || matches!(ch, ' ' | '-' | '_' | '\'' | '.' | '!' | '#'));
+    if chars == 0 || chars > MAX_ROOM_TITLE_CHARS || !charset {
+        return Err(Violation::BadRoomTitle);
+    }
+    if is_reserved(&title) {
+        return Err(Violation::Reserved(title));
+    }
+    Ok(title)
 }
 
 /// A room name: empty (the default room) or ASCII letters, digits, `-` and `_`.
@@ -74,6 +116,12 @@ pub fn check_room(room: &str) -> Result<(), Violation> {
     let ok = room.len() <= MAX_ROOM_CHARS
         && room.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
     if ok { Ok(()) } else { Err(Violation::BadRoom) }
+}
+
+/// A seat ticket from the lobby: 32 lowercase hexadecimal digits.
+pub fn check_ticket(ticket: &str) -> Result<(), Violation> {
+    let ok = ticket.len() == 32 && ticket.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if ok { Ok(()) } else { Err(Violation::BadTicket) }
 }
 
 /// A chat line: cleaned and cut to [`MAX_CHAT_CHARS`] characters; empty lines are refused.

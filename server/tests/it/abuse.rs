@@ -38,6 +38,7 @@ fn hello(version: u16, name: &str) -> Message {
         protocol_version: version,
         name: name.into(),
         room: String::new(),
+        ticket: None,
         resume: None,
     });
     Message::Binary(encode_client(&hello).into())
@@ -234,17 +235,16 @@ async fn input_floods_are_dropped_then_closed_and_speed_stays_capped() {
         {
             break closed(cheat.socket()).await;
         }
-        if sent % 200 == 0 {
-            if let Ok(Some(Ok(Message::Close(frame)))) = tokio::time::timeout(
+        if sent % 200 == 0
+            && let Ok(Some(Ok(Message::Close(frame)))) = tokio::time::timeout(
                 Duration::from_millis(1),
                 futures_util::StreamExt::next(cheat.socket()),
             )
             .await
-            {
-                break frame
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
-                    .unwrap_or((1005, String::new()));
-            }
+        {
+            break frame
+                .map(|f| (u16::from(f.code), f.reason.to_string()))
+                .unwrap_or((1005, String::new()));
         }
     };
     println!("flood closed after {sent} more inputs: {closed:?}");

@@ -110,10 +110,10 @@ async fn pump(
         let spread = jitter.as_secs_f64() * ((seed % 1000) as f64 / 1000.0 - 0.5);
         let delay = Duration::from_secs_f64((one_way.as_secs_f64() + spread).max(0.0));
         let mut release = Instant::now() + delay;
-        if let Some((start, end)) = outage {
-            if (start..end).contains(&release) {
-                release = end;
-            }
+        if let Some((start, end)) = outage
+            && (start..end).contains(&release)
+        {
+            release = end;
         }
         last_release = last_release.max(release);
         if chunks.send((last_release, buf[..n].to_vec())).await.is_err() {

@@ -54,6 +54,10 @@ impl TestServer {
         std::fs::write(dir.join("index.html"), "<!doctype html><title>Skirmish test page</title>")
             .expect("writing index.html");
         config.static_dir = dir.clone();
+        if config.data_dir == ServerConfig::defaults().data_dir {
+            // The profile database and cookie key live with the page, removed with it.
+            config.data_dir = dir.join("data");
+        }
         let listener = server::bind(
             SocketAddr::from(([127, 0, 0, 1], 0)),
             server::backlog_for(config.max_connections),
@@ -157,6 +161,8 @@ impl ProcessServer {
             .arg(repo_root().join("assets/maps/arena.json"))
             .arg("--static-dir")
             .arg(&dir)
+            .arg("--data-dir")
+            .arg(dir.join("data"))
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())

@@ -81,7 +81,7 @@ async fn metrics_and_rooms_report_traffic() {
     assert_eq!(status, 200, "{text}");
     let body = text.split("\r\n\r\n").nth(1).expect("a body");
     let json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
-    assert_eq!(json["rooms"][0]["name"], "main", "{json}");
+    assert_eq!(json["rooms"][0]["id"], "main", "{json}");
     assert_eq!(json["rooms"][0]["players"], 1, "{json}");
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"), "{json}");
     assert_eq!(json["protocol"], shared::protocol::PROTOCOL_VERSION, "{json}");
@@ -116,15 +116,15 @@ async fn sessions_are_issued_as_http_only_cookies() {
     let server = TestServer::start().await;
     let response =
         bots::http::request(&server.addr.to_string(), "POST", "/api/session").await.expect("200");
-    let cookie = response
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .expect("a Set-Cookie header")
-        .to_string();
-    assert!(cookie.contains("skirmish_session=v1."), "{cookie}");
+    let cookies: Vec<&str> =
+        response.lines().filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:")).collect();
+    let session = cookies.iter().find(|c| c.contains("skirmish_session=")).expect("a session");
+    assert!(session.contains("skirmish_session=v2."), "{session}");
     assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "not readable by scripts, same-site only: {cookie}"
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "not readable by scripts, same-site only: {session}"
     );
+    let player = cookies.iter().find(|c| c.contains("skirmish_player=")).expect("a player id");
+    assert!(player.contains("HttpOnly") && player.contains("Max-Age=31536000"), "{player}");
     server.shutdown().await.expect("clean shutdown");
 }

@@ -9,6 +9,7 @@ mod harness;
 mod http;
 mod listen;
 mod load;
+mod lobby;
 mod netcode;
 mod refusal;
 mod resume;

@@ -1,5 +1,6 @@
-//! A short soak: bots play against the real server binary in two equal rounds with churn, and
-//! the server must come back to the same memory, descriptors and tasks after each round. The
+//! A short soak: bots play against the real server binary in three equal rounds with churn,
+//! and after the first, the server must come back to the same memory, descriptors and tasks
+//! after each round. The
 //! long version is the same with more bots and minutes: `SKIRMISH_SOAK_SECS=600
 //! SKIRMISH_SOAK_BOTS=300 cargo test --release -p server --test it soak -- --nocapture`.
 //!
@@ -87,7 +88,7 @@ async fn round(url: String, count: usize, secs: u64, seed: u64) -> bots::stats::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_and_descriptors_come_back_after_each_round_of_play() {
-    let secs = env_or("SKIRMISH_SOAK_SECS", 40);
+    let secs = env_or("SKIRMISH_SOAK_SECS", 45);
     let count = env_or("SKIRMISH_SOAK_BOTS", 150) as usize;
     let server = ProcessServer::start(&[
         "--max-players",
@@ -98,16 +99,18 @@ async fn memory_and_descriptors_come_back_after_each_round_of_play() {
         "2",
     ]);
     let addr = server.addr;
-    // The first round fills the allocator's pools and the room's tables; the second, equal
-    // one must leave nothing more behind.
-    let first = round(server.ws_url(), count, secs / 2, 11).await;
+    // The first round fills the allocator's pools, the room's tables and the database's page
+    // cache; the next two, equal ones must leave nothing more behind.
+    round(server.ws_url(), count, secs / 3, 10).await;
+    quiet_point(addr).await;
+    let first = round(server.ws_url(), count, secs / 3, 11).await;
     let warm = quiet_point(addr).await;
-    let second = round(server.ws_url(), count, secs / 2, 12).await;
+    let second = round(server.ws_url(), count, secs / 3, 12).await;
     let end = quiet_point(addr).await;
     let drift = (end.rss - warm.rss) / warm.rss;
     println!(
-        "soak: 2 rounds of {count} bots for {} s with churn: quiet RSS {:.1} → {:.1} MB ({:+.1} %), open fds {} → {}, tasks {} → {}; delivery {:.3}/{:.3}, reconnects {}/{}",
-        secs / 2,
+        "soak: 2 rounds (after one to warm up) of {count} bots for {} s with churn: quiet RSS {:.1} → {:.1} MB ({:+.1} %), open fds {} → {}, tasks {} → {}; delivery {:.3}/{:.3}, reconnects {}/{}",
+        secs / 3,
         warm.rss / 1e6,
         end.rss / 1e6,
         drift * 100.0,

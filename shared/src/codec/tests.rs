@@ -8,7 +8,8 @@ fn sample_client_messages() -> Vec<ClientMsg> {
         ClientMsg::Hello(Hello {
             protocol_version: PROTOCOL_VERSION,
             name: "Ada".into(),
-            room: String::new(),
+            room: "k3n8q2x7mp".into(),
+            ticket: Some("0123456789abcdef0123456789abcdef".into()),
             resume: Some(ResumeToken([7; 16])),
         }),
         ClientMsg::Input(InputMsg {

@@ -166,7 +166,7 @@ fn run_room(secs: f64) -> Vec<Remote> {
             }
         }
         sim::step(&mut world, &inputs);
-        if world.tick.0 % u32::from(tick_hz / send_hz) != 0 {
+        if !world.tick.0.is_multiple_of(u32::from(tick_hz / send_hz)) {
             continue;
         }
         view.prepare(&world);

@@ -35,11 +35,11 @@ pub fn trace_shot(
     }
     let mut hit = None;
     for (id, center) in targets {
-        if let Some(t) = ray_circle(origin, dir, center, PLAYER_RADIUS) {
-            if t < reach {
-                reach = t;
-                hit = Some(id);
-            }
+        if let Some(t) = ray_circle(origin, dir, center, PLAYER_RADIUS)
+            && t < reach
+        {
+            reach = t;
+            hit = Some(id);
         }
     }
     ShotResult { end: origin + dir * reach, hit }

@@ -82,3 +82,38 @@ fn pings_must_be_finite() {
     }
     assert!(check_client_msg(ClientMsg::Ping { client_time: 5.0 }).is_ok(), "finite ping passes");
 }
+
+#[test]
+fn reserved_names_are_refused_in_any_case_or_spacing() {
+    for name in ["admin", "ADMIN", "Ad min", "server", "S.y.s.t.e.m", "Moderator"] {
+        assert!(matches!(sanitize_name(name), Err(Violation::Reserved(_))), "{name} is reserved");
+    }
+    assert_eq!(sanitize_name("admiral").as_deref(), Ok("admiral"), "a longer word is fine");
+}
+
+#[test]
+fn room_titles_keep_to_their_charset_and_length() {
+    assert_eq!(sanitize_room_title("  Friday   night #2! ").as_deref(), Ok("Friday night #2!"));
+    assert_eq!(
+        sanitize_room_title("Café d'Été").as_deref(),
+        Ok("Café d'Été"),
+        "letters of any script"
+    );
+    for bad in ["", "   ", "<script>", "a/b", "x".repeat(MAX_ROOM_TITLE_CHARS + 1).as_str()] {
+        assert_eq!(sanitize_room_title(bad), Err(Violation::BadRoomTitle), "{bad:?} is refused");
+    }
+    assert!(matches!(sanitize_room_title("Staff"), Err(Violation::Reserved(_))));
+}
+
+#[test]
+fn tickets_are_32_lowercase_hex_digits() {
+    assert!(check_ticket("0123456789abcdef0123456789abcdef").is_ok());
+    for bad in [
+        "",
+        "0123456789ABCDEF0123456789ABCDEF",
+        "0123456789abcdef0123456789abcde",
+        "g123456789abcdef0123456789abcdef",
+    ] {
+        assert_eq!(check_ticket(bad), Err(Violation::BadTicket), "{bad:?}");
+    }
+}

@@ -45,7 +45,7 @@ impl Room {
     /// One tick: some players turn, everyone moves, the frame is prepared.
     fn step(&mut self) {
         for i in 0..self.headings.len() {
-            if self.next() % 20 == 0 {
+            if self.next().is_multiple_of(20) {
                 self.headings[i] = ((self.next() % 255) as i8, (self.next() % 255) as i8);
             }
         }

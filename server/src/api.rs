@@ -1,0 +1,201 @@
+//! The lobby's JSON API: the room list, quick play, creating and joining rooms, the
+//! leaderboard and the player's own profile. Asking for a seat needs a session (the cookie
+//! from `POST /api/session`) unless the server runs with `--open-access`; every answer that
+//! grants a seat carries the ticket the game socket's `Hello` must present.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/rooms` | public rooms, maps, limits, versions |
+//! | `POST /api/quick-play` | a seat in the fullest public room with one free (a new room if none) |
+//! | `POST /api/rooms` `{title, map, capacity, public}` | a new room (private ones get a code and a `/r/CODE` link) and a seat in it |
+//! | `POST /api/rooms/{code}/join` | a seat in that room; 404 for any code that is not a room |
+//! | `GET /api/leaderboard?period=all\|week` | the top players |
+//! | `GET /api/me` | the player's name and career |
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use shared::protocol::PROTOCOL_VERSION;
+use shared::validate::sanitize_room_title;
+
+use crate::auth;
+use crate::lobby::{LobbyError, NewRoom, Offer};
+use crate::state::AppState;
+
+/// The server's release, reported beside the protocol version.
+pub(crate) const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Rows on a leaderboard.
+const LEADERBOARD_ROWS: u32 = 20;
+
+/// A refusal as JSON: `{"error": "..."}` with its status.
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+impl IntoResponse for LobbyError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            LobbyError::NoSuchRoom => StatusCode::NOT_FOUND,
+            LobbyError::Full => StatusCode::CONFLICT,
+            LobbyError::TooManyRooms => StatusCode::SERVICE_UNAVAILABLE,
+            LobbyError::UnknownMap(_) | LobbyError::BadCapacity(_) | LobbyError::BadTicket => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+        };
+        refuse(status, self.to_string())
+    }
+}
+
+/// Who is asking: the session's player, or under `--open-access` without one, the address.
+fn holder(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<String, auth::TokenError> {
+    match auth::session_player(headers, &state.sessions) {
+        Ok(player) => Ok(player.to_string()),
+        Err(_) if state.config.open_access => Ok(peer.ip().to_string()),
+        Err(err) => Err(err),
+    }
+}
+
+fn no_session(err: auth::TokenError) -> Response {
+    refuse(StatusCode::UNAUTHORIZED, format!("{err}: POST /api/session first"))
+}
+
+/// An offer as the page reads it, with the link that opens the room.
+fn offered(offer: Offer) -> Response {
+    let link = format!("/r/{}", offer.room.id);
+    Json(serde_json::json!({
+        "room": offer.room,
+        "ticket": offer.ticket,
+        "expires_in": offer.expires_in_secs,
+        "link": link,
+    }))
+    .into_response()
+}
+
+pub(crate) async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
+    Json(serde_json::json!({
+        "rooms": state.lobby.listing(),
+        "maps": state.lobby.maps().ids(),
+        "max_capacity": state.config.max_players,
+        "tick_hz": state.config.tick_hz,
+        "version": SERVER_VERSION,
+        "protocol": PROTOCOL_VERSION,
+    }))
+}
+
+pub(crate) async fn quick_play(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let holder = match holder(&state, &headers, peer) {
+        Ok(holder) => holder,
+        Err(err) => return no_session(err),
+    };
+    match state.lobby.quick_play(&holder) {
+        Ok(offer) => offered(offer),
+        Err(err) => err.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CreateRoom {
+    title: String,
+    map: String,
+    capacity: usize,
+    public: bool,
+}
+
+pub(crate) async fn create_room(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(request): Json<CreateRoom>,
+) -> Response {
+    let holder = match holder(&state, &headers, peer) {
+        Ok(holder) => holder,
+        Err(err) => return no_session(err),
+    };
+    let title = match sanitize_room_title(&request.title) {
+        Ok(title) => title,
+        Err(violation) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, violation.to_string()),
+    };
+    let spec =
+        NewRoom { title, map: request.map, capacity: request.capacity, public: request.public };
+    match state.lobby.create(spec, &holder) {
+        Ok(offer) => offered(offer),
+        Err(err) => err.into_response(),
+    }
+}
+
+pub(crate) async fn join_room(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let holder = match holder(&state, &headers, peer) {
+        Ok(holder) => holder,
+        Err(err) => return no_session(err),
+    };
+    // Unknown and malformed codes get the same answer as closed rooms: nothing to learn.
+    match state.lobby.join(&code, &holder) {
+        Ok(offer) => offered(offer),
+        Err(err) => err.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Board {
+    period: Option<String>,
+}
+
+pub(crate) async fn leaderboard(
+    State(state): State<AppState>,
+    Query(board): Query<Board>,
+) -> Response {
+    let (period, name) = match board.period.as_deref() {
+        None | Some("all") => (store::Period::AllTime, "all"),
+        Some("week") => (store::Period::LastDays(7), "week"),
+        Some(other) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("period must be \"all\" or \"week\", not {other:?}"),
+            );
+        }
+    };
+    let now = i64::try_from(auth::now_secs()).unwrap_or(i64::MAX);
+    match state.store.leaderboard(period, now, LEADERBOARD_ROWS).await {
+        Ok(entries) => {
+            Json(serde_json::json!({ "period": name, "entries": entries })).into_response()
+        }
+        Err(err) => {
+            tracing::warn!("reading the leaderboard: {err:#}");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "the leaderboard is unavailable right now")
+        }
+    }
+}
+
+pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Ok(player) = auth::session_player(&headers, &state.sessions) else {
+        return refuse(StatusCode::UNAUTHORIZED, "no session: POST /api/session first");
+    };
+    let Ok(key) = player.parse::<store::PlayerKey>() else {
+        return refuse(StatusCode::UNAUTHORIZED, "no session: POST /api/session first");
+    };
+    match state.store.profile(key).await {
+        Ok(Some(profile)) => Json(profile).into_response(),
+        Ok(None) => Json(serde_json::json!({ "player": player, "name": null })).into_response(),
+        Err(err) => {
+            tracing::warn!("reading a profile: {err:#}");
+            refuse(StatusCode::SERVICE_UNAVAILABLE, "profiles are unavailable right now")
+        }
+    }
+}
