@@ -30,10 +30,24 @@ pub const BACKOFF_MAX_MS: f64 = 8000.0;
 /// Pings for round-trip time, one a second.
 const PING_EVERY_MS: f64 = 1000.0;
 
+/// The room the player chose in the lobby.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Target {
+    /// The room's id or code (empty: the server's default room).
+    pub room: String,
+    /// The seat the lobby reserved; spent by the first `Welcome`.
+    pub ticket: Option<String>,
+    /// Shown in the HUD.
+    pub title: String,
+    pub map: String,
+    /// The link that opens the room (`/r/CODE`), shown for private rooms so friends can come.
+    pub invite: Option<String>,
+}
+
 /// Where the connection stands.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Conn {
-    /// The join form is showing.
+    /// The lobby is showing.
     Idle,
     /// A socket is being opened (or `Hello` sent, `Welcome` awaited).
     Connecting,
@@ -103,6 +117,10 @@ pub fn backoff_ms(attempt: u32, jitter: f64) -> f64 {
 
 pub struct App {
     pub name: String,
+    /// The room joined (or being joined).
+    pub target: Target,
+    /// Why the page is back in the lobby, if it was sent there (shown above the rooms).
+    pub notice: Option<String>,
     pub conn: Conn,
     /// The netcode of the current (or last) connection: from its `Welcome` on.
     pub net: Option<ClientCore>,
@@ -137,6 +155,8 @@ impl App {
     pub fn new() -> App {
         App {
             name: String::new(),
+            target: Target::default(),
+            notice: None,
             conn: Conn::Idle,
             net: None,
             roster: BTreeMap::new(),
@@ -157,10 +177,29 @@ impl App {
         }
     }
 
-    /// The player asked to join as `name`: the shell opens a socket next.
-    pub fn join(&mut self, name: &str) {
+    /// The player asked to join `target` as `name`: the shell opens a socket next.
+    pub fn join(&mut self, name: &str, target: Target) {
         self.name = name.trim().to_string();
+        self.target = target;
+        self.notice = None;
+        self.resume = None;
+        self.net = None;
+        self.failed_attempts = 0;
         self.conn = Conn::Connecting;
+        self.ui_version += 1;
+    }
+
+    /// Back to the lobby (the shell closes the socket with 1000): the seat is given up.
+    pub fn leave(&mut self) {
+        self.conn = Conn::Idle;
+        self.net = None;
+        self.resume = None;
+        self.roster.clear();
+        self.scoreboard = None;
+        self.chat.clear();
+        self.killfeed.clear();
+        self.beams.clear();
+        self.ui_version += 1;
     }
 
     /// Whether the shell should open a socket now.
@@ -175,7 +214,13 @@ impl App {
     /// The socket opened: say `Hello` (resuming our player if we had one).
     pub fn on_open(&mut self) {
         self.conn = Conn::Connecting;
-        self.outgoing.push(shared::netcode::hello(&self.name, "", None, self.resume));
+        let ticket = self.target.ticket.as_deref();
+        self.outgoing.push(shared::netcode::hello(
+            &self.name,
+            &self.target.room,
+            ticket,
+            self.resume,
+        ));
         // A new connection knows nothing of our screen yet.
         self.view_sent = None;
         self.flush_view(f64::INFINITY);
@@ -254,6 +299,8 @@ impl App {
         self.net = Some(ClientCore::new(&welcome, Fidelity::Full));
         self.roster = welcome.roster.into_iter().map(|entry| (entry.id, entry.name)).collect();
         self.resume = Some(welcome.resume_token);
+        // The reservation is spent; a later reconnect resumes (or walks in) instead.
+        self.target.ticket = None;
         self.conn = Conn::Joined;
         self.failed_attempts = 0;
         self.ui_version += 1;
@@ -331,6 +378,12 @@ impl App {
                 reason,
             };
         } else {
+            // The lobby's reservation lapsed before the socket opened: back to the lobby.
+            if code == close::RESERVATION_REFUSED {
+                self.leave();
+                self.notice = Some("Your seat was not held in time: pick a room again.".into());
+                return;
+            }
             // A refused resume: try once more as a new player instead of giving up.
             if self.resume.take().is_some() && code == close::RESUME_REFUSED {
                 self.conn =
@@ -492,9 +545,9 @@ impl App {
             Conn::Closed { code: close::VERSION_MISMATCH, .. } => {
                 Some("The server was updated — reload the page.".into())
             }
-            Conn::Closed { code, reason } => Some(format!(
-                "Disconnected: {reason} (code {code}). Reload the page to play again."
-            )),
+            Conn::Closed { code, reason } => {
+                Some(format!("Disconnected: {reason} (code {code}). Pick a room to play again."))
+            }
             Conn::Connecting if self.net.is_some() => Some("Reconnecting…".into()),
             _ => match self.my_state() {
                 Some(me) if !me.alive => Some("You were destroyed. Respawning…".into()),

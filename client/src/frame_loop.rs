@@ -16,8 +16,9 @@ use web_sys::{
     CanvasRenderingContext2d, HtmlCanvasElement, KeyboardEvent, PointerEvent, TouchEvent, Window,
 };
 
-use crate::app::App;
+use crate::app::{App, Conn};
 use crate::input::{InputState, Stick};
+use crate::lobby::{Lobby, LobbyEvent, SeatRequest, linked_code};
 use crate::net::{NetEvent, Session, Socket, game_url, request_server_version, request_session};
 use crate::render::Renderer;
 use crate::ui::Ui;
@@ -32,6 +33,11 @@ struct Game {
     session: Rc<std::cell::Cell<Session>>,
     renderer: Renderer,
     ui: Ui,
+    lobby: Lobby,
+    /// The code of the `/r/CODE` link the page was opened with, until it has been tried.
+    linked: Option<String>,
+    /// The name a seat is being asked for under.
+    asking_as: String,
     canvas: HtmlCanvasElement,
     last_frame_ms: Option<f64>,
 }
@@ -62,6 +68,12 @@ pub(crate) fn start() -> Result<(), JsValue> {
         ui.name_input.set_value(&name);
     }
     request_server_version(&window, ui.server_version.clone());
+    let lobby = Lobby::new(&document)?;
+    lobby.start_session();
+    let linked = linked_code(&window);
+    if let Some(code) = &linked {
+        lobby.code_input.set_value(code);
+    }
     let mut renderer = Renderer::new(canvas.clone(), ctx);
     renderer.resize(window.device_pixel_ratio());
     let game = Rc::new(RefCell::new(Game {
@@ -72,9 +84,14 @@ pub(crate) fn start() -> Result<(), JsValue> {
         session: Rc::new(std::cell::Cell::new(Session::Unknown)),
         renderer,
         ui,
+        lobby,
+        linked,
+        asking_as: String::new(),
         canvas: canvas.clone(),
         last_frame_ms: None,
     }));
+    // Opened through a room's link with a name already known: straight into that room.
+    game.borrow_mut().follow_link();
     let listeners = listeners(&window, &game)?;
     let debug_game = game.clone();
     let debug_hook = Closure::<dyn Fn() -> JsValue>::new(move || {
@@ -108,6 +125,10 @@ impl Game {
     fn frame(&mut self, now: f64) -> Result<(), JsValue> {
         let frame_ms = self.last_frame_ms.map_or(0.0, |last| now - last);
         self.last_frame_ms = Some(now);
+        if matches!(self.app.conn, Conn::Idle | Conn::Closed { .. }) {
+            self.lobby.poll(now);
+        }
+        self.pump_lobby()?;
         self.pump_socket(now)?;
         let input = &mut self.input;
         self.app.update(now, frame_ms, || input.command());
@@ -192,7 +213,8 @@ impl Game {
         )
     }
 
-    fn submit_join(&mut self) {
+    /// Asks the lobby for a seat under the name in the form (checked first).
+    fn request_seat(&mut self, request: SeatRequest) {
         let raw = self.ui.name_input.value();
         match sanitize_name(&raw) {
             Ok(name) => {
@@ -200,12 +222,99 @@ impl Game {
                 if let Ok(Some(storage)) = self.window.local_storage() {
                     let _ = storage.set_item(NAME_KEY, &name);
                 }
-                self.app.join(&name);
+                self.asking_as = name;
+                self.lobby.ask_seat(request);
             }
-            Err(err) => self.ui.show_join_error(Some(&err.to_string())),
+            Err(err) => {
+                self.ui.show_join_error(Some(&err.to_string()));
+                let _ = self.ui.name_input.focus();
+            }
+        }
+    }
+
+    /// The form's main button: the linked room if the page came through a link, else quick
+    /// play.
+    fn submit_join(&mut self) {
+        match self.linked.clone() {
+            Some(code) => self.request_seat(SeatRequest::Code(code)),
+            None => self.request_seat(SeatRequest::QuickPlay),
+        }
+    }
+
+    fn follow_link(&mut self) {
+        if self.linked.is_some() && !self.ui.name_input.value().trim().is_empty() {
+            self.submit_join();
+        }
+    }
+
+    fn create_room(&mut self) {
+        let lobby = &self.lobby;
+        let title = match shared::validate::sanitize_room_title(&lobby.room_title.value()) {
+            Ok(title) => title,
+            Err(err) => {
+                self.ui.show_join_error(Some(&err.to_string()));
+                let _ = lobby.room_title.focus();
+                return;
+            }
+        };
+        let request = SeatRequest::Create {
+            title,
+            map: lobby.room_map.value(),
+            capacity: lobby.room_capacity.value().parse().unwrap_or(8),
+            public: lobby.room_public.checked(),
+        };
+        self.request_seat(request);
+    }
+
+    /// Answers of the lobby's background requests.
+    fn pump_lobby(&mut self) -> Result<(), JsValue> {
+        for event in self.lobby.take_events() {
+            match event {
+                LobbyEvent::Rooms(rooms) => self.lobby.render_rooms(&rooms)?,
+                LobbyEvent::Board(board) => self.lobby.render_board(&board)?,
+                LobbyEvent::RememberedName(name) => {
+                    if self.ui.name_input.value().trim().is_empty() {
+                        self.ui.name_input.set_value(&name);
+                        self.follow_link();
+                    }
+                }
+                LobbyEvent::Seat(seat) => {
+                    let target = seat.target();
+                    // The address bar shows the room's link, so it can be shared or reloaded.
+                    if let Some(link) = &target.invite
+                        && let Ok(history) = self.window.history()
+                    {
+                        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(link));
+                    }
+                    self.linked = None;
+                    let name = std::mem::take(&mut self.asking_as);
+                    self.app.join(&name, target);
+                    let _ = self.canvas.focus();
+                }
+                LobbyEvent::Refused(message) => {
+                    self.linked = None;
+                    self.ui.show_join_error(Some(&message));
+                }
+            }
+        }
+        self.lobby.show_notice(self.app.notice.as_deref());
+        Ok(())
+    }
+
+    /// Back to the lobby: the socket closes cleanly, which frees the seat at once.
+    fn leave_room(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            socket.close(close::NORMAL, "left for the lobby");
+        }
+        self.app.leave();
+        if let Ok(history) = self.window.history() {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some("/"));
         }
     }
 }
+
+/// What a button of the page does to the game.
+type Action = fn(&mut Game);
 
 fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListener>, JsValue> {
     let document = window.document().ok_or("no document")?;
@@ -216,8 +325,33 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
     all.push(EventListener::new_with_options(&form, "submit", active, move |event| {
         event.prevent_default();
         g.borrow_mut().submit_join();
-        let canvas = g.borrow().canvas.clone();
-        let _ = canvas.focus();
+    }));
+    let buttons: [(&str, Action); 5] = [
+        ("code-button", |game| {
+            let code = game.lobby.code_input.value().trim().to_string();
+            game.request_seat(SeatRequest::Code(code));
+        }),
+        ("create-button", Game::create_room),
+        ("board-all", |game| game.lobby.show_period("all")),
+        ("board-week", |game| game.lobby.show_period("week")),
+        ("leave-button", Game::leave_room),
+    ];
+    for (id, action) in buttons {
+        let g = game.clone();
+        let button = document.get_element_by_id(id).ok_or("a lobby button is missing")?;
+        all.push(EventListener::new(&button, "click", move |_| action(&mut g.borrow_mut())));
+    }
+    // Join buttons of the room list, which is rebuilt every poll: one listener on the list.
+    let g = game.clone();
+    let list = document.get_element_by_id("room-list").ok_or("#room-list is missing")?;
+    all.push(EventListener::new(&list, "click", move |event| {
+        let Some(target) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
+            return;
+        };
+        if let Some(room) = target.get_attribute("data-room") {
+            g.borrow_mut().request_seat(SeatRequest::Code(room));
+        }
     }));
     let g = game.clone();
     let chat_doc = document.clone();
@@ -242,7 +376,7 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
             }
             return;
         }
-        if g.borrow().app.conn == crate::app::Conn::Idle {
+        if matches!(g.borrow().app.conn, Conn::Idle | Conn::Closed { .. }) {
             return;
         }
         if event.key() == "Enter" {
@@ -354,6 +488,12 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
         crate::app::Conn::Closed { .. } => "closed",
     };
     set(&out, "state", state.into())?;
+    let room = Object::new();
+    set(&room, "id", app.target.room.as_str().into())?;
+    set(&room, "title", app.target.title.as_str().into())?;
+    set(&room, "map", app.map().map_or(JsValue::NULL, |map| map.id.as_str().into()))?;
+    set(&room, "invite", app.target.invite.as_deref().map_or(JsValue::NULL, JsValue::from))?;
+    set(&out, "room", room.into())?;
     set(&out, "playerId", app.me().map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
     set(&out, "tick", app.latest().map_or(0.0, |s| f64::from(s.tick.0)).into())?;
     let players = Array::new();

@@ -9,7 +9,9 @@
 //! - [`input`]: keyboard, mouse and touch state → one `InputCmd` per tick.
 //! - `net` (wasm): the web-sys `WebSocket` in arraybuffer mode, owning its callbacks.
 //! - `render` (wasm): draws the app on a `CanvasRenderingContext2d`, crisp on high-DPI screens.
-//! - `ui` (wasm): the DOM around the canvas: join form, chat, scoreboard, kill feed, HUD, banner.
+//! - `lobby` (wasm): the lobby screen: rooms, quick play, create, join by code or link,
+//!   leaderboard.
+//! - `ui` (wasm): the DOM around the canvas: chat, scoreboard, kill feed, HUD, room bar, banner.
 //! - `frame_loop` (wasm): `requestAnimationFrame`: socket events → app → socket, render, UI.
 
 pub mod app;
@@ -19,6 +21,8 @@ pub mod input;
 
 #[cfg(target_arch = "wasm32")]
 mod frame_loop;
+#[cfg(target_arch = "wasm32")]
+mod lobby;
 #[cfg(target_arch = "wasm32")]
 mod net;
 #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,6 @@
-//! The DOM around the canvas: join form, chat, scoreboard, kill feed, HUD (with the server's
-//! version) and banner.
+//! The DOM around the canvas: the lobby's form (its lists are `lobby`'s), chat, scoreboard,
+//! kill feed, HUD (with the server's version), the room bar (title, invite link, back to the
+//! lobby) and banner.
 //! Player-supplied text (names, chat) is only ever set with `textContent`, never as HTML.
 //! Sections are rebuilt only when the app's `ui_version` changes; the HUD four times a second.
 
@@ -21,6 +22,9 @@ pub(crate) struct Ui {
     scoreboard: HtmlElement,
     killfeed: HtmlElement,
     hud: HtmlElement,
+    room_bar: HtmlElement,
+    room_name: HtmlElement,
+    invite: HtmlElement,
     banner: HtmlElement,
     shown_version: Option<u64>,
     hud_updated_ms: f64,
@@ -49,6 +53,9 @@ impl Ui {
             scoreboard: by_id(document, "scoreboard")?,
             killfeed: by_id(document, "killfeed")?,
             hud: by_id(document, "hud")?,
+            room_bar: by_id(document, "room-bar")?,
+            room_name: by_id(document, "room-name")?,
+            invite: by_id(document, "invite")?,
             banner: by_id(document, "banner")?,
             document: document.clone(),
             shown_version: None,
@@ -75,17 +82,20 @@ impl Ui {
 
     /// Brings the DOM in line with the app.
     pub(crate) fn sync(&mut self, app: &App, now_ms: f64) -> Result<(), JsValue> {
-        let in_game = app.conn != Conn::Idle;
+        let in_game = !matches!(app.conn, Conn::Idle | Conn::Closed { .. });
         if self.joined_shown != Some(in_game) {
             self.joined_shown = Some(in_game);
             self.join_form.set_hidden(in_game);
-            for panel in [&self.chat_log, &self.scoreboard, &self.killfeed, &self.hud] {
+            for panel in
+                [&self.chat_log, &self.scoreboard, &self.killfeed, &self.hud, &self.room_bar]
+            {
                 panel.set_hidden(!in_game);
             }
             self.chat_input.set_hidden(!in_game);
         }
         if self.shown_version != Some(app.ui_version) {
             self.shown_version = Some(app.ui_version);
+            self.render_room(app);
             self.render_chat(app)?;
             self.render_scoreboard(app)?;
             self.render_killfeed(app)?;
@@ -118,6 +128,18 @@ impl Ui {
             self.hud.set_text_content(Some(&text));
         }
         Ok(())
+    }
+
+    /// The room's title and, for a private room, the link that brings friends in.
+    fn render_room(&self, app: &App) {
+        let target = &app.target;
+        let title = if target.title.is_empty() { "main" } else { &target.title };
+        let map = app.map().map_or(target.map.as_str(), |map| map.id.as_str());
+        self.room_name.set_text_content(Some(&format!("{title} · {map}")));
+        let origin = self.document.location().and_then(|l| l.origin().ok()).unwrap_or_default();
+        let invite = target.invite.as_ref().map(|link| format!("Invite: {origin}{link}"));
+        self.invite.set_text_content(invite.as_deref());
+        self.invite.set_hidden(invite.is_none());
     }
 
     fn render_chat(&self, app: &App) -> Result<(), JsValue> {

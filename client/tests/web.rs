@@ -62,7 +62,7 @@ fn snapshot_deltas_round_trip_in_the_browser() {
 #[wasm_bindgen_test]
 fn the_app_joins_and_tracks_snapshots_in_the_browser() {
     let mut app = App::new();
-    app.join("Wasm");
+    app.join("Wasm", client::app::Target::default());
     app.on_open();
     assert!(matches!(app.take_outgoing().as_slice(), [ClientMsg::Hello(_)]), "Hello first");
     app.on_message(&welcome(), 0.0).expect("welcome");

@@ -158,7 +158,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             (name.clone(), room.players.load(std::sync::atomic::Ordering::Relaxed), &room.ticks)
         })
         .collect();
-    let body = state.metrics.render(&rooms);
+    let body = state.metrics.render(&rooms, &state.store.stats());
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

@@ -3,7 +3,7 @@
 //! A room is known by its id: the name a `Hello` gave it (`main`, `bots-3`: public, started on
 //! first use), or a random code the lobby made when a player created it or quick play opened
 //! it. Private rooms are never listed and their code is never logged: logs and metrics call
-//! a room by its label (`#serial`, plus the id for public rooms).
+//! a room by its label (its id if public, `private-<serial>` if not).
 //!
 //! **Seats are reserved before the socket opens.** Quick play, create and join-by-code each
 //! reserve a seat under the lobby's lock and hand back a ticket; the `Hello` presents it. A
@@ -100,7 +100,7 @@ struct Reservation {
 
 struct Entry {
     info: RoomInfo,
-    /// `#serial` and, for public rooms, the id: what logs and metrics call the room.
+    /// The id of a public room, `private-<serial>` otherwise: what logs and metrics call it.
     label: String,
     handle: RoomHandle,
     stop: CancellationToken,
@@ -252,6 +252,11 @@ impl Lobby {
             }
             None => {
                 if !directory.rooms.contains_key(id) {
+                    // A closed private room's code must not come back as a public room that
+                    // lists it: names shaped like codes are only ever made by the lobby.
+                    if is_code_shaped(id) {
+                        return Err(LobbyError::NoSuchRoom);
+                    }
                     let spec = NewRoom {
                         title: id.to_string(),
                         map: self.maps.default_map().id.clone(),
@@ -285,11 +290,7 @@ impl Lobby {
         let map =
             self.maps.get(&spec.map).ok_or_else(|| LobbyError::UnknownMap(spec.map.clone()))?;
         directory.serial += 1;
-        let label = if spec.public {
-            format!("#{} {id}", directory.serial)
-        } else {
-            format!("#{}", directory.serial)
-        };
+        let label = if spec.public { id.clone() } else { format!("private-{}", directory.serial) };
         let stop = self.cancel.child_token();
         let handle = room::spawn(
             self.config.clone(),
@@ -431,6 +432,10 @@ fn fresh_code(directory: &Directory) -> String {
             return code;
         }
     }
+}
+
+fn is_code_shaped(id: &str) -> bool {
+    id.len() == CODE_LEN && id.bytes().all(|b| CODE_ALPHABET.contains(&b))
 }
 
 /// A seat ticket: 128 random bits, hex.

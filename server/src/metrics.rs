@@ -129,7 +129,11 @@ impl Metrics {
 
     /// The text exposition format (version 0.0.4); `rooms` are each room's name, players and
     /// tick durations.
-    pub(crate) fn render(&self, rooms: &[(String, usize, &TickHistogram)]) -> String {
+    pub(crate) fn render(
+        &self,
+        rooms: &[(String, usize, &TickHistogram)],
+        store: &store::StoreStats,
+    ) -> String {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut out = String::with_capacity(4096);
         let one = |value: f64| vec![(String::new(), value)];
@@ -274,6 +278,30 @@ impl Metrics {
             "Live tokio tasks (sessions, rooms, connections).",
             one(tasks as f64),
         );
+        let store_counters: [(&str, &str, u64); 5] = [
+            (
+                "accepted",
+                "Records (names, kills, matches) queued for the database.",
+                store.accepted,
+            ),
+            ("written", "Records committed to the database.", store.written),
+            (
+                "overflow",
+                "Records dropped because the queue was full (database slow or down).",
+                store.overflow,
+            ),
+            ("write_errors", "Failed database write attempts (each retried).", store.write_errors),
+            ("lost", "Accepted records given up at shutdown (database unreachable).", store.lost),
+        ];
+        for (name, help, value) in store_counters {
+            put_plain(&format!("skirmish_store_{name}_total"), "counter", help, one(value as f64));
+        }
+        put_plain(
+            "skirmish_store_pending",
+            "gauge",
+            "Records queued and not yet written.",
+            one(store.pending as f64),
+        );
         out
     }
 }
@@ -321,7 +349,7 @@ mod tests {
         add(&metrics.bytes_out, 1234);
         let room = TickHistogram::default();
         room.observe(Duration::from_millis(3));
-        let text = metrics.render(&[("main".into(), 3, &room)]);
+        let text = metrics.render(&[("main".into(), 3, &room)], &store::StoreStats::default());
         assert!(
             text.contains("skirmish_tick_duration_seconds_bucket{le=\"0.0005\"} 1"),
             "first tick in the 0.5 ms bucket:\n{text}"

@@ -22,7 +22,7 @@ fn welcome(id: u32, token: u8) -> Vec<u8> {
 
 fn joined() -> App {
     let mut app = App::new();
-    app.join("Ada");
+    app.join("Ada", Target::default());
     app.on_open();
     app.on_message(&welcome(1, 1), 0.0).expect("welcome decodes");
     app.take_outgoing();
@@ -52,7 +52,7 @@ fn inputs(messages: &[ClientMsg]) -> Vec<&InputMsg> {
 #[test]
 fn hello_then_welcome_joins() {
     let mut app = App::new();
-    app.join("  Ada ");
+    app.join("  Ada ", Target::default());
     assert!(app.wants_socket(0.0), "joining asks for a socket");
     app.on_open();
     let out = app.take_outgoing();
@@ -296,4 +296,65 @@ fn the_server_hears_of_the_screen_size_when_it_changes_at_most_twice_a_second() 
     let hello_then_view: Vec<bool> =
         app.take_outgoing().iter().map(|m| matches!(m, ClientMsg::View { .. })).collect();
     assert_eq!(hello_then_view, vec![false, true], "a new connection hears it after Hello");
+}
+
+fn seat() -> Target {
+    Target {
+        room: "k3n8q2x7mp".into(),
+        ticket: Some("0123456789abcdef0123456789abcdef".into()),
+        title: "Secret base".into(),
+        map: "corridors".into(),
+        invite: Some("/r/k3n8q2x7mp".into()),
+    }
+}
+
+#[test]
+fn the_seat_ticket_goes_in_the_first_hello_only() {
+    let mut app = App::new();
+    app.join("Ada", seat());
+    app.on_open();
+    let out = app.take_outgoing();
+    let Some(ClientMsg::Hello(hello)) = out.first() else { panic!("Hello first: {out:?}") };
+    assert_eq!(
+        (hello.room.as_str(), hello.ticket.as_deref()),
+        ("k3n8q2x7mp", seat().ticket.as_deref())
+    );
+    app.on_message(&welcome(1, 1), 0.0).expect("welcome");
+    assert_eq!(app.target.ticket, None, "spent");
+    app.on_close(1006, "lost", 0.0, 0.0);
+    app.on_open();
+    let out = app.take_outgoing();
+    let Some(ClientMsg::Hello(hello)) = out.first() else { panic!("Hello first: {out:?}") };
+    assert!(
+        hello.ticket.is_none() && hello.resume.is_some(),
+        "a reconnect resumes in the same room"
+    );
+    assert_eq!(hello.room, "k3n8q2x7mp");
+}
+
+#[test]
+fn a_lapsed_reservation_goes_back_to_the_lobby_with_a_notice() {
+    let mut app = App::new();
+    app.join("Ada", seat());
+    app.on_open();
+    app.on_close(close::RESERVATION_REFUSED, "seat reservation expired", 0.0, 0.0);
+    assert_eq!(app.conn, Conn::Idle, "the lobby shows again");
+    assert!(app.notice.as_deref().is_some_and(|n| n.contains("pick a room")), "{:?}", app.notice);
+    assert!(!app.wants_socket(1e9), "no retry on its own");
+}
+
+#[test]
+fn leaving_gives_the_seat_up_and_clears_the_room() {
+    let mut app = joined();
+    app.on_message(&snapshot(1, 0), 0.0).expect("snapshot");
+    app.leave();
+    assert_eq!(app.conn, Conn::Idle);
+    assert!(app.me().is_none() && app.latest().is_none() && app.roster.is_empty());
+    app.join("Ada", seat());
+    app.on_open();
+    let out = app.take_outgoing();
+    assert!(
+        matches!(&out[..], [ClientMsg::Hello(h), ..] if h.resume.is_none()),
+        "a fresh seat: {out:?}"
+    );
 }

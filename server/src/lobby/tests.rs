@@ -195,3 +195,13 @@ async fn walk_ins_start_named_rooms_up_to_the_limit() {
     let listed: Vec<_> = lobby.listing().into_iter().map(|room| room.id).collect();
     assert!(listed.contains(&DEFAULT_ROOM.to_string()) && listed.contains(&"bots-1".to_string()));
 }
+
+#[tokio::test]
+async fn a_walk_in_cannot_revive_a_closed_private_room_as_a_public_one() {
+    let lobby = lobby_with(|_| {}).await;
+    assert!(
+        matches!(lobby.admit("k3n8q2x7mp", None, false), Err(LobbyError::NoSuchRoom)),
+        "a code-shaped name starts nothing"
+    );
+    assert!(lobby.listing().is_empty());
+}

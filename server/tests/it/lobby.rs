@@ -232,6 +232,8 @@ async fn kills_reach_the_leaderboard_and_names_are_remembered() {
     assert_eq!((me["name"].as_str(), me["deaths"].as_u64()), (Some("Bob"), Some(1)), "{me}");
     let (status, _) = get_json(server.addr, "/api/leaderboard?period=year", "").await;
     assert_eq!(status, 400, "unknown periods are refused");
+    assert!(metric(server.addr, "skirmish_store_written_total").await >= 3.0, "names and the kill");
+    assert_eq!(metric(server.addr, "skirmish_store_overflow_total").await, 0.0);
     bob_reads.abort();
     drop(ada);
     server.shutdown().await.expect("clean shutdown");
