@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -35,10 +35,11 @@ async function freePort() {
   });
 }
 
-/** Starts the game server; resolves once it prints the URL to open. */
-async function startServer(port) {
+/** Starts the game server with its database in `dataDir`; resolves once it prints the URL to
+ *  open. */
+async function startServer(port, dataDir, map = join(root, 'assets/maps/arena.json')) {
   const child = spawn(serverBin, [
-    '--bind', `127.0.0.1:${port}`, '--static-dir', dist, '--map', join(root, 'assets/maps/arena.json'),
+    '--bind', `127.0.0.1:${port}`, '--static-dir', dist, '--map', map, '--data-dir', dataDir,
     // Both players must see each other from opposite corners of the arena.
     '--view-radius', '0',
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
@@ -118,10 +119,21 @@ async function canvasVariety(page) {
   });
 }
 
+/** Stops the server with SIGTERM and checks it exits 0 within 10 s. */
+async function stopServer(server) {
+  const exited = new Promise((ok) => server.child.once('exit', (code, signal) => ok({ code, signal })));
+  server.child.kill('SIGTERM');
+  const timeout = new Promise((ok) => setTimeout(() => ok(null), 10_000));
+  const result = await Promise.race([exited, timeout]);
+  if (result === null) server.child.kill('SIGKILL');
+  assert.deepEqual(result, { code: 0, signal: null }, `the server exits 0 on SIGTERM within 10 s\n${server.log()}`);
+}
+
 test('two browser players join, move, fire and chat', { timeout: 180_000 }, async () => {
   mkdirSync(artifacts, { recursive: true });
   const port = await freePort();
-  const server = await startServer(port);
+  const dataDir = mkdtempSync(join(tmpdir(), 'skirmish-e2e-data-'));
+  const server = await startServer(port, dataDir);
   const url = `http://127.0.0.1:${port}/`;
   const browsers = [await launchBrowser(), await launchBrowser()];
   try {
@@ -245,11 +257,132 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
       await context.close().catch(() => {});
       rmSync(profile, { recursive: true, force: true });
     }
-    const exited = new Promise((ok) => server.child.once('exit', (code, signal) => ok({ code, signal })));
-    server.child.kill('SIGTERM');
-    const timeout = new Promise((ok) => setTimeout(() => ok(null), 10_000));
-    const result = await Promise.race([exited, timeout]);
-    if (result === null) server.child.kill('SIGKILL');
-    assert.deepEqual(result, { code: 0, signal: null }, `the server exits 0 on SIGTERM within 10 s\n${server.log()}`);
+    await stopServer(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+/** The rows of the lobby's leaderboard as text. */
+const boardRows = (page) => page.evaluate(() =>
+  [...document.querySelectorAll('#leaderboard .board-row')].map((row) => row.textContent));
+
+test('lobby: a private room by link, quick play, the leaderboard, and a restart', { timeout: 180_000 }, async () => {
+  mkdirSync(artifacts, { recursive: true });
+  // A small open map where two ships start in range of each other, beside the shipped arena.
+  const maps = mkdtempSync(join(tmpdir(), 'skirmish-e2e-maps-'));
+  writeFileSync(join(maps, 'duel.json'), JSON.stringify({
+    id: 'duel', width: 900, height: 600, spawns: [[250, 300], [650, 300]], pickups: [],
+  }));
+  copyFileSync(join(root, 'assets/maps/arena.json'), join(maps, 'arena.json'));
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'skirmish-e2e-data-'));
+  let server = await startServer(port, dataDir, join(maps, 'arena.json'));
+  const url = `http://127.0.0.1:${port}/`;
+  const browsers = [await launchBrowser(), await launchBrowser(), await launchBrowser()];
+  try {
+    const [alice, bob, carol] = await Promise.all(browsers.map((b) => b.context.newPage()));
+    const errors = [alice, bob, carol].map(watchErrors);
+
+    // Alice creates a private room on the duel map and reads its link.
+    await alice.goto(url);
+    await waitFor(alice, 'the map choices', () => document.querySelectorAll('#room-map option').length >= 2);
+    await alice.fill('#name-input', 'Alice');
+    await alice.click('#create-room summary');
+    await alice.fill('#room-title', 'Secret base');
+    await alice.selectOption('#room-map', 'duel');
+    await alice.uncheck('#room-public');
+    await alice.screenshot({ path: join(artifacts, 'lobby-create.png') });
+    await alice.click('#create-button');
+    await waitFor(alice, 'Alice to join her room', () => window.skirmishDebug?.().state === 'joined');
+    const room = (await debug(alice)).room;
+    console.log(`Alice's room: ${JSON.stringify(room)}`);
+    assert.equal(room.map, 'duel');
+    assert.match(room.invite ?? '', /^\/r\/[a-z2-9]{10}$/, 'a private room has a share link');
+    assert.match(await alice.textContent('#invite'), new RegExp(`${room.invite}$`), 'the room bar shows the link');
+    assert.equal(new URL(alice.url()).pathname, room.invite, 'the address bar shows the link too');
+
+    // Bob opens the link with a fresh browser: the lobby asks his name, then he is in her room.
+    await bob.goto(`http://127.0.0.1:${port}${room.invite}`);
+    assert.equal(await bob.inputValue('#code-input'), room.invite.slice(3), 'the code is filled in');
+    await bob.fill('#name-input', 'Bob');
+    await bob.click('#join-button');
+    await waitFor(bob, 'Bob to join through the link', () => window.skirmishDebug?.().state === 'joined');
+    assert.equal((await debug(bob)).room.id, room.id, 'Bob lands in Alice\'s room');
+    await waitFor(alice, 'Alice to see Bob', () => window.skirmishDebug().players.length === 2);
+
+    // Carol quick-plays: a public room, never the private one.
+    await carol.goto(url);
+    await carol.fill('#name-input', 'Carol');
+    await carol.click('#join-button');
+    await waitFor(carol, 'Carol to quick-play', () => window.skirmishDebug?.().state === 'joined');
+    const carolRoom = (await debug(carol)).room;
+    assert.notEqual(carolRoom.id, room.id, 'quick play never picks a private room');
+    assert.equal(carolRoom.invite, null, 'a public room needs no invite');
+
+    // Alice holds the trigger on Bob until he is destroyed (4 hits).
+    const bobId = (await debug(bob)).playerId;
+    const box = await alice.locator('canvas#game').boundingBox();
+    const target = await alice.evaluate((id) => {
+      const { players, view } = window.skirmishDebug();
+      const bobShip = players.find((p) => p.id === id);
+      return { fx: (bobShip.x - view.x) / view.width, fy: (bobShip.y - view.y) / view.height };
+    }, bobId);
+    await alice.mouse.move(box.x + box.width * target.fx, box.y + box.height * target.fy);
+    await alice.mouse.down();
+    await waitFor(bob, 'Bob to be destroyed', () =>
+      [...document.querySelectorAll('#killfeed .kill-line')].some((l) => l.textContent.includes('Alice ✸ Bob')));
+    await alice.mouse.up();
+    await alice.screenshot({ path: join(artifacts, 'private-room.png') });
+
+    // Both go back to the lobby and see the kill on the leaderboard, all time and this week.
+    for (const [name, page] of [['Alice', alice], ['Bob', bob]]) {
+      await page.click('#leave-button');
+      await waitFor(page, `${name}'s lobby to show the kill`, () =>
+        [...document.querySelectorAll('#leaderboard .board-row')].some((r) => r.textContent.includes('Alice') && r.textContent.includes('1 / 0')));
+    }
+    await bob.click('#board-week');
+    await waitFor(bob, 'the 7-day board', () =>
+      document.querySelector('#board-week').classList.contains('active')
+      && [...document.querySelectorAll('#leaderboard .board-row')].some((r) => r.textContent.includes('Alice')));
+    await waitFor(alice, 'Carol\'s room in the list', (id) =>
+      [...document.querySelectorAll('#room-list .room-join')].some((b) => b.dataset.room === id), carolRoom.id);
+    const listed = await alice.evaluate(() => [...document.querySelectorAll('#room-list .room-join')].map((b) => b.dataset.room));
+    assert.ok(!listed.includes(room.id), `the private room is not listed: ${listed}`);
+    await alice.screenshot({ path: join(artifacts, 'lobby.png') });
+
+    // A restart keeps the leaderboard and Bob's name (his browser forgot it; the server did not).
+    await stopServer(server);
+    server = await startServer(port, dataDir, join(maps, 'arena.json'));
+    await bob.evaluate(() => localStorage.clear());
+    await bob.goto(url);
+    await waitFor(bob, 'Bob\'s name from the server', () => document.querySelector('#name-input').value === 'Bob');
+    await waitFor(bob, 'the leaderboard after the restart', () =>
+      [...document.querySelectorAll('#leaderboard .board-row')].some((r) => r.textContent.includes('Alice') && r.textContent.includes('1 / 0')));
+    console.log(`leaderboard after the restart: ${JSON.stringify(await boardRows(bob))}`);
+    await bob.screenshot({ path: join(artifacts, 'lobby-after-restart.png') });
+
+    // Refusals are explained in the page: a bad name, a code that is no room.
+    await bob.fill('#name-input', 'admin');
+    await bob.click('#join-button');
+    await waitFor(bob, 'the reserved-name message', () => document.querySelector('#join-error').textContent.includes('reserved'));
+    await bob.fill('#name-input', 'Bob');
+    await bob.fill('#code-input', 'nosuchroom');
+    await bob.click('#code-button');
+    await waitFor(bob, 'the unknown-code message', () => document.querySelector('#join-error').textContent.includes('No room'));
+    // The unknown code's 404, which Chromium also logs as a failed resource, is expected.
+    const expected404 = (e) => /HTTP 404: .*\/api\/rooms\/nosuchroom\/join/.test(e)
+      || e === 'console: Failed to load resource: the server responded with a status of 404 (Not Found)';
+    assert.equal(errors[1].filter(expected404).length, 2, `the code's 404, once: ${errors[1]}`);
+    for (const [name, list] of [['Alice', errors[0]], ['Bob', errors[1].filter((e) => !expected404(e))], ['Carol', errors[2]]]) {
+      assert.deepEqual(list, [], `no console errors on ${name}'s page`);
+    }
+  } finally {
+    for (const { context, profile } of browsers) {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    }
+    await stopServer(server);
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(maps, { recursive: true, force: true });
   }
 });
