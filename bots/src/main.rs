@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bots::behavior::Behavior;
-use bots::run::{RunConfig, run};
+use bots::run::{Placement, RunConfig, run};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -58,8 +58,14 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     full_netcode: usize,
     /// Spread the bots over this many rooms (`room-0`, `room-1`, …) instead of the default one.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, conflicts_with_all = ["room", "quick_play"])]
     rooms: usize,
+    /// Put every bot in this room: a name (started on first use) or a private room's code.
+    #[arg(long, conflicts_with = "quick_play")]
+    room: Option<String>,
+    /// Each bot asks the lobby's matchmaker for a seat, as the page's Quick play button does.
+    #[arg(long)]
+    quick_play: bool,
 }
 
 /// mimalloc: many small, short-lived frames per tick (see the workspace manifest).
@@ -86,7 +92,12 @@ async fn main() -> anyhow::Result<()> {
         progress: std::io::stderr().is_terminal(),
         scrape_server: !args.no_server_metrics,
         full_netcode: args.full_netcode,
-        rooms: args.rooms,
+        placement: match (args.room, args.quick_play, args.rooms) {
+            (Some(room), _, _) => Placement::Room(room),
+            (None, true, _) => Placement::QuickPlay,
+            (None, false, 0 | 1) => Placement::Default,
+            (None, false, rooms) => Placement::Spread(rooms),
+        },
     };
     let report = run(config).await?;
     println!("{}", serde_json::to_string(&report).context("encoding the report")?);

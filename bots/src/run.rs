@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use anyhow::Context;
 use shared::ids::PlayerId;
 use shared::netcode::Fidelity;
 use shared::protocol::{ClientMsg, ResumeToken, ServerMsg};
@@ -41,8 +42,34 @@ pub struct RunConfig {
     /// a browser does; the rest run it light (decode and acknowledge every snapshot, paced and
     /// redundant commands), the way load tools use a few observers among many light clients.
     pub full_netcode: usize,
-    /// How many rooms the bots spread over (`room-0`, `room-1`, …); 1: the default room.
-    pub rooms: usize,
+    /// Where the bots play.
+    pub placement: Placement,
+}
+
+/// Where the bots play.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// The server's default room.
+    Default,
+    /// Spread over this many rooms (`room-0`, `room-1`, …), in turn.
+    Spread(usize),
+    /// All in one room: a name (started on first use) or a private room's code.
+    Room(String),
+    /// Each bot asks the lobby's matchmaker for a seat (`POST /api/quick-play`) whenever it
+    /// joins as a new player, as the page's Quick play button does.
+    QuickPlay,
+}
+
+/// A seat from the matchmaker, taken: the client and the room it is in.
+async fn quick_play(
+    url: &str,
+    name: &str,
+    fidelity: Fidelity,
+) -> anyhow::Result<(BotClient, String)> {
+    let token = crate::http::session_token(url).await.context("getting a session token")?;
+    let seat = crate::lobby::quick_play(url, &token).await?;
+    let client = BotClient::connect_seat(url, &token, name, &seat, CONNECT_WAIT, fidelity).await?;
+    Ok((client, seat.room.id))
 }
 
 /// Figures updated by every bot while it plays, read by the progress line.
@@ -251,28 +278,35 @@ async fn play_bot(
     sleep_until(join_at).await;
     let name = format!("bot{index}");
     let fidelity = if index < config.full_netcode { Fidelity::Full } else { Fidelity::Light };
-    // Bots spread over the rooms in turn; one room is the server's default room.
-    let room = match config.rooms {
-        0 | 1 => String::new(),
-        rooms => format!("room-{}", index % rooms),
+    // The room this bot plays in (a quick-play seat names it when granted).
+    let mut room = match &config.placement {
+        Placement::Default | Placement::QuickPlay => String::new(),
+        Placement::Spread(rooms) => format!("room-{}", index % rooms.max(&1)),
+        Placement::Room(room) => room.clone(),
     };
     loop {
         let token = resume.map(|(_, token)| token);
-        let mut client =
-            match BotClient::connect_as(&config.url, &name, &room, token, CONNECT_WAIT, fidelity)
+        let connected = match (&config.placement, token) {
+            (Placement::QuickPlay, None) => quick_play(&config.url, &name, fidelity).await,
+            _ => BotClient::connect_as(&config.url, &name, &room, token, CONNECT_WAIT, fidelity)
                 .await
-            {
-                Ok(client) => client,
-                Err(err) => {
-                    result.refusal = Refusal::classify(&err);
-                    if result.ever_connected {
-                        result.dropped = true;
-                    } else {
-                        result.failed = true;
-                    }
-                    return result;
+                .map(|client| (client, room.clone())),
+        };
+        let mut client = match connected {
+            Ok((client, seated_in)) => {
+                room = seated_in;
+                client
+            }
+            Err(err) => {
+                result.refusal = Refusal::classify(&err);
+                if result.ever_connected {
+                    result.dropped = true;
+                } else {
+                    result.failed = true;
                 }
-            };
+                return result;
+            }
+        };
         if let Some((id, _)) = resume.take() {
             if client.welcome.resumed && client.welcome.player_id == id {
                 result.resumes += 1;

@@ -24,7 +24,7 @@ async fn twenty_bots_play_for_a_few_seconds() {
         progress: false,
         scrape_server: true,
         full_netcode: usize::MAX,
-        rooms: 1,
+        placement: bots::run::Placement::Default,
     };
     let report = run(config).await.expect("the run completes");
     let line = serde_json::to_string(&report).expect("report encodes");

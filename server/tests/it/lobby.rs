@@ -309,3 +309,39 @@ async fn a_thousand_rooms_made_and_left_leave_nothing_behind() {
     assert!(tasks.iter().all(|t| *t == tasks[0]), "every room's task ended: {tasks:?}");
     assert!(drift < 0.05, "RSS flat: {:+.1} %", drift * 100.0);
 }
+
+#[tokio::test]
+async fn quick_playing_bots_fill_rooms_in_turn() {
+    let mut config = test_config();
+    config.max_players = 4;
+    let server = TestServer::start_with(config).await;
+    let run = tokio::spawn(bots::run::run(bots::run::RunConfig {
+        url: server.ws_url(),
+        count: 10,
+        duration: Duration::from_secs(4),
+        ramp_per_s: 20.0,
+        behavior: bots::behavior::Behavior::Wander,
+        seed: 5,
+        input_hz: Some(20),
+        churn_per_min: 0.0,
+        storm_at: None,
+        progress: false,
+        scrape_server: false,
+        full_netcode: 0,
+        placement: bots::run::Placement::QuickPlay,
+    }));
+    // Ten bots joining one after another into rooms of four: 4, 4 and 2.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, json) = get_json(server.addr, "/api/rooms", "").await;
+    let mut players: Vec<u64> = json["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .map(|room| room["players"].as_u64().unwrap_or(0))
+        .collect();
+    players.sort_unstable();
+    assert_eq!(players, [2, 4, 4], "rooms fill before new ones open: {json}");
+    let report = run.await.expect("run task").expect("the run completes");
+    assert_eq!((report.connected, report.failed, report.dropped), (10, 0, 0));
+    server.shutdown().await.expect("clean shutdown");
+}

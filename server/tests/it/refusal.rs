@@ -25,7 +25,7 @@ async fn refused_by(config: ServerConfig, bots: usize) -> (usize, Vec<(&'static 
         progress: false,
         scrape_server: false,
         full_netcode: usize::MAX,
-        rooms: 1,
+        placement: bots::run::Placement::Default,
     })
     .await
     .expect("the run completes");

@@ -124,7 +124,7 @@ async fn a_thousand_bots_survive_a_reconnect_storm() {
         scrape_server: false,
         // A few observers run the browser's netcode; the rest decode and acknowledge (light).
         full_netcode: 20,
-        rooms: 1,
+        placement: bots::run::Placement::Default,
     })
     .await
     .expect("the run completes");

@@ -78,7 +78,7 @@ async fn round(url: String, count: usize, secs: u64, seed: u64) -> bots::stats::
         progress: false,
         scrape_server: true,
         full_netcode: usize::MAX,
-        rooms: 1,
+        placement: bots::run::Placement::Default,
     })
     .await
     .expect("the soak round completes");
