@@ -1,14 +1,14 @@
-//! A short soak: bots play against the real server binary in three equal rounds with churn,
-//! and after the first, the server must come back to the same memory, descriptors and tasks
-//! after each round. The
+//! A short soak: bots play against the real server binary in six equal rounds with churn, and
+//! the server must come back to the same memory, descriptors and tasks after each round. The
 //! long version is the same with more bots and minutes: `SKIRMISH_SOAK_SECS=600
 //! SKIRMISH_SOAK_BOTS=300 cargo test --release -p server --test it soak -- --nocapture`.
 //!
 //! Why rounds and quiet points rather than samples during play: while players are connected,
 //! RSS follows the machine's load (a slow bot process leaves frames queued on the server), so
 //! on a busy CI machine samples moved by 10 % with no leak. Once everyone has left and their
-//! seats expired, what stays is what the server keeps; a leak per connection or per reconnect
-//! shows as the second round's quiet point standing above the first's.
+//! seats expired, what stays is what the server keeps. One quiet point still moves by a few per
+//! cent with the machine's load (allocator pools, the database's page cache), so a leak is
+//! judged as a trend: the median of the last three quiet points against the first three.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -88,7 +88,7 @@ async fn round(url: String, count: usize, secs: u64, seed: u64) -> bots::stats::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_and_descriptors_come_back_after_each_round_of_play() {
-    let secs = env_or("SKIRMISH_SOAK_SECS", 45);
+    let secs = env_or("SKIRMISH_SOAK_SECS", 48);
     let count = env_or("SKIRMISH_SOAK_BOTS", 150) as usize;
     let server = ProcessServer::start(&[
         "--max-players",
@@ -99,28 +99,35 @@ async fn memory_and_descriptors_come_back_after_each_round_of_play() {
         "2",
     ]);
     let addr = server.addr;
-    // The first round fills the allocator's pools, the room's tables and the database's page
-    // cache; the next two, equal ones must leave nothing more behind.
-    round(server.ws_url(), count, secs / 3, 10).await;
-    quiet_point(addr).await;
-    let first = round(server.ws_url(), count, secs / 3, 11).await;
-    let warm = quiet_point(addr).await;
-    let second = round(server.ws_url(), count, secs / 3, 12).await;
-    let end = quiet_point(addr).await;
-    let drift = (end.rss - warm.rss) / warm.rss;
+    const ROUNDS: u64 = 6;
+    let mut points = Vec::new();
+    let mut reports = Vec::new();
+    for round_no in 0..ROUNDS {
+        reports.push(round(server.ws_url(), count, secs / ROUNDS, 10 + round_no).await);
+        points.push(quiet_point(addr).await);
+    }
+    let median = |part: &[Quiet]| {
+        let mut rss: Vec<f64> = part.iter().map(|q| q.rss).collect();
+        rss.sort_by(f64::total_cmp);
+        rss[rss.len() / 2]
+    };
+    let half = points.len() / 2;
+    let (early, late) = (median(&points[..half]), median(&points[half..]));
+    let drift = (late - early) / early;
+    let (warm, end) = (points[0], points[points.len() - 1]);
+    let second = &reports[reports.len() - 1];
     println!(
-        "soak: 2 rounds (after one to warm up) of {count} bots for {} s with churn: quiet RSS {:.1} → {:.1} MB ({:+.1} %), open fds {} → {}, tasks {} → {}; delivery {:.3}/{:.3}, reconnects {}/{}",
-        secs / 3,
-        warm.rss / 1e6,
-        end.rss / 1e6,
+        "soak: {ROUNDS} rounds of {count} bots for {} s with churn: quiet RSS {:.1} → {:.1} MB ({:+.1} %; points {:?} MB), open fds {} → {}, tasks {} → {}; delivery {:.3}, reconnects {}",
+        secs / ROUNDS,
+        early / 1e6,
+        late / 1e6,
         drift * 100.0,
+        points.iter().map(|q| (q.rss / 1e5).round() / 10.0).collect::<Vec<_>>(),
         warm.fds,
         end.fds,
         warm.tasks,
         end.tasks,
-        first.snapshot_delivery,
         second.snapshot_delivery,
-        first.reconnects,
         second.reconnects
     );
     assert!(second.reconnects > 0, "the round had churn to leak from");
