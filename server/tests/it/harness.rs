@@ -151,10 +151,20 @@ pub(crate) struct ProcessServer {
 
 impl ProcessServer {
     pub(crate) fn start(extra: &[&str]) -> ProcessServer {
+        ProcessServer::start_logging(extra, None)
+    }
+
+    /// [`Self::start`], with its info-level log written to `log` (warnings only, dropped,
+    /// otherwise).
+    pub(crate) fn start_logging(extra: &[&str], log: Option<&std::path::Path>) -> ProcessServer {
         use std::io::BufRead;
         let dir =
             std::env::temp_dir().join(format!("skirmish-proc-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).expect("temp dir");
+        let (level, stderr) = match log {
+            Some(path) => ("info", std::fs::File::create(path).expect("log file").into()),
+            None => ("warn", std::process::Stdio::null()),
+        };
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_skirmish-server"))
             .args(["--bind", "127.0.0.1:0", "--max-connections-per-ip", "10000"])
             .arg("--map")
@@ -164,9 +174,9 @@ impl ProcessServer {
             .arg("--data-dir")
             .arg(dir.join("data"))
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("starting the server binary");
         let stdout = child.stdout.take().expect("stdout");

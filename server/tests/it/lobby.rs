@@ -345,3 +345,30 @@ async fn quick_playing_bots_fill_rooms_in_turn() {
     assert_eq!((report.connected, report.failed, report.dropped), (10, 0, 0));
     server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test]
+async fn a_private_room_code_never_reaches_the_info_log() {
+    let dir = TempDir(std::env::temp_dir().join(format!("skirmish-log-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).expect("log dir");
+    let log = dir.0.join("server.log");
+    let server = ProcessServer::start_logging(&["--room-idle-secs", "0"], Some(&log));
+    let url = server.ws_url();
+    let token = token(&url).await;
+    let spec = NewRoom { title: "Hidden", map: "arena", capacity: 2, public: false };
+    let seat = lobby::create(&url, &token, &spec).await.expect("created");
+    let player = take(&url, &token, "Ada", &seat).await;
+    let (_, metrics) = crate::harness::http_get(server.addr, "/metrics", "").await;
+    assert!(metrics.contains("room=\"private-"), "the room is in /metrics by its label");
+    player.close().await.expect("leaves");
+    // Opened, joined, left and closed (idle): every line about it is written by now.
+    let deadline = Instant::now() + WAIT;
+    while metric(server.addr, "skirmish_rooms").await > 0.0 {
+        assert!(Instant::now() < deadline, "the room closes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(server);
+    let text = std::fs::read_to_string(&log).expect("the log");
+    assert!(text.contains("room opened") && text.contains("room closed"), "info lines: {text}");
+    assert!(!text.contains(&seat.room.id), "the code is not logged:\n{text}");
+    assert!(!metrics.contains(&seat.room.id), "nor in /metrics");
+}
