@@ -340,6 +340,7 @@ test('lobby: a private room by link, quick play, the leaderboard, and a restart'
       await waitFor(page, `${name}'s lobby to show the kill`, () =>
         [...document.querySelectorAll('#leaderboard .board-row')].some((r) => r.textContent.includes('Alice') && r.textContent.includes('1 / 0')));
     }
+    await waitFor(alice, 'Alice\'s career line', () => /1 kills \/ 0 deaths/.test(document.querySelector('#career').textContent));
     await bob.click('#board-week');
     await waitFor(bob, 'the 7-day board', () =>
       document.querySelector('#board-week').classList.contains('active')

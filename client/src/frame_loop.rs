@@ -272,6 +272,7 @@ impl Game {
             match event {
                 LobbyEvent::Rooms(rooms) => self.lobby.render_rooms(&rooms)?,
                 LobbyEvent::Board(board) => self.lobby.render_board(&board)?,
+                LobbyEvent::Career(career) => self.lobby.show_career(&career),
                 LobbyEvent::RememberedName(name) => {
                     if self.ui.name_input.value().trim().is_empty() {
                         self.ui.name_input.set_value(&name);

@@ -54,6 +54,30 @@ pub(crate) struct Board {
     entries: Vec<BoardEntry>,
 }
 
+/// This player's career (`GET /api/me`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Career {
+    kills: u64,
+    deaths: u64,
+    matches: u64,
+    best_streak: u32,
+    seconds_played: u64,
+}
+
+impl Career {
+    /// One line for the lobby.
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "Your career: {} kills / {} deaths · {} matches · best streak {} · {} min played",
+            self.kills,
+            self.deaths,
+            self.matches,
+            self.best_streak,
+            self.seconds_played / 60
+        )
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct Seat {
     room: RoomInfo,
@@ -77,6 +101,7 @@ impl Seat {
 pub(crate) enum LobbyEvent {
     Rooms(Rooms),
     Board(Board),
+    Career(Career),
     /// The name this player last played under (from `POST /api/session`).
     RememberedName(String),
     Seat(Seat),
@@ -102,6 +127,7 @@ pub(crate) struct Lobby {
     pub(crate) room_public: HtmlInputElement,
     board_tabs: [HtmlElement; 2],
     notice: HtmlElement,
+    career: HtmlElement,
     events: Rc<RefCell<VecDeque<LobbyEvent>>>,
     rooms_asked_ms: f64,
     board_asked_ms: f64,
@@ -161,6 +187,7 @@ impl Lobby {
             room_public: by_id(document, "room-public")?,
             board_tabs: [by_id(document, "board-all")?, by_id(document, "board-week")?],
             notice: by_id(document, "lobby-notice")?,
+            career: by_id(document, "career")?,
             document: document.clone(),
             events: Rc::new(RefCell::new(VecDeque::new())),
             rooms_asked_ms: f64::NEG_INFINITY,
@@ -193,6 +220,12 @@ impl Lobby {
                     && let Ok(board) = serde_json::from_str(&body)
                 {
                     events.borrow_mut().push_back(LobbyEvent::Board(board));
+                }
+                // A player who has not played yet has no career (and no row): nothing shows.
+                if let Ok((200, body)) = call("GET", "/api/me", None).await
+                    && let Ok(career) = serde_json::from_str(&body)
+                {
+                    events.borrow_mut().push_back(LobbyEvent::Career(career));
                 }
             });
         }
@@ -260,6 +293,11 @@ impl Lobby {
 
     pub(crate) fn take_events(&self) -> Vec<LobbyEvent> {
         self.events.borrow_mut().drain(..).collect()
+    }
+
+    pub(crate) fn show_career(&self, career: &Career) {
+        self.career.set_text_content(Some(&career.line()));
+        self.career.set_hidden(false);
     }
 
     pub(crate) fn show_notice(&self, text: Option<&str>) {

@@ -10,7 +10,7 @@
 //! | `POST /api/rooms` `{title, map, capacity, public}` | a new room (private ones get a code and a `/r/CODE` link) and a seat in it |
 //! | `POST /api/rooms/{code}/join` | a seat in that room; 404 for any code that is not a room |
 //! | `GET /api/leaderboard?period=all\|week` | the top players |
-//! | `GET /api/me` | the player's name and career |
+//! | `GET /api/me` | the player's name and career (`{"player": null}` before a session) |
 
 use std::net::SocketAddr;
 
@@ -183,16 +183,17 @@ pub(crate) async fn leaderboard(
     }
 }
 
+/// The player's profile; without a session (a first visit), nobody yet: `{"player": null}`.
 pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Ok(player) = auth::session_player(&headers, &state.sessions) else {
-        return refuse(StatusCode::UNAUTHORIZED, "no session: POST /api/session first");
-    };
-    let Ok(key) = player.parse::<store::PlayerKey>() else {
-        return refuse(StatusCode::UNAUTHORIZED, "no session: POST /api/session first");
+    let player = auth::session_player(&headers, &state.sessions).ok();
+    let Some(key) = player.and_then(|player| player.parse::<store::PlayerKey>().ok()) else {
+        return Json(serde_json::json!({ "player": null, "name": null })).into_response();
     };
     match state.store.profile(key).await {
         Ok(Some(profile)) => Json(profile).into_response(),
-        Ok(None) => Json(serde_json::json!({ "player": player, "name": null })).into_response(),
+        Ok(None) => {
+            Json(serde_json::json!({ "player": key.to_string(), "name": null })).into_response()
+        }
         Err(err) => {
             tracing::warn!("reading a profile: {err:#}");
             refuse(StatusCode::SERVICE_UNAVAILABLE, "profiles are unavailable right now")

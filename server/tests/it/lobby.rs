@@ -230,6 +230,8 @@ async fn kills_reach_the_leaderboard_and_names_are_remembered() {
     let (status, me) = get_json(server.addr, "/api/me", &cookie).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!((me["name"].as_str(), me["deaths"].as_u64()), (Some("Bob"), Some(1)), "{me}");
+    let (status, nobody) = get_json(server.addr, "/api/me", "").await;
+    assert_eq!((status, &nobody["player"]), (200, &serde_json::Value::Null), "no session: nobody");
     let (status, _) = get_json(server.addr, "/api/leaderboard?period=year", "").await;
     assert_eq!(status, 400, "unknown periods are refused");
     assert!(metric(server.addr, "skirmish_store_written_total").await >= 3.0, "names and the kill");
