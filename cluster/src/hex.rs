@@ -1,0 +1,45 @@
+//! Lower-case hex, for tickets and signatures.
+
+pub(crate) fn encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The bytes of `text`, or `None` unless it is an even number of hex digits.
+pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
+    // `from_str_radix` alone would take a sign (`+1`).
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+}
+
+/// 128 random bits in hex: a reservation ticket.
+pub(crate) fn random_ticket() -> String {
+    let mut bytes = [0u8; 16];
+    // Without an OS random source tickets would be guessable: refuse to go on.
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    encode(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_garbage() {
+        assert_eq!(encode(&[0x00, 0xab, 0xff]), "00abff", "lower-case, two digits each");
+        assert_eq!(decode("00abFF"), Some(vec![0x00, 0xab, 0xff]), "either case decodes");
+        assert_eq!(decode(""), Some(vec![]), "empty");
+        for garbage in ["0", "zz", "+1", "é1", "0g"] {
+            assert_eq!(decode(garbage), None, "{garbage:?} is not hex");
+        }
+    }
+
+    #[test]
+    fn tickets_are_128_bit_hex_and_differ() {
+        let (a, b) = (random_ticket(), random_ticket());
+        assert_eq!(a.len(), 32, "32 hex digits: {a}");
+        assert!(decode(&a).is_some(), "hex: {a}");
+        assert_ne!(a, b, "two tickets differ");
+    }
+}
