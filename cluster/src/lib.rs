@@ -11,13 +11,14 @@
 //! # Keys
 //! Every key starts with the prefix given to [`Directory::connect`] (`skirmish:` say), so
 //! several clusters can share one Redis. `<ttl>` is the heartbeat's `ttl`.
-//! - `process:<id>`: the process's JSON, `PX <ttl>`.
-//! - `room:<code>`: the room's JSON, `PX <ttl>`.
-//! - `process-rooms:<id>`: a set of the codes the process listed at its last heartbeat,
-//!   `PX <ttl>`: how the next heartbeat knows which rooms closed.
-//! - `processes`, `rooms`: sorted sets of ids and codes, scored by expiry (unix ms): the
-//!   indexes the listings read, so no `KEYS` or `SCAN`. Each heartbeat prunes entries whose
-//!   time has passed; readers skip them too, and skip entries whose key has gone.
+//! - `process:<id>`: the process's JSON, expiring `<ttl>` after the heartbeat.
+//! - `room:<code>`: the room's JSON, expiring with its process's entry.
+//! - `process-rooms:<id>`: a set of the codes the process listed at its last heartbeat, same
+//!   expiry: how the next heartbeat knows which rooms closed.
+//! - `processes`, `rooms`: sorted sets of ids and codes, scored by expiry (unix ms, the same
+//!   instant the entry's key expires at, `PXAT`): the indexes the listings read, so no `KEYS`
+//!   or `SCAN`. Each heartbeat prunes entries whose time has passed; readers skip them too,
+//!   and skip entries whose key has gone.
 //! - `seats:<code>`: the room's reservations, a sorted set of tickets scored by expiry (unix
 //!   ms); a claimed ticket becomes `claimed:<ticket>`, scored by the end of its hold
 //!   ([`CLAIM_HOLD`]). The key's own TTL outlasts its last member, so an abandoned room's
@@ -36,7 +37,8 @@
 //! flushed them). Redis runs a script to its end before any other command, so each is atomic,
 //! and each reads the time from Redis (`TIME`), so process clocks never matter:
 //! - **publish**: deletes the rooms the process no longer lists (with their seats), writes
-//!   the process and every room with `PX ttl`, updates both indexes and prunes them. One
+//!   the process and every room to expire at `now + ttl`, updates both indexes and prunes
+//!   them. One
 //!   heartbeat is one round trip (two just after a Redis restart).
 //! - **listing**: reads the live processes and rooms, with each room's count of live
 //!   reservations, from one consistent instant.

@@ -30,9 +30,10 @@ end
 ///
 /// 1. Rooms the process listed last time and not now are deleted with their reservations (if
 ///    they are still its own), so a closed room leaves at once, not at expiry.
-/// 2. Each listed room is written with `PX ttl`, indexed in `rooms` at its expiry, and
-///    remembered in the process's room set.
-/// 3. The process is written with `PX ttl` and indexed in `processes`.
+/// 2. Each listed room is written to expire at `now + ttl` (`PXAT`, the very instant its
+///    index score names, so a key and its index entry lapse together), indexed in `rooms`,
+///    and remembered in the process's room set.
+/// 3. The process is written the same way and indexed in `processes`.
 /// 4. Both indexes lose entries whose expiry has passed.
 ///
 /// Returns how many rooms it wrote.
@@ -64,14 +65,14 @@ for _, code in ipairs(redis.call('SMEMBERS', mine)) do
 end
 redis.call('DEL', mine)
 for i = 5, #ARGV, 2 do
-  redis.call('SET', prefix .. 'room:' .. ARGV[i], ARGV[i + 1], 'PX', ARGV[4])
+  redis.call('SET', prefix .. 'room:' .. ARGV[i], ARGV[i + 1], 'PXAT', expires)
   redis.call('ZADD', rooms_index, expires, ARGV[i])
   redis.call('SADD', mine, ARGV[i])
 end
 if #ARGV >= 5 then
-  redis.call('PEXPIRE', mine, ARGV[4])
+  redis.call('PEXPIREAT', mine, expires)
 end
-redis.call('SET', prefix .. 'process:' .. id, process, 'PX', ARGV[4])
+redis.call('SET', prefix .. 'process:' .. id, process, 'PXAT', expires)
 redis.call('ZADD', processes_index, expires, id)
 redis.call('ZREMRANGEBYSCORE', processes_index, '-inf', int(now))
 redis.call('ZREMRANGEBYSCORE', rooms_index, '-inf', int(now))

@@ -3,7 +3,8 @@
 //! The text is `j1.<room>.<ticket>.<player>.<expires>.<mac>`: room, ticket and player in hex
 //! (so any text fits and `.` can never be ambiguous), `expires` in decimal unix seconds, and
 //! `mac` the hex HMAC-SHA256 of everything before the last `.` under the cluster's shared
-//! secret. Checking compares MACs in constant time, before it reads the expiry.
+//! secret. Checking reads the shape first (garbage is `Malformed`), then compares MACs in
+//! constant time, then the expiry.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -73,8 +74,6 @@ impl JoinTicket {
         let signature = hex::decode(signature)
             .filter(|bytes| bytes.len() == MAC_LEN)
             .ok_or(TicketError::Malformed)?;
-        // Constant-time comparison.
-        mac(secret, body).verify_slice(&signature).map_err(|_| TicketError::Forged)?;
         let text_field =
             |field: &str| hex::decode(field).and_then(|bytes| String::from_utf8(bytes).ok());
         let ticket = JoinTicket {
@@ -83,6 +82,8 @@ impl JoinTicket {
             player: text_field(player).ok_or(TicketError::Malformed)?,
             expires_at: expires.parse().map_err(|_| TicketError::Malformed)?,
         };
+        // Constant-time comparison.
+        mac(secret, body).verify_slice(&signature).map_err(|_| TicketError::Forged)?;
         if now >= ticket.expires_at {
             return Err(TicketError::Expired);
         }
