@@ -23,7 +23,8 @@ pub struct ProcessInfo {
     /// pass over a process that has reached it.
     pub capacity: u32,
     /// Shutting down: its rooms play on, but quick play sends nobody there and no new room
-    /// opens on it.
+    /// opens on it. A room's code still reserves a seat there (a friend's invite link); the
+    /// process may refuse it at [`claim`](crate::Directory::claim) time if it must.
     pub draining: bool,
 }
 
