@@ -1,8 +1,9 @@
 //! Installs the tools the build and the tests need, each only when it is missing:
 //! the wasm32 target, Trunk, the wasm-bindgen CLI matching `Cargo.lock`, wasm-opt (npm's
 //! binaryen, since Debian's is too old for current rustc output), Chromium with ChromeDriver,
-//! PostgreSQL (the store's tests start a private cluster with its binaries), and the
-//! end-to-end test's npm packages.
+//! PostgreSQL (the store's tests start a private cluster with its binaries), Redis (the
+//! cluster crate's tests start a private `redis-server`), and the end-to-end test's npm
+//! packages.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +53,7 @@ pub(crate) fn ensure_all(need: Need) -> anyhow::Result<ToolEnv> {
     if need == Need::Everything {
         ensure_browser()?;
         ensure_postgres()?;
+        ensure_redis()?;
         ensure_e2e_packages(&env)?;
         ensure_fuzzer(&env)?;
         ensure_kosoku()?;
@@ -174,6 +176,19 @@ fn ensure_postgres() -> anyhow::Result<()> {
     }
     println!("installing Debian's postgresql for the store's tests");
     apt_install(&["postgresql"]).context("installing postgresql")
+}
+
+/// Debian's `redis-server` (7.0): the cluster crate's tests start their own on a free port;
+/// the package's own service is left alone.
+fn ensure_redis() -> anyhow::Result<()> {
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("redis-server").is_file())
+    });
+    if on_path || Path::new("/usr/bin/redis-server").is_file() {
+        return Ok(());
+    }
+    println!("installing Debian's redis-server for the cluster crate's tests");
+    apt_install(&["redis-server"]).context("installing redis-server")
 }
 
 /// `apt-get update`, then `apt-get install` of `packages`, through `sudo` unless root.
