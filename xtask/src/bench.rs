@@ -147,8 +147,14 @@ fn serde_line(workload: &str, count: usize, report: &str) -> String {
 fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyhow::Result<String> {
     println!("\n== {} with {count} bots for {duration} s", workload.name);
     let mut server = pinned(pin, "0", "target/release/skirmish-server");
+    // Each run's profiles (one per bot connection) go to a throw-away database, not the
+    // player's `data/`.
+    let data_dir = std::env::temp_dir().join(format!("skirmish-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
     server
         .args(["--bind", &format!("127.0.0.1:{PORT}"), "--map", "assets/maps/open.json"])
+        .arg("--data-dir")
+        .arg(&data_dir)
         .args([
             "--max-players",
             &(count + 16).to_string(),
