@@ -17,6 +17,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElement, Window};
 
 use crate::app::Target;
+use crate::ui::{append, by_id};
 
 /// How often the room list and the leaderboard refresh while the lobby shows.
 const ROOMS_EVERY_MS: f64 = 2000.0;
@@ -136,14 +137,6 @@ pub(crate) struct Lobby {
     maps_filled: bool,
     /// A seat request is on its way: further clicks wait.
     pub(crate) asking: Rc<std::cell::Cell<bool>>,
-}
-
-fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
-    document
-        .get_element_by_id(id)
-        .ok_or_else(|| JsValue::from_str(&format!("#{id} is missing from the page")))?
-        .dyn_into::<T>()
-        .map_err(|_| JsValue::from_str(&format!("#{id} has the wrong element type")))
 }
 
 /// `method url` with an optional JSON body, cookies included: (status, body text).
@@ -312,11 +305,7 @@ impl Lobby {
         class: &str,
         text: &str,
     ) -> Result<Element, JsValue> {
-        let element = self.document.create_element(tag)?;
-        element.set_class_name(class);
-        element.set_text_content(Some(text));
-        parent.append_child(&element)?;
-        Ok(element)
+        append(&self.document, parent, tag, class, text)
     }
 
     /// The room list (each with a Join button carrying its id) and, once, the map choices.

@@ -34,12 +34,28 @@ pub(crate) struct Ui {
     pub(crate) server_version: Rc<RefCell<Option<String>>>,
 }
 
-fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
+/// The page's element `#id`, as a `T`, or an error naming what is wrong with the page.
+pub(crate) fn by_id<T: JsCast>(document: &Document, id: &str) -> Result<T, JsValue> {
     document
         .get_element_by_id(id)
         .ok_or_else(|| JsValue::from_str(&format!("#{id} is missing from the page")))?
         .dyn_into::<T>()
         .map_err(|_| JsValue::from_str(&format!("#{id} has the wrong element type")))
+}
+
+/// Appends a new `<tag class=class>` holding `text` (as text, never HTML) to `parent`.
+pub(crate) fn append(
+    document: &Document,
+    parent: &Node,
+    tag: &str,
+    class: &str,
+    text: &str,
+) -> Result<Element, JsValue> {
+    let element = document.create_element(tag)?;
+    element.set_class_name(class);
+    element.set_text_content(Some(text));
+    parent.append_child(&element)?;
+    Ok(element)
 }
 
 impl Ui {
@@ -66,13 +82,8 @@ impl Ui {
         })
     }
 
-    /// Appends a new `<tag class=class>` holding `text` (as text, never HTML) to `parent`.
     fn add(&self, parent: &Node, tag: &str, class: &str, text: &str) -> Result<Element, JsValue> {
-        let element = self.document.create_element(tag)?;
-        element.set_class_name(class);
-        element.set_text_content(Some(text));
-        parent.append_child(&element)?;
-        Ok(element)
+        append(&self.document, parent, tag, class, text)
     }
 
     pub(crate) fn show_join_error(&self, text: Option<&str>) {
