@@ -129,6 +129,16 @@ async function stopServer(server) {
   assert.deepEqual(result, { code: 0, signal: null }, `the server exits 0 on SIGTERM within 10 s\n${server.log()}`);
 }
 
+/** Closes the browsers (removing their profiles), stops the server, removes its data. */
+async function tearDown(browsers, server, dataDir) {
+  for (const { context, profile } of browsers) {
+    await context.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  }
+  await stopServer(server);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
 test('two browser players join, move, fire and chat', { timeout: 180_000 }, async () => {
   mkdirSync(artifacts, { recursive: true });
   const port = await freePort();
@@ -253,12 +263,7 @@ test('two browser players join, move, fire and chat', { timeout: 180_000 }, asyn
     assert.deepEqual(bobErrors, [], 'no console errors on Bob\'s page');
     console.log(`screenshots saved in ${artifacts}`);
   } finally {
-    for (const { context, profile } of browsers) {
-      await context.close().catch(() => {});
-      rmSync(profile, { recursive: true, force: true });
-    }
-    await stopServer(server);
-    rmSync(dataDir, { recursive: true, force: true });
+    await tearDown(browsers, server, dataDir);
   }
 });
 
@@ -378,12 +383,7 @@ test('lobby: a private room by link, quick play, the leaderboard, and a restart'
       assert.deepEqual(list, [], `no console errors on ${name}'s page`);
     }
   } finally {
-    for (const { context, profile } of browsers) {
-      await context.close().catch(() => {});
-      rmSync(profile, { recursive: true, force: true });
-    }
-    await stopServer(server);
-    rmSync(dataDir, { recursive: true, force: true });
+    await tearDown(browsers, server, dataDir);
     rmSync(maps, { recursive: true, force: true });
   }
 });

@@ -283,6 +283,10 @@ impl Room {
 
     /// Kills go to the store (never blocking: a full queue drops and counts).
     fn record_kills(&mut self, events: &[GameEvent]) {
+        // Most ticks have no kill: no clock read, no work.
+        if !events.iter().any(|event| matches!(event, GameEvent::Killed { .. })) {
+            return;
+        }
         let mut records = Vec::new();
         self.careers.kills(events, unix_now(), &mut records);
         for record in records {
