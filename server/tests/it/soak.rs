@@ -131,10 +131,15 @@ async fn memory_and_descriptors_come_back_after_each_round_of_play() {
         second.reconnects
     );
     assert!(second.reconnects > 0, "the round had churn to leak from");
+    // The allocator grows in steps (one step of about 2 MB has been seen on a busy machine,
+    // then flat); a leak grows every round. So: no large step overall, and no growth through
+    // the last rounds.
+    let late_growth = (end.rss - points[half].rss) / points[half].rss;
+    assert!(drift < 0.10, "quiet RSS: no large rise over the rounds: {:+.1} %", drift * 100.0);
     assert!(
-        drift < 0.05,
-        "quiet RSS stays within 5 % from round to round: {:+.1} %",
-        drift * 100.0
+        late_growth < 0.05,
+        "quiet RSS stops growing in the last rounds: {:+.1} %",
+        late_growth * 100.0
     );
     assert!((end.fds - warm.fds).abs() <= 2.0, "descriptors come back: {} → {}", warm.fds, end.fds);
     assert!(
