@@ -14,9 +14,10 @@ use clap::Parser;
 use server::ServerConfig;
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc: many small, short-lived frames per tick (see the workspace manifest).
+/// mimalloc: many small, short-lived frames per tick (see the workspace manifest), counted so
+/// that `/metrics` can show the live heap (`skirmish_heap_live_bytes`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: heap::Counting<mimalloc::MiMalloc> = heap::Counting(mimalloc::MiMalloc);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

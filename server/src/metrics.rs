@@ -270,6 +270,12 @@ impl Metrics {
             one(process.rss_bytes),
         );
         put_plain("process_open_fds", "gauge", "Open file descriptors.", one(process.open_fds));
+        put_plain(
+            "skirmish_heap_live_bytes",
+            "gauge",
+            "Heap bytes allocated and not yet freed (0 where the allocator does not count).",
+            one(heap::live_bytes() as f64),
+        );
         let tasks =
             tokio::runtime::Handle::try_current().map_or(0, |rt| rt.metrics().num_alive_tasks());
         put_plain(

@@ -285,9 +285,11 @@ async fn a_thousand_rooms_made_and_left_leave_nothing_behind() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let rss = metric(addr, "process_resident_memory_bytes").await;
-        let tasks = metric(addr, "skirmish_tasks").await;
-        (rss, tasks)
+        Quiet {
+            heap: metric(addr, "skirmish_heap_live_bytes").await,
+            rss: metric(addr, "process_resident_memory_bytes").await,
+            tasks: metric(addr, "skirmish_tasks").await,
+        }
     };
     // Batches of 20, each started once the idle rooms of the last ones have closed enough to
     // stay under `--max-rooms`.
@@ -302,9 +304,24 @@ async fn a_thousand_rooms_made_and_left_leave_nothing_behind() {
             futures_util::future::join_all((first..first + 20).map(cycle)).await;
         }
     };
-    // A quiet point after every hundred rooms. One sample moves by a few per cent with the
-    // machine's load (allocator pools); a leak per room is a trend, so the median of the
-    // last three points is held against the median of the three after warm-up.
+    // What one open room holds, to size the bound below: 20 rooms with a player each.
+    let before = quiet("before").await;
+    let seats = futures_util::future::join_all((0..20).map(|n| {
+        let (url, token, spec) = (url.clone(), tokens[n].clone(), spec.clone());
+        async move {
+            let seat = lobby::create(&url, &token, &spec).await.expect("created");
+            take(&url, &token, &format!("open{n}"), &seat).await
+        }
+    }))
+    .await;
+    let per_room = (metric(addr, "skirmish_heap_live_bytes").await - before.heap) / 20.0;
+    for player in seats {
+        player.close().await.expect("left");
+    }
+    // A quiet point after every hundred rooms. Judged on the live heap, which moves only when
+    // something is kept (RSS also follows the allocator's pools and the machine's load: +5.6 %
+    // on a busy CI machine with no leak), as a trend: the median of the last three points
+    // against the median of the three after warm-up.
     let mut points = Vec::new();
     for hundred in 0..10 {
         for n in 0..5 {
@@ -312,22 +329,41 @@ async fn a_thousand_rooms_made_and_left_leave_nothing_behind() {
         }
         points.push(quiet("after a hundred").await);
     }
-    let median = |part: &[(f64, f64)]| {
-        let mut rss: Vec<f64> = part.iter().map(|p| p.0).collect();
-        rss.sort_by(f64::total_cmp);
-        rss[rss.len() / 2]
+    let median = |part: &[Quiet], field: fn(&Quiet) -> f64| {
+        let mut values: Vec<f64> = part.iter().map(field).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
     };
-    let (early, late) = (median(&points[1..4]), median(&points[7..10]));
-    let drift = (late - early) / early;
-    let tasks: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let (early, late) = (&points[1..4], &points[7..10]);
+    let heap_growth = median(late, |q| q.heap) - median(early, |q| q.heap);
+    let rss_growth = median(late, |q| q.rss) - median(early, |q| q.rss);
+    let tasks: Vec<f64> = points.iter().map(|p| p.tasks).collect();
     println!(
-        "1000 rooms made and left: quiet RSS {:.1} → {:.1} MB ({:+.1} %), tasks {tasks:?}",
-        early / 1e6,
-        late / 1e6,
-        drift * 100.0
+        "1000 rooms made and left: an open room holds {:.1} KB of heap; quiet heap {:.2} MB {:+.1} KB over the last 600 rooms ({:+.0} B per room), quiet RSS {:.1} MB {:+.1} MB; heap points {:?} KB, tasks {tasks:?}",
+        per_room / 1e3,
+        median(early, |q| q.heap) / 1e6,
+        heap_growth / 1e3,
+        heap_growth / 600.0,
+        median(early, |q| q.rss) / 1e6,
+        rss_growth / 1e6,
+        points.iter().map(|q| (q.heap / 1e3).round()).collect::<Vec<_>>(),
     );
     assert!(tasks.iter().all(|t| *t == tasks[0]), "every room's task ended: {tasks:?}");
-    assert!(drift < 0.05, "RSS flat: {:+.1} %", drift * 100.0);
+    assert!(per_room > 0.0, "the heap figure is counted: {per_room}");
+    // Keeping 1 % of each room would be 600 × per_room / 100; allow a quarter of that.
+    assert!(
+        heap_growth < 1.5 * per_room,
+        "the live heap is flat: {:+.1} KB over 600 rooms, an open room holds {:.1} KB",
+        heap_growth / 1e3,
+        per_room / 1e3
+    );
+}
+
+/// What the server holds once every room has closed.
+struct Quiet {
+    heap: f64,
+    rss: f64,
+    tasks: f64,
 }
 
 #[tokio::test]
