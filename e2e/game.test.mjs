@@ -42,6 +42,8 @@ async function startServer(port, dataDir, map = join(root, 'assets/maps/arena.js
     '--bind', `127.0.0.1:${port}`, '--static-dir', dist, '--map', map, '--data-dir', dataDir,
     // Both players must see each other from opposite corners of the arena.
     '--view-radius', '0',
+    // Stopping it with players still seated waits two seconds for them, not thirty.
+    '--drain-secs', '2',
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
   let log = '';
   child.stderr.on('data', (chunk) => { log += chunk; });

@@ -133,7 +133,8 @@ impl BotClient {
         BotClient::handshake(socket, name, room, None, resume, wait, fidelity).await
     }
 
-    /// Takes the seat the lobby reserved (`crate::lobby`), on a socket opened with `token`.
+    /// Takes the seat the lobby reserved (`crate::lobby`), on a socket opened with `token`, at
+    /// the seat's process (`url` is the lobby's game socket, used when the seat is there).
     pub async fn connect_seat(
         url: &str,
         token: &str,
@@ -142,8 +143,8 @@ impl BotClient {
         wait: Duration,
         fidelity: Fidelity,
     ) -> anyhow::Result<BotClient> {
-        let socket = open_with_token(url, Some(token)).await?;
-        let (room, ticket) = (&seat.room.id, Some(seat.ticket.as_str()));
+        let socket = open_with_token(&seat.game_url(url), Some(token)).await?;
+        let (room, ticket) = (&seat.room.id, seat.ticket.as_deref());
         BotClient::handshake(socket, name, room, ticket, None, wait, fidelity).await
     }
 

@@ -10,9 +10,23 @@ use crate::http::{call, host_of};
 #[derive(Clone, Debug, Deserialize)]
 pub struct Seat {
     pub room: RoomInfo,
-    pub ticket: String,
+    /// `None` when the seat is in a room another process of the cluster opens as the socket
+    /// arrives (its `ws_url` carries the permission).
+    pub ticket: Option<String>,
     /// `/r/CODE`: the page opening straight into the room.
     pub link: String,
+    /// The game socket on another process of the cluster, with a signed join ticket; `None`:
+    /// the process that answered.
+    #[serde(default)]
+    pub ws_url: Option<String>,
+}
+
+impl Seat {
+    /// Where to open the game socket: the seat's process, else `lobby_url` (the game socket of
+    /// the process that answered).
+    pub fn game_url(&self, lobby_url: &str) -> String {
+        self.ws_url.clone().unwrap_or_else(|| lobby_url.to_string())
+    }
 }
 
 /// A room as the lobby lists it.
@@ -70,8 +84,9 @@ pub async fn create(ws_url: &str, token: &str, room: &NewRoom<'_>) -> anyhow::Re
 
 /// A seat in the room with this code.
 pub async fn join(ws_url: &str, token: &str, code: &str) -> anyhow::Result<Seat> {
-    if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        bail!("a room code is letters, digits, '-' and '_'");
+    // Codes of a cluster's named rooms read `main@<process id>`.
+    if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_@.:".contains(&b)) {
+        bail!("a room code is letters, digits and -_@.:");
     }
     post(ws_url, token, &format!("/api/rooms/{code}/join"), "").await
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use shared::ids::PlayerId;
 use shared::netcode::Fidelity;
-use shared::protocol::{ClientMsg, ResumeToken, ServerMsg};
+use shared::protocol::{ClientMsg, ResumeToken, ServerMsg, close};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until};
 
 use crate::behavior::{Behavior, BotView, Brain, Rng};
@@ -60,16 +60,17 @@ pub enum Placement {
     QuickPlay,
 }
 
-/// A seat from the matchmaker, taken: the client and the room it is in.
+/// A seat from the matchmaker, taken: the client, the room it is in and the game socket's
+/// address (another process's, in a cluster).
 async fn quick_play(
     url: &str,
     name: &str,
     fidelity: Fidelity,
-) -> anyhow::Result<(BotClient, String)> {
+) -> anyhow::Result<(BotClient, String, String)> {
     let token = crate::http::session_token(url).await.context("getting a session token")?;
     let seat = crate::lobby::quick_play(url, &token).await?;
     let client = BotClient::connect_seat(url, &token, name, &seat, CONNECT_WAIT, fidelity).await?;
-    Ok((client, seat.room.id))
+    Ok((client, seat.room.id.clone(), seat.game_url(url)))
 }
 
 /// Figures updated by every bot while it plays, read by the progress line.
@@ -100,6 +101,8 @@ struct BotResult {
     max_correction: f32,
     resumes: u64,
     resume_failures: u64,
+    /// Times the server closed with 1012 and the bot took a new seat through the lobby.
+    rejoins: u64,
     /// The server limit that refused this bot's last failed connection, if one did.
     refusal: Option<Refusal>,
     /// When this bot last took back its player after the storm.
@@ -118,6 +121,8 @@ enum Leave {
 enum SessionEnd {
     Finished,
     Rejoin(Leave),
+    /// The server closed with 1012 (restarting or draining).
+    Restarted,
     Dropped,
 }
 
@@ -255,6 +260,7 @@ fn report(
         prediction_corrections: results.iter().map(|r| r.corrections).sum(),
         resumes: results.iter().map(|r| r.resumes).sum(),
         resume_failures: results.iter().map(|r| r.resume_failures).sum(),
+        rejoins: results.iter().map(|r| r.rejoins).sum(),
         refusals: refusal::summarize(results.iter().filter_map(|r| r.refusal), config.count),
         max_prediction_error: results
             .iter()
@@ -284,17 +290,20 @@ async fn play_bot(
         Placement::Spread(rooms) => format!("room-{}", index % rooms.max(&1)),
         Placement::Room(room) => room.clone(),
     };
+    // Where the bot's game socket is: a quick-play seat may be on another process.
+    let mut game_url = config.url.clone();
     loop {
         let token = resume.map(|(_, token)| token);
         let connected = match (&config.placement, token) {
             (Placement::QuickPlay, None) => quick_play(&config.url, &name, fidelity).await,
-            _ => BotClient::connect_as(&config.url, &name, &room, token, CONNECT_WAIT, fidelity)
+            _ => BotClient::connect_as(&game_url, &name, &room, token, CONNECT_WAIT, fidelity)
                 .await
-                .map(|client| (client, room.clone())),
+                .map(|client| (client, room.clone(), game_url.clone())),
         };
         let mut client = match connected {
-            Ok((client, seated_in)) => {
+            Ok((client, seated_in, at)) => {
                 room = seated_in;
+                game_url = at;
                 client
             }
             Err(err) => {
@@ -351,7 +360,12 @@ async fn play_bot(
                     return result;
                 }
             }
-            SessionEnd::Dropped => {
+            // The process is draining: a quick-playing bot asks the lobby for a new seat, as
+            // the page does.
+            SessionEnd::Restarted if config.placement == Placement::QuickPlay => {
+                result.rejoins += 1;
+            }
+            SessionEnd::Dropped | SessionEnd::Restarted => {
                 result.dropped = true;
                 return result;
             }
@@ -434,6 +448,7 @@ async fn session(
                     result.rtts.push((now_ms() - client_time) as f32);
                 }
                 Ok(Incoming::Message(_) | Incoming::Snapshot(_)) => {}
+                Ok(Incoming::Closed { code: close::RESTART, .. }) => return SessionEnd::Restarted,
                 Ok(Incoming::Closed { .. }) | Err(_) => return SessionEnd::Dropped,
             },
         }

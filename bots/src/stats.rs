@@ -103,6 +103,9 @@ pub struct Report {
     /// Reconnects after a storm that took back the same player, and those that did not.
     pub resumes: u64,
     pub resume_failures: u64,
+    /// Quick-playing bots that the server closed with 1012 (draining) and that took a new seat
+    /// through the lobby.
+    pub rejoins: u64,
     /// From the reconnect storm to the last bot taking back its player, in milliseconds
     /// (0 without a storm).
     pub storm_to_last_resume_ms: f64,

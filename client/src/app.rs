@@ -42,6 +42,12 @@ pub struct Target {
     pub map: String,
     /// The link that opens the room (`/r/CODE`), shown for private rooms so friends can come.
     pub invite: Option<String>,
+    /// The game socket on another process of the cluster (with its signed join ticket), where
+    /// the room runs; `None`: the page's own server. Resumes go there too.
+    pub server: Option<String>,
+    /// The lobby gave this seat: when the server closes with 1012 (restarting or draining),
+    /// the page asks the lobby for a new seat instead of reconnecting to a room that is gone.
+    pub via_lobby: bool,
 }
 
 /// Where the connection stands.
@@ -121,6 +127,8 @@ pub struct App {
     pub target: Target,
     /// Why the page is back in the lobby, if it was sent there (shown above the rooms).
     pub notice: Option<String>,
+    /// Set by a 1012 on a lobby seat until the shell takes it (`take_rejoin`).
+    rejoin: bool,
     pub conn: Conn,
     /// The netcode of the current (or last) connection: from its `Welcome` on.
     pub net: Option<ClientCore>,
@@ -157,6 +165,7 @@ impl App {
             name: String::new(),
             target: Target::default(),
             notice: None,
+            rejoin: false,
             conn: Conn::Idle,
             net: None,
             roster: BTreeMap::new(),
@@ -200,6 +209,12 @@ impl App {
         self.killfeed.clear();
         self.beams.clear();
         self.ui_version += 1;
+    }
+
+    /// Whether the server sent this player back to the lobby for a new seat (1012 on a lobby
+    /// seat), once: the shell then asks the lobby again.
+    pub fn take_rejoin(&mut self) -> bool {
+        std::mem::take(&mut self.rejoin)
     }
 
     /// Whether the shell should open a socket now.
@@ -366,6 +381,14 @@ impl App {
         let attempt = self.failed_attempts;
         self.failed_attempts += 1;
         self.ui_version += 1;
+        if code == close::RESTART && self.target.via_lobby {
+            let name = std::mem::take(&mut self.name);
+            self.leave();
+            self.name = name;
+            self.rejoin = true;
+            self.notice = Some("The server is restarting: finding you a new seat…".into());
+            return;
+        }
         if close::should_reconnect(code) {
             let reason = if code == close::RESTART {
                 "server restarting".to_string()

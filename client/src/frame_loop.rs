@@ -160,7 +160,11 @@ impl Game {
                 Session::Ready => {
                     // Every connection starts with a fresh token (they expire).
                     self.session.set(Session::Unknown);
-                    let url = game_url(&self.window.location())?;
+                    // A seat on another process of the cluster has its own address.
+                    let url = match &self.app.target.server {
+                        Some(url) => url.clone(),
+                        None => game_url(&self.window.location())?,
+                    };
                     match Socket::connect(&url) {
                         Ok(socket) => self.socket = Some(socket),
                         Err(_) => self.app.on_close(
@@ -297,6 +301,19 @@ impl Game {
                     self.ui.show_join_error(Some(&message));
                 }
             }
+        }
+        if self.app.take_rejoin() {
+            // The server closed with 1012: a public room's player quick-plays again (another
+            // process of the cluster, or this one once it is back); a private room's asks for
+            // its code, which answers only if the room still runs somewhere.
+            self.asking_as = self.app.name.clone();
+            let target = &self.app.target;
+            let request = if target.invite.is_none() {
+                SeatRequest::QuickPlay
+            } else {
+                SeatRequest::Code(target.room.clone())
+            };
+            self.lobby.ask_seat(request);
         }
         self.lobby.show_notice(self.app.notice.as_deref());
         Ok(())

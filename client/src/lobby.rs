@@ -82,8 +82,12 @@ impl Career {
 #[derive(Debug, Deserialize)]
 pub(crate) struct Seat {
     room: RoomInfo,
-    ticket: String,
+    /// `None` for a room another process opens when the socket arrives.
+    ticket: Option<String>,
     link: String,
+    /// The game socket on another process of the cluster, with its join ticket.
+    #[serde(default)]
+    ws_url: Option<String>,
 }
 
 impl Seat {
@@ -91,9 +95,11 @@ impl Seat {
         Target {
             invite: (!self.room.public).then_some(self.link),
             room: self.room.id,
-            ticket: Some(self.ticket),
+            ticket: self.ticket,
             title: self.room.title,
             map: self.room.map,
+            server: self.ws_url,
+            via_lobby: true,
         }
     }
 }

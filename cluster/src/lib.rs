@@ -86,12 +86,15 @@
 //! - `error`: [`DirectoryError`], [`ReserveError`].
 //! - `stats`: [`ClusterStats`] counters.
 //! - `hex`: hex text and random tickets.
+//! - `testing` (feature `testing`): a private `redis-server` for tests.
 
 mod entry;
 mod error;
 mod hex;
 mod scripts;
 mod stats;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod ticket;
 
 use std::future::Future;

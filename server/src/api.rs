@@ -11,6 +11,11 @@
 //! | `POST /api/rooms/{code}/join` | a seat in that room; 404 for any code that is not a room |
 //! | `GET /api/leaderboard?period=all\|week` | the top players |
 //! | `GET /api/me` | the player's name and career (`{"player": null}` before a session) |
+//! | `GET /api/cluster` | every process of the cluster, its load and its public rooms |
+//!
+//! With a cluster (`--redis-url`) the room list, quick play and join by code cover every
+//! process (see `node`); an answer for a room on another process carries `ws_url`, the game
+//! socket there with a signed join ticket, which the page follows.
 
 use std::net::SocketAddr;
 
@@ -67,21 +72,44 @@ fn no_session(err: auth::TokenError) -> Response {
     refuse(StatusCode::UNAUTHORIZED, format!("{err}: POST /api/session first"))
 }
 
-/// An offer as the page reads it, with the link that opens the room.
-fn offered(offer: Offer) -> Response {
+/// An offer as the page reads it, with the link that opens the room and, for a room on
+/// another process, the game socket's address there.
+fn offered(result: Result<Offer, LobbyError>) -> Response {
+    let offer = match result {
+        Ok(offer) => offer,
+        Err(err) => return err.into_response(),
+    };
     let link = format!("/r/{}", offer.room.id);
+    let ticket = (!offer.ticket.is_empty()).then_some(offer.ticket);
     Json(serde_json::json!({
         "room": offer.room,
-        "ticket": offer.ticket,
+        "ticket": ticket,
         "expires_in": offer.expires_in_secs,
         "link": link,
+        "ws_url": offer.ws_url,
     }))
     .into_response()
 }
 
+/// A draining process alone opens no rooms and seats nobody new.
+fn draining(state: &AppState) -> Option<Response> {
+    (state.draining.is_cancelled() && state.node.is_none()).then(|| {
+        refuse(StatusCode::SERVICE_UNAVAILABLE, "the server is restarting: try again shortly")
+    })
+}
+
 pub(crate) async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
+    let cluster = match &state.node {
+        Some(node) => node.listing().await,
+        None => None,
+    };
+    let rooms = match cluster {
+        Some(rooms) => serde_json::Value::from(rooms),
+        None => serde_json::json!(state.lobby.listing()),
+    };
     Json(serde_json::json!({
-        "rooms": state.lobby.listing(),
+        "rooms": rooms,
+        "process": state.node.as_ref().map(|node| node.id()),
         "maps": state.lobby.maps().ids(),
         "max_capacity": state.config.max_players,
         "tick_hz": state.config.tick_hz,
@@ -99,10 +127,13 @@ pub(crate) async fn quick_play(
         Ok(holder) => holder,
         Err(err) => return no_session(err),
     };
-    match state.lobby.quick_play(&holder) {
-        Ok(offer) => offered(offer),
-        Err(err) => err.into_response(),
+    if let Some(refusal) = draining(&state) {
+        return refusal;
     }
+    offered(match &state.node {
+        Some(node) => node.quick_play(&state.lobby, &holder, &holder).await,
+        None => state.lobby.quick_play(&holder),
+    })
 }
 
 #[derive(Deserialize)]
@@ -129,10 +160,13 @@ pub(crate) async fn create_room(
     };
     let spec =
         NewRoom { title, map: request.map, capacity: request.capacity, public: request.public };
-    match state.lobby.create(spec, &holder) {
-        Ok(offer) => offered(offer),
-        Err(err) => err.into_response(),
+    if let Some(refusal) = draining(&state) {
+        return refusal;
     }
+    offered(match &state.node {
+        Some(node) => node.create(&state.lobby, spec, &holder, &holder).await,
+        None => state.lobby.create(spec, &holder),
+    })
 }
 
 pub(crate) async fn join_room(
@@ -146,10 +180,13 @@ pub(crate) async fn join_room(
         Err(err) => return no_session(err),
     };
     // Unknown and malformed codes get the same answer as closed rooms: nothing to learn.
-    match state.lobby.join(&code, &holder) {
-        Ok(offer) => offered(offer),
-        Err(err) => err.into_response(),
+    if let Some(refusal) = draining(&state) {
+        return refusal;
     }
+    offered(match &state.node {
+        Some(node) => node.join(&state.lobby, &code, &holder, &holder).await,
+        None => state.lobby.join(&code, &holder),
+    })
 }
 
 #[derive(Deserialize)]
@@ -198,5 +235,37 @@ pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap) -> Res
             tracing::warn!("reading a profile: {err:#}");
             refuse(StatusCode::SERVICE_UNAVAILABLE, "profiles are unavailable right now")
         }
+    }
+}
+
+/// Every process of the cluster with its load, and its public rooms; without a cluster, this
+/// process alone.
+pub(crate) async fn cluster(State(state): State<AppState>) -> Response {
+    let Some(node) = &state.node else {
+        let (rooms, players) = state.lobby.totals();
+        return Json(serde_json::json!({
+            "cluster": false,
+            "processes": [{ "id": null, "players": players, "rooms": rooms, "draining": state.draining.is_cancelled() }],
+            "rooms": state.lobby.listing(),
+        }))
+        .into_response();
+    };
+    let directory = node.directory();
+    match (directory.processes().await, node.listing().await) {
+        (Ok(mut processes), Some(rooms)) => {
+            processes.sort_by(|a, b| a.id.cmp(&b.id));
+            Json(serde_json::json!({
+                "cluster": true,
+                "process": node.id(),
+                "processes": processes,
+                "rooms": rooms,
+                "stats": directory.stats(),
+            }))
+            .into_response()
+        }
+        _ => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the cluster directory is unavailable right now",
+        ),
     }
 }

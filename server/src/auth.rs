@@ -99,6 +99,12 @@ impl SessionKeys {
         SessionKeys { key }
     }
 
+    /// The key that signs the cluster's join tickets: derived from the session key, so every
+    /// process sharing `--session-secret` shares it, and a join ticket is never a session token.
+    pub(crate) fn join_ticket_key(&self) -> [u8; 32] {
+        self.mac("skirmish join tickets v1").finalize().into_bytes().into()
+    }
+
     fn mac(&self, body: &str) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(body.as_bytes());

@@ -96,6 +96,12 @@ impl Close {
         Close::new(close::RESTART, "server restarting")
     }
 
+    /// This process is draining (SIGTERM): join again through the lobby, which sends the
+    /// player to another process.
+    pub(crate) fn restart_elsewhere() -> Close {
+        Close::new(close::RESTART, "server draining: rejoin through the lobby")
+    }
+
     /// What to tell a peer whose stream failed, or `None` when the socket itself is gone.
     pub(crate) fn for_ws_error(err: &WsError) -> Option<Close> {
         match err {

@@ -109,6 +109,28 @@ pub struct ServerConfig {
     /// instead of queueing stale frames behind the congestion. 0 turns this off.
     #[arg(long, env = "SKIRMISH_SNAPSHOT_WINDOW_MS", default_value_t = 500)]
     pub snapshot_window_ms: u64,
+    /// Redis (`redis://host:port/db`) shared by every process of a cluster: each process
+    /// publishes itself and its rooms there, and the lobby's quick play and room codes reach
+    /// rooms on every process. Without it the server runs alone. Needs `--session-secret`
+    /// (shared by all processes) and `--public-url`.
+    #[arg(long, env = "SKIRMISH_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Where browsers reach this process (`https://eu1.example.com`): the lobby of another
+    /// process sends players here. Defaults to `http://<bind address>`.
+    #[arg(long, env = "SKIRMISH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// This process's id in the cluster: unique and stable for its life. Defaults to the host
+    /// name, the process id and the start time.
+    #[arg(long, env = "SKIRMISH_PROCESS_ID")]
+    pub process_id: Option<String>,
+    /// Starts every Redis key, so several clusters can share one Redis.
+    #[arg(long, env = "SKIRMISH_CLUSTER_PREFIX", default_value = "skirmish:")]
+    pub cluster_prefix: String,
+    /// On SIGTERM, the process stops taking new players at once and lets running rooms play
+    /// on for up to this many seconds (or until they empty) before it tells the remaining
+    /// clients to rejoin through the lobby (close code 1012).
+    #[arg(long, env = "SKIRMISH_DRAIN_SECS", default_value_t = 30)]
+    pub drain_secs: u64,
     /// A single socket write (or close) taking longer than this drops the connection.
     #[arg(long, env = "SKIRMISH_WRITE_TIMEOUT_MS", default_value_t = 3000)]
     pub write_timeout_ms: u64,
@@ -150,6 +172,16 @@ impl ServerConfig {
     /// [`Self::snapshot_window_ms`] in ticks (0: no flow control).
     pub fn snapshot_window_ticks(&self) -> u32 {
         (self.snapshot_window_ms * u64::from(self.tick_hz)).div_ceil(1000) as u32
+    }
+
+    pub fn drain_time(&self) -> Duration {
+        Duration::from_secs(self.drain_secs)
+    }
+
+    /// [`Self::public_url`], or the bind address over plain HTTP, without a trailing `/`.
+    pub fn public_url(&self) -> String {
+        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
+        url.trim_end_matches('/').to_string()
     }
 
     pub fn write_timeout(&self) -> Duration {

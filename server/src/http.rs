@@ -35,6 +35,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/rooms/{code}/join", post(api::join_room))
         .route("/api/leaderboard", get(api::leaderboard))
         .route("/api/me", get(api::me))
+        .route("/api/cluster", get(api::cluster))
         .route("/r/{code}", get(room_page))
         .route("/favicon.ico", get(favicon))
         .fallback_service(client)
@@ -51,13 +52,21 @@ async fn websocket(
         Ok(accept) => accept,
         Err(refusal) => return refusal.response(),
     };
-    if !admission::origin_allowed(request.headers(), &state.config.allowed_origins) {
+    let peer_origin = state.node.as_ref().is_some_and(|node| node.peer_origin(request.headers()));
+    if !peer_origin && !admission::origin_allowed(request.headers(), &state.config.allowed_origins)
+    {
         state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
         tracing::debug!(%peer, origin = ?request.headers().get("origin"), "foreign origin refused");
         return upgrade::plain(StatusCode::FORBIDDEN, "origin not allowed");
     }
+    // A join ticket from the cluster's lobby (`/ws?join=…`) names the player, signed by a
+    // process of the cluster: the page may come from another host, whose cookie is not ours.
+    let join = join_ticket(&request, &state);
     let player = match auth::session_player(request.headers(), &state.sessions) {
         Ok(player) => player.parse::<store::PlayerKey>().ok(),
+        Err(_) if join.is_some() => {
+            join.as_ref().and_then(|join| join.player.parse::<store::PlayerKey>().ok())
+        }
         Err(_) if state.config.open_access => None,
         Err(err) => {
             state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
@@ -73,6 +82,7 @@ async fn websocket(
     if state.cancel.is_cancelled() {
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server restarting");
     }
+    let caller = session::Caller { player, join };
     let Ok(permit) = state.connections.clone().try_acquire_owned() else {
         state.metrics.disconnected(crate::metrics::DisconnectReason::Refused);
         return upgrade::plain(StatusCode::SERVICE_UNAVAILABLE, "server full, try again later");
@@ -88,11 +98,22 @@ async fn websocket(
     let tracker = state.tracker.clone();
     tracker.spawn(async move {
         match upgrade::into_websocket(request).await {
-            Ok(socket) => session::run(socket, peer, player, state, (permit, ip_slot)).await,
+            Ok(socket) => session::run(socket, peer, caller, state, (permit, ip_slot)).await,
             Err(err) => tracing::debug!(%peer, %err, "upgrade failed"),
         }
     });
     upgrade::switching_protocols(&accept)
+}
+
+/// The request's valid join ticket (`?join=`), if the server is part of a cluster. It stays
+/// good for the resume grace period after it expires, so that a resume after a dropped
+/// connection, which uses the same address, still authenticates; the seat itself is claimed
+/// once, while the reservation lives.
+fn join_ticket(request: &Request, state: &AppState) -> Option<cluster::JoinTicket> {
+    let node = state.node.as_ref()?;
+    let query = request.uri().query()?;
+    let text = query.split('&').find_map(|pair| pair.strip_prefix("join="))?;
+    node.verify_join(text, u64::from(state.config.resume_grace_secs))
 }
 
 /// Issues a session token for the request's player (a new one when its player cookie is
@@ -147,6 +168,8 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         "rooms": rooms,
         "players": players,
         "connections": open,
+        "process": state.node.as_ref().map(|node| node.id()),
+        "draining": state.draining.is_cancelled(),
     }))
 }
 
@@ -158,7 +181,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             (name.clone(), room.players.load(std::sync::atomic::Ordering::Relaxed), &room.ticks)
         })
         .collect();
-    let body = state.metrics.render(&rooms, &state.store.stats());
+    let mut body = state.metrics.render(&rooms, &state.store.stats());
+    crate::node::render_metrics(&mut body, state.node.as_deref(), state.draining.is_cancelled());
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

@@ -25,16 +25,22 @@
 //! - `rate`: token-bucket rate limits per connection.
 //! - `lobby`: rooms, seat reservations, quick play, idle rooms closing.
 //! - `maps`: the maps rooms can run (every map beside `--map`).
+//! - `node`: this process in a cluster (`--redis-url`): heartbeat, cross-process quick play,
+//!   join by code and join tickets.
+//! - `drain`: SIGTERM: stop taking players, let rooms play on, flush, close with 1012.
 //! - `close`: close codes and reasons, and how socket errors map onto them.
 //! - `metrics`: counters and the tick histogram behind `/metrics`.
 
 pub mod config;
 
 mod admission;
+#[cfg(feature = "agones")]
+mod agones;
 mod api;
 mod auth;
 mod career;
 mod close;
+mod drain;
 mod flow;
 mod http;
 mod link;
@@ -44,6 +50,7 @@ mod lobby;
 mod maps;
 mod members;
 mod metrics;
+mod node;
 mod pacing;
 mod rate;
 mod room;
@@ -96,20 +103,38 @@ pub fn bind(addr: SocketAddr, backlog: u32) -> anyhow::Result<TcpListener> {
     socket.listen(backlog).with_context(|| format!("listening on {addr} (backlog {backlog})"))
 }
 
-/// Serves until `shutdown` resolves, then closes every client with 1012 and returns.
+/// Serves until `shutdown` resolves, drains (see [`run_with`]), closes every client with 1012
+/// and returns.
 pub async fn run(
     listener: TcpListener,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    run_with(listener, config, shutdown, std::future::pending()).await
+}
+
+/// Serves until `drain_signal` resolves; then stops taking new players (and says so in the cluster's
+/// directory), lets rooms play on for `--drain-secs` or until they empty, waits for the
+/// records already accepted to be written, and closes every client with 1012 so they rejoin
+/// through the lobby. `stop` cuts the drain short (a second Ctrl-C).
+pub async fn run_with(
+    listener: TcpListener,
+    config: ServerConfig,
+    drain_signal: impl Future<Output = ()> + Send + 'static,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let local_addr = listener.local_addr().context("reading the bound address")?;
     let maps = maps::Maps::load(&config.map)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
         (None, None) => None,
         _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local_addr}"));
+    let public_url = public_url.trim_end_matches('/').to_string();
     let config = Arc::new(config);
     let cancel = CancellationToken::new();
+    let draining = CancellationToken::new();
     let tracker = TaskTracker::new();
     let metrics = Arc::new(metrics::Metrics::default());
     let store = store::Store::open(store::StoreConfig {
@@ -129,26 +154,38 @@ pub async fn run(
         tracker.clone(),
     ));
     lobby::spawn_reaper(lobby.clone(), cancel.clone(), &tracker);
-    let sessions =
-        auth::SessionKeys::load_or_create(config.session_secret.as_deref(), &config.data_dir)?;
+    let sessions = Arc::new(auth::SessionKeys::load_or_create(
+        config.session_secret.as_deref(),
+        &config.data_dir,
+    )?);
+    let node = match &config.redis_url {
+        Some(url) => {
+            let node =
+                node::Node::connect(&config, url, public_url.clone(), sessions.join_ticket_key())
+                    .await
+                    .context("joining the cluster")?;
+            Some(Arc::new(node))
+        }
+        None => None,
+    };
+    if let Some(node) = &node {
+        node::spawn_heartbeat(node.clone(), lobby.clone(), cancel.clone(), &tracker);
+    }
     let app = state::AppState::new(
         config.clone(),
-        lobby,
+        lobby.clone(),
         metrics,
-        cancel.clone(),
-        tracker.clone(),
         sessions,
         store.clone(),
+        node.clone(),
+        (draining.clone(), cancel.clone(), tracker.clone()),
     );
-
-    let stop = cancel.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            () = shutdown => tracing::info!("shutting down: closing every connection with 1012"),
-            () = stop.cancelled() => {}
-        }
-        stop.cancel();
-    });
+    tokio::spawn(drain::watch(
+        drain::Drain { config: config.clone(), lobby, store: store.clone(), node },
+        (draining, cancel.clone()),
+        drain_signal,
+        stop,
+    ));
     let max_open = config.max_connections + 256;
     listener::serve(
         listener,

@@ -72,6 +72,9 @@ pub(crate) struct Offer {
     pub(crate) room: RoomInfo,
     pub(crate) ticket: String,
     pub(crate) expires_in_secs: u64,
+    /// The game socket's address when the room runs on another process of the cluster
+    /// (`wss://eu2.example.com/ws?join=<signed join ticket>`); `None`: this process.
+    pub(crate) ws_url: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +171,11 @@ impl Lobby {
         &self.maps
     }
 
+    /// Players a room of this server seats by default.
+    pub(crate) fn capacity(&self) -> usize {
+        self.config.max_players
+    }
+
     /// A seat in the fullest public room that still has one (counting reservations), or in a
     /// new room on the next map when every room is full.
     pub(crate) fn quick_play(&self, holder: &str) -> Result<Offer, LobbyError> {
@@ -182,26 +190,82 @@ impl Lobby {
             .map(|(id, _)| id.clone());
         let id = match fullest {
             Some(id) => id,
-            None => {
-                let map = self.maps.next_after(&directory.last_map).id.clone();
-                directory.last_map.clone_from(&map);
-                let title = format!("{} {}", title_case(&map), directory.serial + 1);
-                let spec = NewRoom { title, map, capacity: self.config.max_players, public: true };
-                let code = fresh_code(&directory);
-                self.open(&mut directory, code, spec)?
-            }
+            None => self.open_quick(&mut directory, None)?,
         };
         Ok(reserve(&mut directory, &id, holder, now))
     }
 
-    /// A new room with a fresh code, and the creator's seat in it.
-    pub(crate) fn create(&self, spec: NewRoom, holder: &str) -> Result<Offer, LobbyError> {
+    /// A new public room for quick play, on the next map, under `code` or a fresh one. The
+    /// caller holds the lock.
+    fn open_quick(
+        &self,
+        directory: &mut Directory,
+        code: Option<String>,
+    ) -> Result<String, LobbyError> {
+        let map = self.maps.next_after(&directory.last_map).id.clone();
+        directory.last_map.clone_from(&map);
+        let title = format!("{} {}", title_case(&map), directory.serial + 1);
+        let spec = NewRoom { title, map, capacity: self.config.max_players, public: true };
+        let code = code.unwrap_or_else(|| fresh_code(directory));
+        self.open(directory, code, spec)
+    }
+
+    /// Opens a public quick-play room (under `code` if given and not taken, which another
+    /// process of the cluster chose) with no seat reserved: the cluster reserves seats in
+    /// Redis. Returns its id; an existing room under `code` is returned as it is.
+    pub(crate) fn open_for_cluster(&self, code: Option<&str>) -> Result<String, LobbyError> {
+        let mut directory = self.directory();
+        if let Some(code) = code.filter(|code| directory.rooms.contains_key(*code)) {
+            return Ok(code.to_string());
+        }
+        self.open_quick(&mut directory, code.map(str::to_string))
+    }
+
+    /// Opens a room a player created, with no seat reserved (the cluster reserves it).
+    pub(crate) fn create_for_cluster(&self, spec: NewRoom) -> Result<String, LobbyError> {
+        self.check_spec(&spec)?;
+        let mut directory = self.directory();
+        let code = fresh_code(&directory);
+        self.open(&mut directory, code, spec)
+    }
+
+    /// Whether a room `id` runs here.
+    pub(crate) fn has(&self, id: &str) -> bool {
+        self.directory().rooms.contains_key(id)
+    }
+
+    /// Whether `ticket` is a live reservation made here, in room `id`.
+    pub(crate) fn holds(&self, id: &str, ticket: &str) -> bool {
+        let now = Instant::now();
+        self.directory().rooms.get(id).is_some_and(|entry| {
+            entry.seats.iter().any(|seat| seat.ticket == ticket && seat.expires > now)
+        })
+    }
+
+    /// The room `id` for a seat the cluster reserved and this process claimed in Redis.
+    pub(crate) fn claimed(&self, id: &str) -> Result<RoomHandle, LobbyError> {
+        let directory = self.directory();
+        directory.rooms.get(id).map(|entry| entry.handle.clone()).ok_or(LobbyError::BadTicket)
+    }
+
+    /// Every room, private ones included, as the cluster's directory lists them.
+    pub(crate) fn all_rooms(&self) -> Vec<RoomInfo> {
+        self.directory().rooms.values().map(Entry::info).collect()
+    }
+
+    fn check_spec(&self, spec: &NewRoom) -> Result<(), LobbyError> {
         if self.maps.get(&spec.map).is_none() {
-            return Err(LobbyError::UnknownMap(spec.map));
+            return Err(LobbyError::UnknownMap(spec.map.clone()));
         }
         if !(2..=self.config.max_players).contains(&spec.capacity) {
             return Err(LobbyError::BadCapacity(self.config.max_players));
         }
+        Ok(())
+    }
+
+    /// A new room with a fresh code, and the creator's seat in it.
+    pub(crate) fn create(&self, spec: NewRoom, holder: &str) -> Result<Offer, LobbyError> {
+        self.check_spec(&spec)?;
         let mut directory = self.directory();
         drop_holder(&mut directory, holder);
         let code = fresh_code(&directory);
@@ -411,7 +475,7 @@ fn reserve(directory: &mut Directory, id: &str, holder: &str, now: Instant) -> O
         holder: holder.to_string(),
         expires: now + RESERVATION_TTL,
     });
-    Offer { room: entry.info(), ticket, expires_in_secs: RESERVATION_TTL.as_secs() }
+    Offer { room: entry.info(), ticket, expires_in_secs: RESERVATION_TTL.as_secs(), ws_url: None }
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -424,17 +488,23 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// A room code no room has: unguessable, short enough to read out.
 fn fresh_code(directory: &Directory) -> String {
     loop {
-        let code: String = random_bytes::<CODE_LEN>()
-            .iter()
-            .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
-            .collect();
+        let code = fresh_cluster_code();
         if !directory.rooms.contains_key(&code) {
             return code;
         }
     }
 }
 
-fn is_code_shaped(id: &str) -> bool {
+/// A random room code, for a room another process will open (49 bits: a clash in the cluster
+/// is as likely as guessing a private room's code).
+pub(crate) fn fresh_cluster_code() -> String {
+    random_bytes::<CODE_LEN>()
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
+        .collect()
+}
+
+pub(crate) fn is_code_shaped(id: &str) -> bool {
     id.len() == CODE_LEN && id.bytes().all(|b| CODE_ALPHABET.contains(&b))
 }
 

@@ -45,7 +45,24 @@ async fn main() -> anyhow::Result<()> {
         addr.port()
     );
 
-    server::run(listener, config, shutdown_signal()).await
+    // The first Ctrl-C or SIGTERM drains (rooms play on for `--drain-secs` or until empty);
+    // a second one ends the drain at once.
+    let (first, second) = (tokio::sync::oneshot::channel(), tokio::sync::oneshot::channel());
+    let (drain_tx, drain_rx) = first;
+    let (stop_tx, stop_rx) = second;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = drain_tx.send(());
+        shutdown_signal().await;
+        let _ = stop_tx.send(());
+    });
+    let drain = async move {
+        let _ = drain_rx.await;
+    };
+    let stop = async move {
+        let _ = stop_rx.await;
+    };
+    server::run_with(listener, config, drain, stop).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

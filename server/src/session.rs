@@ -74,16 +74,24 @@ impl Ending {
     }
 }
 
+/// Who opened the socket, as the handshake established it.
+pub(crate) struct Caller {
+    /// From the session cookie or the join ticket; `None` under `--open-access`.
+    pub(crate) player: Option<store::PlayerKey>,
+    /// The cluster's join ticket the socket was opened with (`/ws?join=`).
+    pub(crate) join: Option<cluster::JoinTicket>,
+}
+
 pub(crate) async fn run(
     mut socket: WsStream,
     peer: SocketAddr,
-    player: Option<store::PlayerKey>,
+    caller: Caller,
     app: AppState,
     _slots: (OwnedSemaphorePermit, crate::admission::IpSlot),
 ) {
     add(&app.metrics.connections, 1);
     add(&app.metrics.connections_total, 1);
-    let ending = match admit(&mut socket, &app, player).await {
+    let ending = match admit(&mut socket, &app, caller).await {
         Ok((room, joined)) => {
             let id = joined.link.player_id;
             let ending = play(&mut socket, &app, &room, &joined).await;
@@ -112,7 +120,7 @@ pub(crate) async fn run(
 async fn admit(
     socket: &mut WsStream,
     app: &AppState,
-    player: Option<store::PlayerKey>,
+    caller: Caller,
 ) -> Result<(RoomHandle, Joined), Close> {
     let hello = tokio::select! {
         read = timeout(app.config.hello_timeout(), read_hello(socket, &app.metrics)) => {
@@ -135,23 +143,63 @@ async fn admit(
         check_ticket(ticket).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
     }
     let resuming = hello.resume.is_some();
-    let (room, pass) = app.lobby.admit(&hello.room, hello.ticket.as_deref(), resuming).map_err(
-        |err| match err {
-            LobbyError::BadTicket => Close::new(close::RESERVATION_REFUSED, err.to_string()),
-            LobbyError::NoSuchRoom if resuming => {
-                Close::new(close::RESUME_REFUSED, "the room closed: join again")
-            }
-            other => Close::new(close::TRY_AGAIN_LATER, other.to_string()),
-        },
-    )?;
-    let joined = room.join(name, hello.resume, player).await;
+    if app.draining.is_cancelled() && !resuming {
+        return Err(Close::restart_elsewhere());
+    }
+    let refused = |err: LobbyError| match err {
+        LobbyError::BadTicket => Close::new(close::RESERVATION_REFUSED, err.to_string()),
+        LobbyError::NoSuchRoom if resuming => {
+            Close::new(close::RESUME_REFUSED, "the room closed: join again")
+        }
+        other => Close::new(close::TRY_AGAIN_LATER, other.to_string()),
+    };
+    let clustered = seat_from_cluster(app, &hello, caller.join.as_ref()).await.map_err(refused)?;
+    let (room, pass, claim) = match clustered {
+        Some((room, claim)) => (room, None, claim),
+        None => {
+            let (room, pass) =
+                app.lobby.admit(&hello.room, hello.ticket.as_deref(), resuming).map_err(refused)?;
+            (room, pass, None)
+        }
+    };
+    let joined = room.join(name, hello.resume, caller.player).await;
     // The room has answered: the seat is counted as taken (or free again) from here on.
     drop(pass);
+    drop(claim);
     match joined {
         Ok(joined) => Ok((room, joined)),
         Err(JoinError::Full) => Err(Close::new(close::TRY_AGAIN_LATER, "room is full")),
         Err(JoinError::Closed) => Err(Close::restart()),
         Err(err @ JoinError::BadResume) => Err(Close::new(close::RESUME_REFUSED, err.to_string())),
+    }
+}
+
+/// A seat the cluster reserved: the ticket claimed in Redis (`Some` with the claim), or a
+/// room another process asked this one to open for quick play (opened, then `None`: the
+/// caller seats the player as a walk-in). `None` for everything the lobby answers alone.
+async fn seat_from_cluster<'n>(
+    app: &'n AppState,
+    hello: &Hello,
+    join: Option<&cluster::JoinTicket>,
+) -> Result<Option<(RoomHandle, Option<crate::node::Claim<'n>>)>, LobbyError> {
+    let Some(node) = app.node.as_deref() else { return Ok(None) };
+    if hello.resume.is_some() {
+        return Ok(None);
+    }
+    match (&hello.ticket, join) {
+        (None, Some(join)) if join.ticket == crate::node::OPEN_ROOM => {
+            if join.room_code == hello.room && crate::lobby::is_code_shaped(&hello.room) {
+                app.lobby.open_for_cluster(Some(&hello.room))?;
+                // Published at once, so the next quick play fills it before opening another.
+                node.publish_soon();
+            }
+            Ok(None)
+        }
+        (Some(ticket), _) if !app.lobby.holds(&hello.room, ticket) => {
+            let claim = node.claim(&hello.room, ticket).await?;
+            Ok(Some((app.lobby.claimed(&hello.room)?, Some(claim))))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::auth::SessionKeys;
 use crate::config::ServerConfig;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
+use crate::node::Node;
 
 /// What every request handler and session can reach.
 #[derive(Clone)]
@@ -26,6 +27,10 @@ pub(crate) struct AppState {
     pub(crate) sessions: Arc<SessionKeys>,
     /// Profiles and the leaderboard.
     pub(crate) store: store::Store,
+    /// This process in its cluster (`--redis-url`), if any.
+    pub(crate) node: Option<Arc<Node>>,
+    /// Fired when draining begins (SIGTERM): no new players, rooms play on.
+    pub(crate) draining: CancellationToken,
     /// Fired on shutdown: sessions close with 1012.
     pub(crate) cancel: CancellationToken,
     pub(crate) tracker: TaskTracker,
@@ -36,13 +41,12 @@ impl AppState {
         config: Arc<ServerConfig>,
         lobby: Arc<Lobby>,
         metrics: Arc<Metrics>,
-        cancel: CancellationToken,
-        tracker: TaskTracker,
-        sessions: SessionKeys,
+        sessions: Arc<SessionKeys>,
         store: store::Store,
+        node: Option<Arc<Node>>,
+        (draining, cancel, tracker): (CancellationToken, CancellationToken, TaskTracker),
     ) -> AppState {
         let connections = Arc::new(Semaphore::new(config.max_connections));
-        let sessions = Arc::new(sessions);
         AppState {
             config,
             lobby,
@@ -51,6 +55,8 @@ impl AppState {
             per_ip: PerIp::default(),
             sessions,
             store,
+            node,
+            draining,
             cancel,
             tracker,
         }

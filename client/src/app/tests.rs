@@ -153,6 +153,18 @@ fn unclean_closes_reconnect_with_resume_and_refusals_stop() {
         "1012 reconnects"
     );
 
+    let mut lobby_seat = App::new();
+    let target = Target { room: "k3m9x2q7wp".into(), via_lobby: true, ..Target::default() };
+    lobby_seat.join("Ada", target);
+    lobby_seat.on_open();
+    lobby_seat.on_message(&welcome(1, 1), 0.0).expect("welcome decodes");
+    lobby_seat.on_close(close::RESTART, "server draining: rejoin through the lobby", 10.0, 0.0);
+    assert_eq!(lobby_seat.conn, Conn::Idle, "a lobby seat goes back to the lobby on 1012");
+    assert!(lobby_seat.take_rejoin(), "and asks it for a new seat");
+    assert!(!lobby_seat.take_rejoin(), "once");
+    assert_eq!(lobby_seat.name, "Ada", "under the same name");
+    assert!(lobby_seat.notice.is_some(), "saying why");
+
     let mut refused = joined();
     refused.on_close(close::PROTOCOL_ERROR, "protocol version 9 not supported", 0.0, 0.0);
     assert!(matches!(refused.conn, Conn::Closed { code: 1002, .. }), "a protocol refusal stops");
@@ -305,6 +317,8 @@ fn seat() -> Target {
         title: "Secret base".into(),
         map: "corridors".into(),
         invite: Some("/r/k3n8q2x7mp".into()),
+        server: None,
+        via_lobby: true,
     }
 }
 

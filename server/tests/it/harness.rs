@@ -39,6 +39,8 @@ pub(crate) fn test_config() -> ServerConfig {
     config.view_radius = 0.0;
     // Every test client connects from 127.0.0.1.
     config.max_connections_per_ip = 10_000;
+    // Shutdown closes everyone at once; the drain has its own test.
+    config.drain_secs = 0;
     config
 }
 
@@ -175,6 +177,8 @@ impl ProcessServer {
             .arg(dir.join("data"))
             .args(extra)
             .env("RUST_LOG", level)
+            // Stopping (SIGTERM on drop) closes everyone at once unless a test asks for a drain.
+            .env("SKIRMISH_DRAIN_SECS", "0")
             .stdout(std::process::Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -202,10 +206,34 @@ impl ProcessServer {
     pub(crate) async fn join(&self, name: &str) -> BotClient {
         join_at(&self.ws_url(), name).await
     }
+
+    /// Sends `signal` (`KILL`, `TERM`) to the process.
+    pub(crate) fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{signal} worked");
+    }
+
+    /// Waits up to `limit` for the process to exit, and returns its exit status.
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
 }
 
 impl Drop for ProcessServer {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -136,7 +136,7 @@ async fn hello_with_a_made_up_ticket_is_refused_with_4003() {
     let url = server.ws_url();
     let token = token(&url).await;
     let seat = lobby::quick_play(&url, &token).await.expect("a seat");
-    let forged = Seat { ticket: "0123456789abcdef0123456789abcdef".into(), ..seat.clone() };
+    let forged = Seat { ticket: Some("0123456789abcdef0123456789abcdef".into()), ..seat.clone() };
     let err = BotClient::connect_seat(&url, &token, "Eve", &forged, WAIT, Fidelity::Light)
         .await
         .err()

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod attacks;
+mod cluster;
 mod conditioner;
 mod game;
 mod harness;
