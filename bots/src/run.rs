@@ -103,6 +103,8 @@ struct BotResult {
     resume_failures: u64,
     /// Times the server closed with 1012 and the bot took a new seat through the lobby.
     rejoins: u64,
+    /// Milliseconds from asking for a seat to `Welcome`, per join (not resumes).
+    joins_ms: Vec<f32>,
     /// The server limit that refused this bot's last failed connection, if one did.
     refusal: Option<Refusal>,
     /// When this bot last took back its player after the storm.
@@ -197,6 +199,7 @@ fn report(
     let mut latencies: Vec<f32> =
         results.iter().flat_map(|r| r.latencies.iter().copied()).collect();
     let mut rtts: Vec<f32> = results.iter().flat_map(|r| r.rtts.iter().copied()).collect();
+    let mut joins: Vec<f32> = results.iter().flat_map(|r| r.joins_ms.iter().copied()).collect();
     let expected_snapshot_hz = results.iter().map(|r| r.expected_hz).fold(0.0, f64::max);
     let snapshots_per_client_per_s = per_client_per_s(results.iter().map(|r| r.snapshots).sum());
     let scraped = config.scrape_server;
@@ -224,6 +227,7 @@ fn report(
             0.0
         },
         input_latency_ms: spread3(&mut latencies),
+        join_ms: spread3(&mut joins),
         rtt_ms: spread2(&mut rtts),
         server_tick_ms: if scraped {
             TickSpread {
@@ -294,6 +298,7 @@ async fn play_bot(
     let mut game_url = config.url.clone();
     loop {
         let token = resume.map(|(_, token)| token);
+        let asked = Instant::now();
         let connected = match (&config.placement, token) {
             (Placement::QuickPlay, None) => quick_play(&config.url, &name, fidelity).await,
             _ => BotClient::connect_as(&game_url, &name, &room, token, CONNECT_WAIT, fidelity)
@@ -316,6 +321,9 @@ async fn play_bot(
                 return result;
             }
         };
+        if token.is_none() {
+            result.joins_ms.push(asked.elapsed().as_secs_f32() * 1000.0);
+        }
         if let Some((id, _)) = resume.take() {
             if client.welcome.resumed && client.welcome.player_id == id {
                 result.resumes += 1;

@@ -86,6 +86,9 @@ pub struct Report {
     /// `snapshots_per_client_per_s / expected_snapshot_hz`.
     pub snapshot_delivery: f64,
     pub input_latency_ms: Spread3,
+    /// From asking for a seat (the lobby's quick play, or opening the socket) to `Welcome`,
+    /// over every join of the run (first joins, churn and rejoins; resumes not counted).
+    pub join_ms: Spread3,
     pub rtt_ms: Spread2,
     pub server_tick_ms: TickSpread,
     /// Each room's tick p99 over the steady part, by room name.

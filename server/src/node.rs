@@ -15,7 +15,7 @@
 //! authenticates the player at that process's handshake (no cookie needed across hosts). The
 //! room's process claims the ticket in Redis when `Hello` presents it, and releases the claim
 //! only after a heartbeat has counted the player in the room's `players` (released earlier,
-//! the seat would look free for up to a heartbeat).
+//! the seat would look free for up to a heartbeat): the second heartbeat after the join.
 //!
 //! **New rooms.** When no public room has a free seat, quick play opens one on the least
 //! loaded process: here, or on another process through a join ticket whose reservation is
@@ -63,9 +63,12 @@ pub(crate) struct Node {
     draining: AtomicBool,
     /// Wakes the heartbeat early (a room opened, draining began).
     wake: Notify,
-    /// Claimed seats (directory code, ticket) whose players have been seated: released after
-    /// the next heartbeat that counts them.
+    /// Claimed seats (directory code, ticket) whose rooms have answered the join: the next
+    /// heartbeat moves them to `counted`, and the one after releases them. Two heartbeats,
+    /// because the room updates its player count just after it answers: a heartbeat taken in
+    /// that instant would not count the player yet.
     claimed: Mutex<Vec<(String, String)>>,
+    counted: Mutex<Vec<(String, String)>>,
     /// The public URL of every live process, from the last heartbeat.
     peers: Mutex<HashMap<String, String>>,
     /// Whether the last heartbeat reached Redis (logged on change only).
@@ -109,6 +112,7 @@ impl Node {
             draining: AtomicBool::new(false),
             wake: Notify::new(),
             claimed: Mutex::new(Vec::new()),
+            counted: Mutex::new(Vec::new()),
             peers: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(true),
         })
@@ -412,11 +416,14 @@ impl Node {
         self.directory.publish(&process, &rooms, TTL).await
     }
 
-    /// One heartbeat: publish, then release the claims it counted and refresh the peers.
+    /// One heartbeat: publish, then release the claims an earlier heartbeat counted, and
+    /// refresh the peers.
     async fn beat(&self, lobby: &Lobby) {
-        let counted = std::mem::take(
-            &mut *self.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+        let take = |queue: &Mutex<Vec<(String, String)>>| {
+            std::mem::take(&mut *queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        };
+        let counted = take(&self.counted);
+        let seated = take(&self.claimed);
         let published = self.publish(lobby).await;
         let ok = published.is_ok();
         if self.connected.swap(ok, Ordering::Relaxed) != ok {
@@ -425,9 +432,15 @@ impl Node {
                 Err(err) => tracing::warn!(%err, "cluster: heartbeat failed; rooms play on"),
             }
         }
-        if !ok {
-            self.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(counted);
-            return;
+        // Seats claimed before this heartbeat are counted by it (or by the next, if its
+        // snapshot caught a room mid-answer): released after the next one.
+        {
+            let mut queue = self.counted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            queue.extend(seated);
+            if !ok {
+                queue.extend(counted);
+                return;
+            }
         }
         for (code, ticket) in counted {
             // A claim not released frees itself after `cluster::CLAIM_HOLD`.

@@ -227,9 +227,6 @@ impl Room {
             self.store.record(seen);
         }
         self.events.push(GameEvent::Joined { id, name: name.clone() });
-        // Counted before the session hears of its seat: the cluster releases the seat's Redis
-        // claim after a heartbeat that must see the player.
-        self.stats.players.store(self.members.len(), Ordering::Relaxed);
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
         Ok(Joined { welcome: self.welcome(id, token, false), link })
     }

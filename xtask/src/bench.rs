@@ -7,7 +7,8 @@
 //! (arena-default with `--full-snapshots`: no interest management, no delta encoding) at one N,
 //! and arena-default spread over 4 rooms of 250 players (beside one room of 250), prints a
 //! table with the server's core-microseconds per player-second and the bots per core, writes the JSON lines to `bench-results/`, names the capacity and the limiting
-//! side, and prints the bandwidth ratio of the full-world mode to the default one.
+//! side, and prints the bandwidth ratio of the full-world mode to the default one. Last, the
+//! cluster row (`cluster_bench`): three processes and Redis, 900 bots through the lobby.
 
 use std::io::Write as _;
 use std::net::TcpStream;
@@ -18,7 +19,7 @@ use anyhow::{Context, bail};
 
 use crate::cmd::run as sh;
 
-const PORT: u16 = 7790;
+pub(crate) const PORT: u16 = 7790;
 
 struct Options {
     counts: Vec<usize>,
@@ -135,7 +136,18 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
         writeln!(results_file, "{}", serde_line(name, count, &report))?;
         rows.push((name, count, report));
     }
+    let cluster = crate::cluster_bench::run(options.duration, pin)?;
+    writeln!(results_file, "{}", serde_line("cluster-3x300", 900, &cluster))?;
+    rows.push(("cluster-3x300", 900, cluster.clone()));
     print_table(&rows);
+    println!(
+        "cluster (3 processes x {}, quick play through one lobby): join p50 {:.1} ms, p99 {:.1} ms; {:.1} Redis commands per join (heartbeats apart: {:.1}/s idle); srv cpu is the first process's",
+        crate::cluster_bench::PER_PROCESS,
+        field(&cluster, "join_ms.p50"),
+        field(&cluster, "join_ms.p99"),
+        field(&cluster, "redis_ops_per_join"),
+        field(&cluster, "redis_idle_ops_per_s"),
+    );
     println!("results: {results_path}");
     Ok(())
 }
@@ -192,7 +204,7 @@ fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyho
     Ok(report)
 }
 
-fn pinned(pin: bool, core: &str, program: &str) -> Command {
+pub(crate) fn pinned(pin: bool, core: &str, program: &str) -> Command {
     if pin {
         let mut command = Command::new("taskset");
         command.args(["-c", core, program]);
@@ -203,7 +215,7 @@ fn pinned(pin: bool, core: &str, program: &str) -> Command {
 }
 
 /// Stops the server with SIGTERM (graceful) when dropped or asked.
-struct ServerProcess(Child);
+pub(crate) struct ServerProcess(pub(crate) Child);
 
 impl ServerProcess {
     fn stop(&mut self) {
@@ -228,7 +240,7 @@ impl Drop for ServerProcess {
     }
 }
 
-fn wait_for_port(port: u16) -> anyhow::Result<()> {
+pub(crate) fn wait_for_port(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -5,7 +5,8 @@
 //! cargo xtask test                      install what is missing, run every test
 //! cargo xtask ci                        formatting and lint checks, then `test`
 //! cargo xtask bench [--counts 100,250,500,1000] [--duration 20] [--full-at 200]
-//!                                       load benchmark: how many players one core holds
+//!                                       load benchmark: how many players one core holds,
+//!                                       and three processes sharing Redis
 //! cargo xtask setup                     only install the tools
 //! ```
 //!
@@ -13,6 +14,7 @@
 //! run on a machine starts at once.
 
 mod bench;
+mod cluster_bench;
 mod cmd;
 mod tasks;
 mod tools;

@@ -348,7 +348,13 @@ async fn a_thousand_rooms_made_and_left_leave_nothing_behind() {
         rss_growth / 1e6,
         points.iter().map(|q| (q.heap / 1e3).round()).collect::<Vec<_>>(),
     );
-    assert!(tasks.iter().all(|t| *t == tasks[0]), "every room's task ended: {tasks:?}");
+    // One point may catch a task still finishing (a closing room, the test's own request);
+    // a leaked task stays in every later point.
+    assert_eq!(
+        median(late, |q| q.tasks),
+        median(early, |q| q.tasks),
+        "every room's task ended: {tasks:?}"
+    );
     assert!(per_room > 0.0, "the heap figure is counted: {per_room}");
     // Keeping 1 % of each room would be 600 × per_room / 100; allow a quarter of that.
     assert!(

@@ -148,19 +148,20 @@ async fn memory_and_descriptors_come_back_after_each_round_of_play() {
         second.reconnects
     );
     assert!(second.reconnects > 0, "the round had churn to leak from");
-    // The live heap moves in steps when a map or buffer doubles to a new peak of players
-    // (16-20 KB steps seen, flat in between, over 14 rounds); a leak grows with every visit.
-    // A leak of 128 bytes per visit (a map entry with a name) over three rounds of 150 bots is
-    // 57 KB; a leaked member, socket buffer or task is kilobytes per visit.
+    // The live heap moves in steps when a map or buffer doubles to a new peak of players (16-20
+    // KB steps on a quiet machine, up to 50 KB on a machine so busy that only half the
+    // snapshots got through), then stays flat; a leak grows with every visit. These bounds
+    // catch what a connection leaves behind when it leaks (its link, buffers, member, task:
+    // kilobytes per visit); a leak of a few bytes per visit needs the long soak.
     let visits = (count as f64) * (rounds / 2) as f64;
     assert!(
-        heap_drift < 128.0 * visits,
+        heap_drift < 512.0 * visits,
         "quiet live heap does not grow with the players who came and went: {:+.1} KB over {visits} visits",
         heap_drift / 1e3
     );
     let late_growth = end.heap - points[half].heap;
     assert!(
-        late_growth < 96.0 * visits,
+        late_growth < 256.0 * visits,
         "quiet live heap stops growing in the last rounds: {:+.1} KB",
         late_growth / 1e3
     );
