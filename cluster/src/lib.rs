@@ -56,8 +56,9 @@
 //! 2. The room's process calls [`claim`](Directory::claim) when the ticket arrives with the
 //!    socket: `true` once, for a live ticket; the seat then stays taken for up to
 //!    [`CLAIM_HOLD`], whatever the ticket's ttl.
-//! 3. The process calls [`release`](Directory::release) once a heartbeat has counted the
-//!    player in the room's `players` (or the join failed). Released earlier, the seat would
+//! 3. The process releases the claim in the heartbeat that counts the player in the room's
+//!    `players` ([`publish_seated`](Directory::publish_seated), one atomic step), or with
+//!    [`release`](Directory::release) if the join failed. Released earlier, the seat would
 //!    look free until that heartbeat; never released, it frees itself after [`CLAIM_HOLD`].
 //!
 //! # Failures
@@ -199,7 +200,20 @@ impl Directory {
         rooms: &[RoomEntry],
         ttl: Duration,
     ) -> Result<(), DirectoryError> {
-        let result = self.try_publish(process, rooms, ttl).await;
+        self.publish_seated(process, rooms, ttl, &[]).await
+    }
+
+    /// [`publish`](Directory::publish), releasing in the same atomic step the claimed seats
+    /// `seated` (`(code, ticket)` pairs) whose players the published `rooms` count: a seat is
+    /// held by its claim until the very write that counts its player.
+    pub async fn publish_seated(
+        &self,
+        process: &ProcessInfo,
+        rooms: &[RoomEntry],
+        ttl: Duration,
+        seated: &[(String, String)],
+    ) -> Result<(), DirectoryError> {
+        let result = self.try_publish(process, rooms, ttl, seated).await;
         let counter = match result {
             Ok(()) => &self.counters.heartbeats_ok,
             Err(_) => &self.counters.heartbeats_failed,
@@ -213,9 +227,14 @@ impl Directory {
         process: &ProcessInfo,
         rooms: &[RoomEntry],
         ttl: Duration,
+        seated: &[(String, String)],
     ) -> Result<(), DirectoryError> {
         let mut invocation = PUBLISH_SCRIPT.prepare_invoke();
         invocation.arg(&*self.prefix).arg(&process.id).arg(to_json(process)).arg(millis(ttl));
+        invocation.arg(seated.len());
+        for (code, ticket) in seated {
+            invocation.arg(code).arg(ticket);
+        }
         for room in rooms {
             let json = if room.process == process.id {
                 to_json(room)

@@ -26,8 +26,12 @@ local function keep_alive(key, ms)
 end
 "#;
 
-/// A heartbeat. ARGV: prefix, process id, process JSON, ttl (ms), then `code, room JSON` pairs.
+/// A heartbeat. ARGV: prefix, process id, process JSON, ttl (ms), the number `n` of claimed
+/// seats to release, `n` pairs `code, ticket`, then `code, room JSON` pairs.
 ///
+/// 0. The claimed seats are released: their players are in the room counts this heartbeat
+///    writes, so in the same atomic step a seat stops being held and starts being counted
+///    (never both for long, never neither).
 /// 1. Rooms the process listed last time and not now are deleted with their reservations (if
 ///    they are still its own), so a closed room leaves at once, not at expiry.
 /// 2. Each listed room is written to expire at `now + ttl` (`PXAT`, the very instant its
@@ -39,13 +43,18 @@ end
 /// Returns how many rooms it wrote.
 const PUBLISH: &str = r#"
 local prefix, id, process, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local claims = tonumber(ARGV[5])
+local first = 6 + 2 * claims
+for i = 6, first - 1, 2 do
+  redis.call('ZREM', prefix .. 'seats:' .. ARGV[i], ARGV[i + 1], 'claimed:' .. ARGV[i + 1])
+end
 local now = now_ms()
 local expires = int(now + ttl)
 local rooms_index = prefix .. 'rooms'
 local processes_index = prefix .. 'processes'
 local mine = prefix .. 'process-rooms:' .. id
 local listed = {}
-for i = 5, #ARGV, 2 do
+for i = first, #ARGV, 2 do
   listed[ARGV[i]] = true
 end
 for _, code in ipairs(redis.call('SMEMBERS', mine)) do
@@ -64,19 +73,19 @@ for _, code in ipairs(redis.call('SMEMBERS', mine)) do
   end
 end
 redis.call('DEL', mine)
-for i = 5, #ARGV, 2 do
+for i = first, #ARGV, 2 do
   redis.call('SET', prefix .. 'room:' .. ARGV[i], ARGV[i + 1], 'PXAT', expires)
   redis.call('ZADD', rooms_index, expires, ARGV[i])
   redis.call('SADD', mine, ARGV[i])
 end
-if #ARGV >= 5 then
+if #ARGV >= first then
   redis.call('PEXPIREAT', mine, expires)
 end
 redis.call('SET', prefix .. 'process:' .. id, process, 'PXAT', expires)
 redis.call('ZADD', processes_index, expires, id)
 redis.call('ZREMRANGEBYSCORE', processes_index, '-inf', int(now))
 redis.call('ZREMRANGEBYSCORE', rooms_index, '-inf', int(now))
-return (#ARGV - 4) / 2
+return (#ARGV - first + 1) / 2
 "#;
 
 /// The live processes and (if ARGV[3] is `1`) rooms, each room with its count of live

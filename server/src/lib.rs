@@ -180,6 +180,8 @@ pub async fn run_with(
         node.clone(),
         (draining.clone(), cancel.clone(), tracker.clone()),
     );
+    #[cfg(feature = "agones")]
+    let agones = spawn_agones(&config, lobby.clone(), draining.clone());
     tokio::spawn(drain::watch(
         drain::Drain { config: config.clone(), lobby, store: store.clone(), node },
         (draining, cancel.clone()),
@@ -207,5 +209,55 @@ pub async fn run_with(
     if lost > 0 {
         tracing::warn!(lost, "records not written before shutdown: the database did not answer");
     }
+    #[cfg(feature = "agones")]
+    {
+        // Drained and written: tell Agones this game server is done.
+        let (done, task) = agones;
+        done.cancel();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+    }
     Ok(())
+}
+
+/// Reports to the Agones SDK sidecar (`--features agones`): Ready, health, the load every
+/// second, draining, and Shutdown once `done` fires. Without a sidecar it logs why and the game
+/// goes on.
+#[cfg(feature = "agones")]
+fn spawn_agones(
+    config: &ServerConfig,
+    lobby: Arc<lobby::Lobby>,
+    draining: CancellationToken,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let capacity =
+        u32::try_from(config.max_rooms.saturating_mul(config.max_players)).unwrap_or(u32::MAX);
+    let load = move || {
+        let (rooms, players) = lobby.totals();
+        agones::Load {
+            players: u32::try_from(players).unwrap_or(u32::MAX),
+            capacity,
+            rooms: u32::try_from(rooms).unwrap_or(u32::MAX),
+        }
+    };
+    let (sender, receiver) = tokio::sync::watch::channel(load());
+    let done = CancellationToken::new();
+    let reporting = agones::run(receiver, draining, done.clone());
+    let stop = done.clone();
+    let task = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        tokio::pin!(reporting);
+        loop {
+            tokio::select! {
+                result = &mut reporting => {
+                    if let Err(err) = result {
+                        tracing::warn!("agones: {err:#}; the game goes on without it");
+                    }
+                    return;
+                }
+                _ = every.tick(), if !stop.is_cancelled() => {
+                    sender.send_replace(load());
+                }
+            }
+        }
+    });
+    (done, task)
 }

@@ -14,8 +14,11 @@
 //! socket's address there with a signed, short-lived [`JoinTicket`] (`/ws?join=…`) that
 //! authenticates the player at that process's handshake (no cookie needed across hosts). The
 //! room's process claims the ticket in Redis when `Hello` presents it, and releases the claim
-//! only after a heartbeat has counted the player in the room's `players` (released earlier,
-//! the seat would look free for up to a heartbeat): the second heartbeat after the join.
+//! in the heartbeat that publishes the room's `players` with the player counted, in one atomic
+//! step (released earlier, the seat would look free for up to a heartbeat; later, it would be
+//! counted twice). The room updates its count a few microseconds after it answers the join; a
+//! heartbeat falling exactly there releases a seat one heartbeat early, which the room's own
+//! capacity check still guards.
 //!
 //! **New rooms.** When no public room has a free seat, quick play opens one on the least
 //! loaded process: here, or on another process through a join ticket whose reservation is
@@ -64,11 +67,9 @@ pub(crate) struct Node {
     /// Wakes the heartbeat early (a room opened, draining began).
     wake: Notify,
     /// Claimed seats (directory code, ticket) whose rooms have answered the join: the next
-    /// heartbeat moves them to `counted`, and the one after releases them. Two heartbeats,
-    /// because the room updates its player count just after it answers: a heartbeat taken in
-    /// that instant would not count the player yet.
+    /// heartbeat releases them in the same atomic step that publishes the room counts with
+    /// their players (`Directory::publish_seated`).
     claimed: Mutex<Vec<(String, String)>>,
-    counted: Mutex<Vec<(String, String)>>,
     /// The public URL of every live process, from the last heartbeat.
     peers: Mutex<HashMap<String, String>>,
     /// Whether the last heartbeat reached Redis (logged on change only).
@@ -112,7 +113,6 @@ impl Node {
             draining: AtomicBool::new(false),
             wake: Notify::new(),
             claimed: Mutex::new(Vec::new()),
-            counted: Mutex::new(Vec::new()),
             peers: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(true),
         })
@@ -416,15 +416,15 @@ impl Node {
         self.directory.publish(&process, &rooms, TTL).await
     }
 
-    /// One heartbeat: publish, then release the claims an earlier heartbeat counted, and
-    /// refresh the peers.
+    /// One heartbeat: publish, releasing the claims of the players it counts, and refresh
+    /// the peers.
     async fn beat(&self, lobby: &Lobby) {
-        let take = |queue: &Mutex<Vec<(String, String)>>| {
-            std::mem::take(&mut *queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-        };
-        let counted = take(&self.counted);
-        let seated = take(&self.claimed);
-        let published = self.publish(lobby).await;
+        let seated = std::mem::take(
+            &mut *self.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        // Taken before the snapshot: every seat in `seated` was answered before it is read.
+        let (process, rooms) = self.snapshot(lobby);
+        let published = self.directory.publish_seated(&process, &rooms, TTL, &seated).await;
         let ok = published.is_ok();
         if self.connected.swap(ok, Ordering::Relaxed) != ok {
             match &published {
@@ -432,19 +432,10 @@ impl Node {
                 Err(err) => tracing::warn!(%err, "cluster: heartbeat failed; rooms play on"),
             }
         }
-        // Seats claimed before this heartbeat are counted by it (or by the next, if its
-        // snapshot caught a room mid-answer): released after the next one.
-        {
-            let mut queue = self.counted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            queue.extend(seated);
-            if !ok {
-                queue.extend(counted);
-                return;
-            }
-        }
-        for (code, ticket) in counted {
-            // A claim not released frees itself after `cluster::CLAIM_HOLD`.
-            let _ = self.directory.release(&code, &ticket).await;
+        if !ok {
+            // A claim not released frees itself after `cluster::CLAIM_HOLD`; try again next time.
+            self.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(seated);
+            return;
         }
         if let Ok(processes) = self.directory.processes().await {
             *self.peers() = processes.into_iter().map(|p| (p.id, p.public_url)).collect();

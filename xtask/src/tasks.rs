@@ -53,6 +53,18 @@ pub(crate) fn test() -> anyhow::Result<()> {
     // 1. Native unit and integration tests of every crate (the server's run real sockets; the
     //    store's run on SQLite and on a private PostgreSQL cluster).
     sh(env.command("cargo").args(["test", "--workspace", "--locked"]))?;
+    //    The server's optional Agones reporting (`--features agones`), against its fake SDK
+    //    sidecar: only that module's tests, reusing the build above where features allow.
+    sh(env.command("cargo").args([
+        "test",
+        "--locked",
+        "--package",
+        "server",
+        "--features",
+        "agones",
+        "--lib",
+        "agones",
+    ]))?;
     // 2. Client logic compiled to wasm, in headless Chromium through ChromeDriver.
     sh(env
         .command("cargo")
@@ -141,6 +153,19 @@ pub(crate) fn ci() -> anyhow::Result<()> {
     sh(env.command("cargo").args([
         "clippy",
         "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The server's optional `agones` feature, which the workspace lint above leaves out.
+    sh(env.command("cargo").args([
+        "clippy",
+        "--package",
+        "server",
+        "--features",
+        "agones",
         "--all-targets",
         "--locked",
         "--",

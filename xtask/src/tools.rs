@@ -2,8 +2,8 @@
 //! the wasm32 target, Trunk, the wasm-bindgen CLI matching `Cargo.lock`, wasm-opt (npm's
 //! binaryen, since Debian's is too old for current rustc output), Chromium with ChromeDriver,
 //! PostgreSQL (the store's tests start a private cluster with its binaries), Redis (the
-//! cluster crate's tests start a private `redis-server`), and the end-to-end test's npm
-//! packages.
+//! cluster crate's tests start a private `redis-server`), `protoc` (the server's `agones`
+//! feature compiles the Agones SDK's .proto files), and the end-to-end test's npm packages.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,6 +54,7 @@ pub(crate) fn ensure_all(need: Need) -> anyhow::Result<ToolEnv> {
         ensure_browser()?;
         ensure_postgres()?;
         ensure_redis()?;
+        ensure_protoc()?;
         ensure_e2e_packages(&env)?;
         ensure_fuzzer(&env)?;
         ensure_kosoku()?;
@@ -189,6 +190,16 @@ fn ensure_redis() -> anyhow::Result<()> {
     }
     println!("installing Debian's redis-server for the cluster crate's tests");
     apt_install(&["redis-server"]).context("installing redis-server")
+}
+
+/// Debian's `protobuf-compiler`: the `agones` crate's build script runs `protoc` (the server's
+/// `agones` feature, linted and tested by `cargo xtask ci`).
+fn ensure_protoc() -> anyhow::Result<()> {
+    if output(Command::new("protoc").arg("--version")).is_some() {
+        return Ok(());
+    }
+    println!("installing Debian's protobuf-compiler for the server's agones feature");
+    apt_install(&["protobuf-compiler"]).context("installing protobuf-compiler")
 }
 
 /// `apt-get update`, then `apt-get install` of `packages`, through `sudo` unless root.

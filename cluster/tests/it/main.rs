@@ -36,6 +36,7 @@ cases!(
     seats::an_expired_reservation_frees_its_seat,
     seats::a_holder_has_one_live_reservation_in_the_cluster,
     seats::a_claimed_seat_stays_taken_until_released,
+    seats::a_heartbeat_counting_a_claimed_seat_releases_it,
     seats::quick_play_fills_the_fullest_room_and_skips_what_it_must,
     seats::least_loaded_picks_the_emptiest_process_that_accepts_players,
 );

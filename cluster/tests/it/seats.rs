@@ -107,6 +107,28 @@ pub(crate) async fn a_claimed_seat_stays_taken_until_released() {
     target.release("pair", "unknown").await.expect("releasing an unknown ticket is harmless");
 }
 
+/// The heartbeat that counts a claimed seat's player releases the claim in the same step: the
+/// room is full before (one player counted + one claim) and after (two players counted), and
+/// the seat was never counted twice in between.
+pub(crate) async fn a_heartbeat_counting_a_claimed_seat_releases_it() {
+    let redis = TestRedis::start();
+    let (lobby, target) = (redis.directory().await, redis.directory().await);
+    let t = process("t", 1, 100);
+    publish(&target, &t, &[room("pair", "t", 1, 2)]).await;
+    let seat = lobby.reserve("pair", "one", SEAT_TTL).await.expect("the last seat");
+    assert!(target.claim("pair", &seat.ticket).await.expect("claim"), "claimed");
+    assert_full(&lobby, "pair", "two", "one player and one claim").await;
+    let seated = [("pair".to_string(), seat.ticket.clone())];
+    target
+        .publish_seated(&t, &[room("pair", "t", 2, 2)], Duration::from_secs(5), &seated)
+        .await
+        .expect("a heartbeat counting the player");
+    assert_full(&lobby, "pair", "two", "two players counted").await;
+    // The claim is gone: with the player left, the seat is free at the next heartbeat.
+    publish(&target, &t, &[room("pair", "t", 1, 2)]).await;
+    lobby.reserve("pair", "two", SEAT_TTL).await.expect("the seat the player left");
+}
+
 /// Quick play offers the fullest public room with a free seat, counting reservations, on any
 /// process; never full, private or draining processes' rooms; `None` once all are full.
 pub(crate) async fn quick_play_fills_the_fullest_room_and_skips_what_it_must() {

@@ -194,6 +194,37 @@ async fn quick_play_spreads_over_three_processes_and_a_code_works_from_any() {
     let refused =
         BotClient::connect_seat(&at_p0, "", "mallory", &forged_seat, WAIT, Fidelity::Light).await;
     assert!(refused.is_err(), "a forged ticket without a session is refused");
+    // One free seat left (alice and bob hold two of three): twenty players racing for it from
+    // two processes' lobbies at once; exactly one gets it.
+    let small = NewRoom { title: "Three", map: "arena", capacity: 3, public: false };
+    let trio = lobby::create(&at_p2, &alice_token, &small).await.expect("a room of three");
+    let _alice_again =
+        BotClient::connect_seat(&at_p2, &alice_token, "alice", &trio, WAIT, Fidelity::Light)
+            .await
+            .expect("alice takes her seat");
+    let carol_token = bots::http::session_token(&at_p0).await.expect("a session");
+    let carol_seat = lobby::join(&at_p0, &carol_token, &trio.room.id).await.expect("a seat");
+    let _carol =
+        BotClient::connect_seat(&at_p0, &carol_token, "carol", &carol_seat, WAIT, Fidelity::Light)
+            .await
+            .expect("carol takes hers");
+    // Carol's claim is released by the heartbeat that counts her (within a second).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let lobbies = [servers[0].ws_url(), servers[1].ws_url()];
+    let mut racers = Vec::new();
+    for index in 0..20 {
+        let url = lobbies[index % 2].clone();
+        let code = trio.room.id.clone();
+        racers.push(tokio::spawn(async move {
+            let token = bots::http::session_token(&url).await.expect("a session");
+            lobby::join(&url, &token, &code).await.is_ok()
+        }));
+    }
+    let mut winners = 0;
+    for racer in racers {
+        winners += usize::from(racer.await.expect("a racer"));
+    }
+    assert_eq!(winners, 1, "one last seat, one winner across two processes");
     drop((alice, bob));
 }
 
