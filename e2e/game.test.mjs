@@ -1,5 +1,7 @@
 // End-to-end: the real WASM client in headless Chromium against the real server on 127.0.0.1.
-// Two browser pages join; one moves, fires and chats; the other sees all of it. The page's icon
+// Two browser pages join; one moves, fires and chats; the other sees all of it. Two server
+// processes sharing a Redis: a room's link opened on one seats the player on the other, and a
+// drained process sends its players back through the lobby. The page's icon
 // loads, the camera stays on the map, the minimap is drawn, and the console stays free of
 // errors (not one: a missing favicon's 404 counts). The test saves screenshots to
 // e2e/artifacts/ and fails if the canvas is blank.
@@ -10,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,15 +37,16 @@ async function freePort() {
   });
 }
 
-/** Starts the game server with its database in `dataDir`; resolves once it prints the URL to
- *  open. */
-async function startServer(port, dataDir, map = join(root, 'assets/maps/arena.json')) {
+/** Starts the game server with its database in `dataDir` (and `extra` flags); resolves once it
+ *  prints the URL to open. */
+async function startServer(port, dataDir, map = join(root, 'assets/maps/arena.json'), extra = []) {
   const child = spawn(serverBin, [
     '--bind', `127.0.0.1:${port}`, '--static-dir', dist, '--map', map, '--data-dir', dataDir,
     // Both players must see each other from opposite corners of the arena.
     '--view-radius', '0',
     // Stopping it with players still seated waits two seconds for them, not thirty.
     '--drain-secs', '2',
+    ...extra,
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'info' } });
   let log = '';
   child.stderr.on('data', (chunk) => { log += chunk; });
@@ -387,5 +390,103 @@ test('lobby: a private room by link, quick play, the leaderboard, and a restart'
   } finally {
     await tearDown(browsers, server, dataDir);
     rmSync(maps, { recursive: true, force: true });
+  }
+});
+
+/** A private `redis-server` on a free port of 127.0.0.1, without persistence. */
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no'], { stdio: 'ignore' });
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const up = await new Promise((ok) => {
+      const socket = createConnection({ port, host: '127.0.0.1' }, () => { socket.end(); ok(true); });
+      socket.once('error', () => ok(false));
+    });
+    if (up) return { child, url: `redis://127.0.0.1:${port}/` };
+    if (Date.now() > deadline) throw new Error('redis-server did not start');
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+const playersOn = async (port) => (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()).players;
+
+test('cluster: a link on one process seats the player on another; a drain sends players through the lobby', { timeout: 180_000 }, async () => {
+  mkdirSync(artifacts, { recursive: true });
+  const redis = await startRedis();
+  // Process ids decide ties of the least loaded process: `e2e-1` (B) wins them. Both drain
+  // for up to two seconds (`startServer`'s default).
+  const cluster = (id) => ['--redis-url', redis.url, '--session-secret', 'e2e cluster secret',
+    '--process-id', id];
+  const [portA, portB] = [await freePort(), await freePort()];
+  const dataA = mkdtempSync(join(tmpdir(), 'skirmish-e2e-a-'));
+  const dataB = mkdtempSync(join(tmpdir(), 'skirmish-e2e-b-'));
+  const serverA = await startServer(portA, dataA, undefined, cluster('e2e-2'));
+  let serverB = await startServer(portB, dataB, undefined, cluster('e2e-1'));
+  const [urlA, urlB] = [`http://127.0.0.1:${portA}/`, `http://127.0.0.1:${portB}/`];
+  const browsers = [await launchBrowser(), await launchBrowser(), await launchBrowser()];
+  try {
+    const [alice, bob, carol] = await Promise.all(browsers.map((b) => b.context.newPage()));
+    const errors = [bob, carol].map(watchErrors);
+    for (let tries = 0; ; tries += 1) {
+      const listed = (await (await fetch(`${urlA}api/cluster`)).json()).processes?.length;
+      if (listed === 2) break;
+      assert.ok(tries < 100, 'both processes register');
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+
+    // Alice, on B's page, creates a private room; Bob opens its link on A's page.
+    await alice.goto(urlB);
+    await alice.fill('#name-input', 'Alice');
+    await alice.click('#create-room summary');
+    await alice.fill('#room-title', 'Across');
+    await alice.uncheck('#room-public');
+    await alice.click('#create-button');
+    await waitFor(alice, 'Alice to join her room', () => window.skirmishDebug?.().state === 'joined');
+    const room = (await debug(alice)).room;
+    await bob.goto(`${urlA.slice(0, -1)}${room.invite}`);
+    await bob.fill('#name-input', 'Bob');
+    await bob.click('#join-button');
+    await waitFor(bob, 'Bob to follow the link to B', () => window.skirmishDebug?.().state === 'joined');
+    assert.equal((await debug(bob)).room.id, room.id, 'Bob is in Alice\'s room');
+    await waitFor(alice, 'Alice to see Bob', () => window.skirmishDebug().players.length === 2);
+    assert.deepEqual([await playersOn(portA), await playersOn(portB)], [0, 2], 'both play on B');
+    await bob.screenshot({ path: join(artifacts, 'cluster-link.png') });
+
+    // Carol quick-plays on A's page: a new room opens on the least loaded process, A (B holds
+    // two players).
+    await carol.goto(urlA);
+    await carol.fill('#name-input', 'Carol');
+    await carol.click('#join-button');
+    await waitFor(carol, 'Carol to quick-play', () => window.skirmishDebug?.().state === 'joined');
+    assert.equal(await playersOn(portA), 1, 'Carol plays on A');
+
+    // B drains: Bob (whose page is A's) is told 1012 and asks A's lobby again; his private room
+    // is going away with B, so the lobby says so instead of sending him back to B.
+    const drained = new Promise((ok) => serverB.child.once('exit', (code) => ok(code)));
+    serverB.child.kill('SIGTERM');
+    await waitFor(bob, 'Bob back in the lobby, told why', () =>
+      window.skirmishDebug?.().state !== 'joined'
+      && /No room has that code/.test(document.querySelector('#join-error').textContent));
+    assert.equal(await drained, 0, 'B exits 0 after draining');
+    serverB = null;
+    // A kept playing: Carol is still there.
+    assert.equal((await debug(carol)).state, 'joined', 'Carol plays on');
+    // Bob quick-plays: A is the only process left.
+    await bob.click('#join-button');
+    await waitFor(bob, 'Bob to quick-play on A', () => window.skirmishDebug?.().state === 'joined');
+    assert.equal(await playersOn(portA), 2, 'Bob and Carol on A');
+    await bob.screenshot({ path: join(artifacts, 'cluster-after-drain.png') });
+    const expected = (e) => /HTTP 404: .*\/api\/rooms\/[a-z0-9]+\/join/.test(e)
+      || e === 'console: Failed to load resource: the server responded with a status of 404 (Not Found)';
+    for (const [name, list] of [['Bob', errors[0].filter((e) => !expected(e))], ['Carol', errors[1]]]) {
+      assert.deepEqual(list, [], `no console errors on ${name}'s page`);
+    }
+  } finally {
+    await tearDown(browsers, serverA, dataA);
+    if (serverB) await stopServer(serverB);
+    rmSync(dataB, { recursive: true, force: true });
+    redis.child.kill('SIGKILL');
   }
 });

@@ -70,8 +70,8 @@ pub(crate) struct Node {
     /// heartbeat releases them in the same atomic step that publishes the room counts with
     /// their players (`Directory::publish_seated`).
     claimed: Mutex<Vec<(String, String)>>,
-    /// The public URL of every live process, from the last heartbeat.
-    peers: Mutex<HashMap<String, String>>,
+    /// Every live process (its public URL, whether it drains), from the last heartbeat.
+    peers: Mutex<HashMap<String, ProcessInfo>>,
     /// Whether the last heartbeat reached Redis (logged on change only).
     connected: AtomicBool,
 }
@@ -227,6 +227,10 @@ impl Node {
     ) -> Result<Offer, LobbyError> {
         let local = code.strip_suffix(&format!("@{}", self.id)).unwrap_or(code);
         if lobby.has(local) {
+            // A draining process takes no new players, even for its own rooms.
+            if self.is_draining() {
+                return Err(LobbyError::NoSuchRoom);
+            }
             return self.reserve_here(lobby, local, holder, player).await;
         }
         let room = match self.directory.room(code).await {
@@ -234,6 +238,13 @@ impl Node {
             Ok(None) => return Err(LobbyError::NoSuchRoom),
             Err(err) => return self.alone(&err, || lobby.join(code, holder)),
         };
+        // Fresh, not the heartbeat's copy: a process that began draining a moment ago must not
+        // be sent a player it will refuse.
+        self.refresh_peers().await;
+        if self.peers().get(&room.process).is_none_or(|peer| peer.draining) {
+            // Its process is going away: the room will not take anyone new.
+            return Err(LobbyError::NoSuchRoom);
+        }
         match self.directory.reserve(&room.code, holder, RESERVATION_TTL).await {
             Ok(reservation) => Ok(self.offer(&room, &reservation, player)),
             Err(ReserveError::Full) => Err(LobbyError::Full),
@@ -326,7 +337,7 @@ impl Node {
                 ws_url: None,
             };
         }
-        let url = self.peers().get(&room.process).cloned().unwrap_or_default();
+        let url = self.peers().get(&room.process).map(|p| p.public_url.clone()).unwrap_or_default();
         self.offer_at(room, reservation, player, &url)
     }
 
@@ -371,10 +382,16 @@ impl Node {
         };
         let origin = origin.trim_end_matches('/');
         origin.eq_ignore_ascii_case(&self.public_url)
-            || self.peers().values().any(|url| url.eq_ignore_ascii_case(origin))
+            || self.peers().values().any(|peer| peer.public_url.eq_ignore_ascii_case(origin))
     }
 
-    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    async fn refresh_peers(&self) {
+        if let Ok(processes) = self.directory.processes().await {
+            *self.peers() = processes.into_iter().map(|p| (p.id.clone(), p)).collect();
+        }
+    }
+
+    fn peers(&self) -> std::sync::MutexGuard<'_, HashMap<String, ProcessInfo>> {
         self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -437,9 +454,7 @@ impl Node {
             self.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(seated);
             return;
         }
-        if let Ok(processes) = self.directory.processes().await {
-            *self.peers() = processes.into_iter().map(|p| (p.id, p.public_url)).collect();
-        }
+        self.refresh_peers().await;
     }
 }
 
