@@ -58,10 +58,22 @@ fn processes(
         .collect()
 }
 
+/// Waits until `/healthz` answers 200: the socket is bound before the process opens its
+/// database and joins the cluster, and only then serves requests (the next process must not
+/// migrate the shared database at the same time).
 fn wait_healthy(addr: SocketAddr) {
+    use std::io::{Read, Write};
     let deadline = std::time::Instant::now() + WAIT;
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(std::time::Instant::now() < deadline, "the process answers");
+    let healthy = || -> std::io::Result<bool> {
+        let mut stream = std::net::TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply)?;
+        Ok(reply.starts_with("HTTP/1.1 200"))
+    };
+    while !healthy().unwrap_or(false) {
+        assert!(std::time::Instant::now() < deadline, "the process at {addr} answers /healthz");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
