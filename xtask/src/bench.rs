@@ -25,10 +25,17 @@ struct Options {
     counts: Vec<usize>,
     duration: f64,
     full_at: usize,
+    /// `--only cluster`: just the cluster row.
+    only_cluster: bool,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let mut options = Options { counts: vec![100, 250, 500, 1000], duration: 20.0, full_at: 200 };
+    let mut options = Options {
+        counts: vec![100, 250, 500, 1000],
+        duration: 20.0,
+        full_at: 200,
+        only_cluster: false,
+    };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -42,7 +49,10 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             }
             "--duration" => options.duration = value.parse().context("--duration: seconds")?,
             "--full-at" => options.full_at = value.parse().context("--full-at: a player count")?,
-            other => bail!("unknown flag {other} (--counts, --duration, --full-at)"),
+            "--only" if value == "cluster" => options.only_cluster = true,
+            other => {
+                bail!("unknown flag {other} (--counts, --duration, --full-at, --only cluster)")
+            }
         }
     }
     Ok(options)
@@ -125,6 +135,9 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
         runs.push(("arena-default", PER_ROOM));
     }
     runs.push(("4-rooms", ROOMS * PER_ROOM));
+    if options.only_cluster {
+        runs.clear();
+    }
     for (name, count) in runs {
         let workload = match name {
             "arena-full" => arena_full(),
@@ -335,6 +348,7 @@ fn print_table(rows: &[(&str, usize, String)]) {
     }
     let limit = limit.unwrap_or_else(|| "not reached at the largest N tested".into());
     match capacity {
+        _ if verdicts.is_empty() => {}
         Some(n) => println!(
             "\ncapacity (arena-default): {n} players hold >= 95 % snapshots and input p99 < 2 ticks + RTT; limit: {limit}"
         ),
