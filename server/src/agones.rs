@@ -11,8 +11,10 @@
 //!    on, so the same binary also runs outside Kubernetes;
 //! 2. mirrors the load into the `GameServer`'s Counters `players` (count and capacity) and
 //!    `rooms` (count), then marks it `Ready`;
-//! 3. pings `Health` every [`HEALTH_INTERVAL`], mirrors every new load, and logs when the
-//!    `GameServer` becomes `Allocated` (`WatchGameServer`);
+//! 3. pings `Health` every [`HEALTH_INTERVAL`], mirrors every new load, calls `Allocate` when
+//!    the first player is seated and `Ready` again when the last one leaves (so Agones never
+//!    scales down a server in use, and the fleet's buffer is the idle ones), and logs the
+//!    `GameServer`'s state changes (`WatchGameServer`);
 //! 4. on `draining`, sets the label `skirmish.draining=true` (Agones stores it as
 //!    `agones.dev/sdk-skirmish.draining`), so operators and allocation selectors can skip it;
 //! 5. on `done` (the process has drained), calls `Shutdown` and returns.
@@ -109,6 +111,10 @@ async fn run_at(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut load_open = true;
     let mut draining_marked = false;
+    let mut in_use = false;
+    if current.players > 0 {
+        in_use = hold(&mut sdk, in_use, true).await;
+    }
     loop {
         tokio::select! {
             biased;
@@ -125,6 +131,9 @@ async fn run_at(
                 Ok(()) => {
                     let current = *load.borrow_and_update();
                     counters.mirror(&mut beta, current).await;
+                    if !draining.is_cancelled() {
+                        in_use = hold(&mut sdk, in_use, current.players > 0).await;
+                    }
                 }
                 // The server dropped its sender: keep pinging with the last load.
                 Err(_) => load_open = false,
@@ -196,6 +205,36 @@ fn ping(sdk: &Sdk, health: tokio::sync::mpsc::Sender<()>) -> tokio::sync::mpsc::
             let _ = health.try_send(());
             health
         }
+    }
+}
+
+/// Keeps the `GameServer`'s state in step with its players: `Allocate` when the first player
+/// is seated (a server in use must not be scaled down, and the fleet's buffer counts the
+/// `Ready` ones), `Ready` again when the last one leaves (back in the pool). Returns whether it
+/// is now held as in use; a refused call is logged and tried again at the next change.
+async fn hold(sdk: &mut Sdk, in_use: bool, players: bool) -> bool {
+    match (in_use, players) {
+        (false, true) => match call("allocating the game server", sdk.allocate()).await {
+            Ok(()) => {
+                tracing::info!("agones: players seated: game server Allocated");
+                true
+            }
+            Err(err) => {
+                tracing::warn!("agones: {err:#}");
+                false
+            }
+        },
+        (true, false) => match call("returning the game server to Ready", sdk.ready()).await {
+            Ok(()) => {
+                tracing::info!("agones: no players: game server Ready again");
+                false
+            }
+            Err(err) => {
+                tracing::warn!("agones: {err:#}");
+                true
+            }
+        },
+        _ => in_use,
     }
 }
 

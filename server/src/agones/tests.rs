@@ -68,8 +68,17 @@ async fn reports_ready_health_load_draining_and_shutdown() {
     fake.wait_for("capacity 8", |calls| calls.contains(&Call::capacity(PLAYERS_COUNTER, 8))).await;
     let calls = fake.calls();
     assert_eq!(counter_state(&calls, PLAYERS_COUNTER), (2, 8), "players mirrored: {calls:?}");
+    let allocations = calls.iter().filter(|call| **call == Call::Allocate).count();
+    assert_eq!(allocations, 1, "allocated once, when the first player came: {calls:?}");
     assert_eq!(counter_state(&calls, ROOMS_COUNTER).0, 1, "rooms mirrored: {calls:?}");
     assert!(!calls.iter().any(|call| matches!(call, Call::Refused(_))), "none refused: {calls:?}");
+
+    // The last player leaves: back to Ready, in the pool.
+    load.send(Load { players: 0, capacity: 8, rooms: 1 }).unwrap();
+    fake.wait_for("Ready again", |calls| {
+        calls.iter().filter(|call| **call == Call::Ready).count() == 2
+    })
+    .await;
 
     // The first ping goes out at once, the next one interval later.
     fake.wait_for("two health pings", |calls| {
@@ -114,6 +123,7 @@ async fn a_missing_sidecar_is_an_error_within_seconds() {
 enum Call {
     GetGameServer,
     Ready,
+    Allocate,
     Health,
     Label(String, String),
     Counter {
@@ -222,6 +232,13 @@ impl tower::Service<http::Request<BoxBody>> for Stable {
                 "Ready" => {
                     unary(request, move |_: Empty| {
                         record(Call::Ready);
+                        Ok(Empty {})
+                    })
+                    .await
+                }
+                "Allocate" => {
+                    unary(request, move |_: Empty| {
+                        record(Call::Allocate);
                         Ok(Empty {})
                     })
                     .await
