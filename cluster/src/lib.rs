@@ -213,43 +213,36 @@ impl Directory {
         ttl: Duration,
         seated: &[(String, String)],
     ) -> Result<(), DirectoryError> {
-        let result = self.try_publish(process, rooms, ttl, seated).await;
+        let written = async {
+            let mut invocation = PUBLISH_SCRIPT.prepare_invoke();
+            invocation.arg(&*self.prefix).arg(&process.id).arg(to_json(process)).arg(millis(ttl));
+            invocation.arg(seated.len());
+            for (code, ticket) in seated {
+                invocation.arg(code).arg(ticket);
+            }
+            for room in rooms {
+                let json = if room.process == process.id {
+                    to_json(room)
+                } else {
+                    to_json(&RoomEntry { process: process.id.clone(), ..room.clone() })
+                };
+                invocation.arg(&room.code).arg(json);
+            }
+            let invocation = &invocation;
+            let _written: i64 = self
+                .call(Retry::Idempotent, |mut connection| async move {
+                    invocation.invoke_async(&mut connection).await
+                })
+                .await?;
+            Ok::<(), DirectoryError>(())
+        };
+        let result = written.await;
         let counter = match result {
             Ok(()) => &self.counters.heartbeats_ok,
             Err(_) => &self.counters.heartbeats_failed,
         };
         Counters::bump(counter);
         result
-    }
-
-    async fn try_publish(
-        &self,
-        process: &ProcessInfo,
-        rooms: &[RoomEntry],
-        ttl: Duration,
-        seated: &[(String, String)],
-    ) -> Result<(), DirectoryError> {
-        let mut invocation = PUBLISH_SCRIPT.prepare_invoke();
-        invocation.arg(&*self.prefix).arg(&process.id).arg(to_json(process)).arg(millis(ttl));
-        invocation.arg(seated.len());
-        for (code, ticket) in seated {
-            invocation.arg(code).arg(ticket);
-        }
-        for room in rooms {
-            let json = if room.process == process.id {
-                to_json(room)
-            } else {
-                to_json(&RoomEntry { process: process.id.clone(), ..room.clone() })
-            };
-            invocation.arg(&room.code).arg(json);
-        }
-        let invocation = &invocation;
-        let _written: i64 = self
-            .call(Retry::Idempotent, |mut connection| async move {
-                invocation.invoke_async(&mut connection).await
-            })
-            .await?;
-        Ok(())
     }
 
     /// The live processes (at most [`MAX_PROCESSES`]), in no particular order.

@@ -195,6 +195,22 @@ async fn quick_play_spreads_over_three_processes_and_a_code_works_from_any() {
         "bob is in alice's room: {:?}",
         bob.welcome.roster
     );
+    // Bob's connection drops; he resumes at the same address (the join ticket still names him)
+    // and finds his seat on p2.
+    let token = bob.welcome.resume_token;
+    let id = bob.welcome.player_id;
+    bob.reset();
+    let bob = BotClient::connect_as(
+        &routed,
+        "bob",
+        &bob_seat.room.id,
+        Some(token),
+        WAIT,
+        Fidelity::Light,
+    )
+    .await
+    .expect("bob resumes on p2");
+    assert!(bob.welcome.resumed && bob.welcome.player_id == id, "the same player, resumed");
     // The same join ticket cannot seat anyone again: its reservation was claimed.
     let again =
         BotClient::connect_seat(&at_p0, &bob_token, "eve", &bob_seat, WAIT, Fidelity::Light).await;
