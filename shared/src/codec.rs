@@ -120,6 +120,17 @@ pub fn encode_events_frame(beams: &[Beam], body: &[u8]) -> Vec<u8> {
     encode_with_tail(&Head::Events(beams), body)
 }
 
+/// A replay's header or chunk (see [`crate::replay`]), before compression.
+pub fn encode_replay<T: Serialize>(part: &T) -> Vec<u8> {
+    encode(part)
+}
+
+/// Decodes a replay's header or decompressed chunk, bounded by
+/// [`crate::replay::MAX_CHUNK_BYTES`].
+pub fn decode_replay<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode::<T, { crate::replay::MAX_CHUNK_BYTES }>(bytes)
+}
+
 /// Decodes a client message, bounded by [`MAX_CLIENT_MSG_BYTES`].
 pub fn decode_client(bytes: &[u8]) -> Result<ClientMsg, DecodeError> {
     decode::<ClientMsg, MAX_CLIENT_MSG_BYTES>(bytes)

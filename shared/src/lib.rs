@@ -20,6 +20,8 @@
 //! - [`netcode`]: the client half of the netcode (input clock, resend window, prediction,
 //!   decoding, acknowledgements, interpolation) that the browser and the bots both wrap.
 //! - [`clock`]: round-trip time, jitter and server-tick estimates from ping/pong.
+//! - [`replay`]: a match as its inputs (versioned, chunked, LZ4), and playing it back with
+//!   keyframes for seeking.
 
 pub mod clock;
 pub mod codec;
@@ -32,6 +34,7 @@ pub mod netcode;
 pub mod packing;
 pub mod predict;
 pub mod protocol;
+pub mod replay;
 pub mod sim;
 pub mod tick;
 pub mod validate;

@@ -1,0 +1,167 @@
+use glam::Vec2;
+
+use super::*;
+
+fn arena() -> Map {
+    Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena")
+}
+
+/// A tiny deterministic generator for the scripted match.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn unit(&mut self) -> f32 {
+        (self.next() % 2001) as f32 / 1000.0 - 1.0
+    }
+}
+
+/// A room's match, run live and recorded as the room does: players come and go, move, aim and
+/// fire (so there are hits, deaths and respawns). Returns the file and the live world at every
+/// tick.
+fn record_match(ticks: u32) -> (Vec<u8>, Vec<World>) {
+    let header = Header {
+        protocol_version: crate::protocol::PROTOCOL_VERSION,
+        server_version: "test".into(),
+        title: "Scripted".into(),
+        map: arena(),
+        tick_hz: 30,
+        first_tick: Tick(0),
+        started_at: 0,
+    };
+    let mut file = encode_header(&header);
+    let mut world = World::new(header.map.clone(), header.tick_hz);
+    let mut recorder = Recorder::new(world.tick);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut seated: Vec<PlayerId> = Vec::new();
+    let mut next_id = 1;
+    let mut lives = Vec::new();
+    let mut inputs = TickInputs::new();
+    for tick in 0..ticks {
+        let mut record = TickRecord::default();
+        // Joins early and now and then; a leave every so often.
+        if seated.len() < 6 && (tick < 10 || rng.next().is_multiple_of(40)) {
+            let id = PlayerId(next_id);
+            next_id += 1;
+            seated.push(id);
+            record.changes.push(Change::Joined { id, name: format!("p{}", id.0) });
+        }
+        if seated.len() > 3 && rng.next().is_multiple_of(90) {
+            let id = seated.remove((rng.next() % seated.len() as u64) as usize);
+            record.changes.push(Change::Left { id });
+        }
+        for id in &seated {
+            if rng.next().is_multiple_of(5) {
+                continue; // a late command: the player stands still this tick
+            }
+            // Chase and aim at someone else (so there are hits, deaths and respawns), with
+            // some wandering.
+            let me = world.players.get(id).map_or(Vec2::ZERO, |p| p.pos);
+            let target = world.players.values().find(|p| p.id != *id).map_or(me, |p| p.pos);
+            let toward = target - me;
+            let wander = Vec2::new(rng.unit(), rng.unit());
+            let cmd = InputCmd {
+                // What a recorder stores: the step never reads `seq`.
+                seq: 0,
+                view_tick: Tick(world.tick.0.saturating_sub(3)),
+                ..InputCmd::steer(
+                    toward.normalize_or_zero() + wander,
+                    toward,
+                    !rng.next().is_multiple_of(3),
+                )
+            };
+            record.inputs.push((*id, cmd));
+        }
+        apply(&mut world, &record, &mut inputs);
+        lives.push(world.clone());
+        if let Some(chunk) = recorder.push(record) {
+            file.extend_from_slice(&chunk);
+        }
+    }
+    if let Some(chunk) = recorder.flush() {
+        file.extend_from_slice(&chunk);
+    }
+    (file, lives)
+}
+
+#[test]
+fn playing_a_recorded_match_reproduces_the_live_world_at_every_tick() {
+    let (file, lives) = record_match(1000);
+    let deaths: u32 = lives.last().unwrap().players.values().map(|p| p.deaths).sum();
+    assert!(deaths > 0, "the match had deaths to reproduce");
+    let replay = Replay::parse(&file).expect("the recorded file parses");
+    assert_eq!(replay.ticks.len(), 1000);
+    let mut playback = Playback::new(replay);
+    for (tick, live) in lives.iter().enumerate() {
+        assert!(playback.step(), "tick {tick} is in the replay");
+        assert!(
+            playback.world() == live,
+            "the replayed world differs from the live one at tick {tick}"
+        );
+    }
+    assert!(!playback.step(), "and nothing after the end");
+    // The file is a list of inputs: these random ones, new every tick, are the worst case
+    // (real players repeat their commands, which LZ4 folds).
+    let player_minutes = 6.0 * 1000.0 / 30.0 / 60.0;
+    let per_minute = file.len() as f64 / player_minutes;
+    println!("replay: {} bytes, {per_minute:.0} bytes per player-minute", file.len());
+    assert!(per_minute < 20_000.0, "compact: {per_minute:.0} bytes per player-minute");
+}
+
+#[test]
+fn seeking_lands_where_playing_does() {
+    let (file, lives) = record_match(700);
+    let mut playback = Playback::new(Replay::parse(&file).expect("parses"));
+    for position in [650, 20, 451, 450, 700, 0, 301, 999] {
+        playback.seek(position);
+        let expected = position.min(700);
+        assert_eq!(playback.position(), expected);
+        if expected == 0 {
+            assert!(playback.world().players.is_empty(), "the start is an empty room");
+        } else {
+            assert!(playback.world() == &lives[expected - 1], "seek to {position}");
+        }
+    }
+    assert!(playback.names().any(|(_, name)| name == "p1"), "names come from the joins");
+}
+
+#[test]
+fn bad_files_are_refused_with_a_reason_never_a_panic() {
+    let (file, _) = record_match(400);
+    assert_eq!(Replay::parse(b"GIF89a").unwrap_err(), ReplayError::NotAReplay);
+    let mut newer = file.clone();
+    newer[4] = 9;
+    assert_eq!(Replay::parse(&newer).unwrap_err(), ReplayError::Version { found: 9 });
+    // Every cut is an error, except the ones that fall between chunks.
+    let header_len = 10 + u32::from_le_bytes(file[6..10].try_into().unwrap()) as usize;
+    let mut boundaries = vec![header_len];
+    while *boundaries.last().unwrap() < file.len() {
+        let at = *boundaries.last().unwrap();
+        let packed = u32::from_le_bytes(file[at + 4..at + 8].try_into().unwrap()) as usize;
+        boundaries.push(at + 8 + packed);
+    }
+    for cut in (0..file.len()).filter(|cut| *cut < 64 || cut % 7 == 0 || boundaries.contains(cut)) {
+        let parsed = Replay::parse(&file[..cut]);
+        assert_eq!(parsed.is_ok(), boundaries.contains(&cut), "cut at {cut}: {parsed:?}");
+    }
+    // A hostile length asks for 4 GiB: refused before any allocation.
+    let mut hostile = file[..header_len].to_vec();
+    hostile.extend_from_slice(&u32::MAX.to_le_bytes());
+    hostile.extend_from_slice(&[0; 8]);
+    assert!(matches!(Replay::parse(&hostile), Err(ReplayError::TooLarge { .. })));
+    // Flipped bytes: an error or (if the flip lands in an input's value) another valid match,
+    // never a panic.
+    let mut rng = Rng(7);
+    for _ in 0..500 {
+        let mut damaged = file.clone();
+        let at = (rng.next() % damaged.len() as u64) as usize;
+        damaged[at] ^= 1 << (rng.next() % 8);
+        let _ = Replay::parse(&damaged);
+    }
+}
