@@ -8,8 +8,9 @@
 //!   and the [`Header`] (bincode through `crate::codec`): protocol and server version, map, tick
 //!   rate, first tick, start time, title.
 //! - Then chunks, each `raw length (u32 LE)`, `compressed length (u32 LE)` and an LZ4 block of
-//!   the bincode of a [`Chunk`]: its first tick and one [`TickRecord`] per tick
-//!   ([`CHUNK_TICKS`] per chunk, the last one shorter).
+//!   the bincode of a [`Chunk`]: its first tick, one [`TickRecord`] per tick ([`CHUNK_TICKS`]
+//!   per chunk, the last one shorter) and the live world's [`fingerprint`] after its last tick,
+//!   which playback checks its own world against.
 //!
 //! A recorder ([`Recorder`]) appends chunks as a match goes, so a file cut short by a crash
 //! still plays up to its last whole chunk. Reading ([`Replay::parse`]) checks every length
@@ -77,11 +78,40 @@ pub struct TickRecord {
     pub inputs: Vec<(PlayerId, InputCmd)>,
 }
 
-/// [`CHUNK_TICKS`] records (fewer in the last chunk) from `first_tick + 1` on.
+/// [`CHUNK_TICKS`] records (fewer in the last chunk) from `first_tick + 1` on, and the live
+/// world's [`fingerprint`] after the last of them: a player checks its own world against it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chunk {
     pub first_tick: Tick,
     pub ticks: Vec<TickRecord>,
+    pub fingerprint: u64,
+}
+
+/// A stable 64-bit digest of everything `sim::step` carries from tick to tick that a screen
+/// shows (tick, players' positions, velocities, aims, health, scores, respawns, pickups),
+/// FNV-1a over their exact bits: equal worlds give equal digests on every platform.
+pub fn fingerprint(world: &World) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut mix = |word: u64| {
+        for byte in word.to_le_bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    mix(u64::from(world.tick.0));
+    for player in world.players.values() {
+        mix(u64::from(player.id.0));
+        for value in [player.pos, player.vel, player.aim] {
+            mix(u64::from(value.x.to_bits()) << 32 | u64::from(value.y.to_bits()));
+        }
+        mix(u64::from(player.health));
+        mix(u64::from(player.score as u32) << 32 | u64::from(player.deaths));
+        mix(player.respawn_at.map_or(u64::MAX, |tick| u64::from(tick.0)));
+    }
+    for pickup in &world.pickups {
+        mix(pickup.map_or(u64::MAX, |tick| u64::from(tick.0)));
+    }
+    hash
 }
 
 /// Why bytes are not a replay this build can play.
@@ -134,23 +164,27 @@ pub struct Recorder {
 impl Recorder {
     /// Records from the tick after `last_tick` (the world's tick when recording begins).
     pub fn new(last_tick: Tick) -> Recorder {
-        Recorder { chunk: Chunk { first_tick: Tick(last_tick.0 + 1), ticks: Vec::new() } }
+        let first_tick = Tick(last_tick.0 + 1);
+        Recorder { chunk: Chunk { first_tick, ticks: Vec::new(), fingerprint: 0 } }
     }
 
-    /// Adds one tick; returns the encoded chunk when it is full.
-    pub fn push(&mut self, record: TickRecord) -> Option<Vec<u8>> {
+    /// Adds one tick, after which the live world is `world`; returns the encoded chunk when it
+    /// is full (the world's fingerprint is taken then, once a chunk).
+    pub fn push(&mut self, record: TickRecord, world: &World) -> Option<Vec<u8>> {
         self.chunk.ticks.push(record);
-        (self.chunk.ticks.len() >= CHUNK_TICKS).then(|| self.flush()).flatten()
+        (self.chunk.ticks.len() >= CHUNK_TICKS).then(|| self.flush(world)).flatten()
     }
 
-    /// The ticks not yet in a chunk, as a (short) chunk; `None` when there are none.
-    pub fn flush(&mut self) -> Option<Vec<u8>> {
+    /// The ticks not yet in a chunk, as a (short) chunk ending at `world`; `None` when there
+    /// are none.
+    pub fn flush(&mut self, world: &World) -> Option<Vec<u8>> {
         if self.chunk.ticks.is_empty() {
             return None;
         }
         let next = Tick(self.chunk.first_tick.0 + len_u32(self.chunk.ticks.len()));
-        let full =
-            std::mem::replace(&mut self.chunk, Chunk { first_tick: next, ticks: Vec::new() });
+        self.chunk.fingerprint = fingerprint(world);
+        let fresh = Chunk { first_tick: next, ticks: Vec::new(), fingerprint: 0 };
+        let full = std::mem::replace(&mut self.chunk, fresh);
         Some(encode_chunk(&full))
     }
 }
@@ -160,6 +194,8 @@ impl Recorder {
 pub struct Replay {
     pub header: Header,
     pub ticks: Vec<TickRecord>,
+    /// `(ticks played, fingerprint of the live world then)` at the end of every chunk.
+    pub checkpoints: Vec<(usize, u64)>,
 }
 
 impl Replay {
@@ -178,6 +214,7 @@ impl Replay {
         let header: Header = decode_replay(reader.take(len, "header")?)
             .map_err(|err| ReplayError::Corrupted(format!("header: {err}")))?;
         let mut ticks = Vec::new();
+        let mut checkpoints = Vec::new();
         let mut expected = Tick(header.first_tick.0 + 1);
         while !reader.done() {
             let raw = reader.length(MAX_CHUNK_BYTES, "chunk length")?;
@@ -194,8 +231,9 @@ impl Replay {
             }
             expected = Tick(expected.0 + len_u32(chunk.ticks.len()));
             ticks.extend(chunk.ticks);
+            checkpoints.push((ticks.len(), chunk.fingerprint));
         }
-        Ok(Replay { header, ticks })
+        Ok(Replay { header, ticks, checkpoints })
     }
 }
 
@@ -231,6 +269,15 @@ impl<'a> Reader<'a> {
         }
         Ok(len)
     }
+}
+
+/// The replayed world is not the recorded one: the replay came from other rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the replay diverges from the recorded match at tick {}: this build simulates differently", tick.0)]
+pub struct Diverged {
+    pub tick: Tick,
+    pub expected: u64,
+    pub found: u64,
 }
 
 /// Applies one record to `world` the way the room did: seat changes, then the step.
@@ -304,21 +351,30 @@ impl Playback {
         )
     }
 
-    /// Plays one tick; `false` at the end.
-    pub fn step(&mut self) -> bool {
-        let Some(record) = self.replay.ticks.get(self.applied) else { return false };
+    /// Plays one tick; `Ok(false)` at the end. At the end of each chunk the world is checked
+    /// against the live one's fingerprint: a replay recorded by another simulation (another
+    /// server version's rules) is caught there instead of showing a different match.
+    pub fn step(&mut self) -> Result<bool, Diverged> {
+        let Some(record) = self.replay.ticks.get(self.applied) else { return Ok(false) };
         apply(&mut self.world, record, &mut self.inputs);
         self.applied += 1;
+        let checkpoint = self.replay.checkpoints.iter().find(|(at, _)| *at == self.applied);
+        if let Some((_, expected)) = checkpoint {
+            let found = fingerprint(&self.world);
+            if found != *expected {
+                return Err(Diverged { tick: self.world.tick, expected: *expected, found });
+            }
+        }
         let keyframe_due = self.applied.is_multiple_of(KEYFRAME_TICKS as usize);
         if keyframe_due && self.keyframes.last().is_some_and(|(at, _)| *at < self.applied) {
             self.keyframes.push((self.applied, self.world.clone()));
         }
-        true
+        Ok(true)
     }
 
     /// Moves to `position` ticks into the replay (clamped to its length): forwards by playing,
     /// backwards from the nearest keyframe before it.
-    pub fn seek(&mut self, position: usize) {
+    pub fn seek(&mut self, position: usize) -> Result<(), Diverged> {
         let position = position.min(self.len());
         if position < self.applied {
             let (at, world) = self
@@ -331,8 +387,9 @@ impl Playback {
             self.world = world.clone();
         }
         while self.applied < position {
-            self.step();
+            self.step()?;
         }
+        Ok(())
     }
 }
 

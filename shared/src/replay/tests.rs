@@ -80,11 +80,11 @@ fn record_match(ticks: u32) -> (Vec<u8>, Vec<World>) {
         }
         apply(&mut world, &record, &mut inputs);
         lives.push(world.clone());
-        if let Some(chunk) = recorder.push(record) {
+        if let Some(chunk) = recorder.push(record, &world) {
             file.extend_from_slice(&chunk);
         }
     }
-    if let Some(chunk) = recorder.flush() {
+    if let Some(chunk) = recorder.flush(&world) {
         file.extend_from_slice(&chunk);
     }
     (file, lives)
@@ -99,13 +99,13 @@ fn playing_a_recorded_match_reproduces_the_live_world_at_every_tick() {
     assert_eq!(replay.ticks.len(), 1000);
     let mut playback = Playback::new(replay);
     for (tick, live) in lives.iter().enumerate() {
-        assert!(playback.step(), "tick {tick} is in the replay");
+        assert_eq!(playback.step(), Ok(true), "tick {tick} is in the replay and matches");
         assert!(
             playback.world() == live,
             "the replayed world differs from the live one at tick {tick}"
         );
     }
-    assert!(!playback.step(), "and nothing after the end");
+    assert_eq!(playback.step(), Ok(false), "and nothing after the end");
     // The file is a list of inputs: these random ones, new every tick, are the worst case
     // (real players repeat their commands, which LZ4 folds).
     let player_minutes = 6.0 * 1000.0 / 30.0 / 60.0;
@@ -119,7 +119,7 @@ fn seeking_lands_where_playing_does() {
     let (file, lives) = record_match(700);
     let mut playback = Playback::new(Replay::parse(&file).expect("parses"));
     for position in [650, 20, 451, 450, 700, 0, 301, 999] {
-        playback.seek(position);
+        playback.seek(position).expect("the replay matches its fingerprints");
         let expected = position.min(700);
         assert_eq!(playback.position(), expected);
         if expected == 0 {
@@ -129,6 +129,18 @@ fn seeking_lands_where_playing_does() {
         }
     }
     assert!(playback.names().any(|(_, name)| name == "p1"), "names come from the joins");
+}
+
+#[test]
+fn a_replay_from_other_rules_is_caught_at_the_first_checkpoint() {
+    let (file, _) = record_match(400);
+    let mut replay = Replay::parse(&file).expect("parses");
+    // As if this build's step moved one player differently: one recorded command changed.
+    let (_, cmd) = replay.ticks[100].inputs.first_mut().expect("a command at tick 100");
+    cmd.move_x = cmd.move_x.wrapping_add(40);
+    let mut playback = Playback::new(replay);
+    let error = playback.seek(400).expect_err("the first checkpoint after tick 100 fails");
+    assert_eq!(error.tick, Tick(CHUNK_TICKS as u32), "caught at the end of the first chunk");
 }
 
 #[test]
