@@ -12,6 +12,8 @@
 //! | `GET /api/leaderboard?period=all\|week` | the top players |
 //! | `GET /api/me` | the player's name and career (`{"player": null}` before a session) |
 //! | `GET /api/cluster` | every process of the cluster, its load and its public rooms |
+//! | `GET /api/replays` | the finished replays of public rooms, newest first |
+//! | `GET /api/replays/{id}` | one replay file (`shared::replay`'s format) |
 //!
 //! With a cluster (`--redis-url`) the room list, quick play and join by code cover every
 //! process (see `node`); an answer for a room on another process carries `ws_url`, the game
@@ -267,5 +269,62 @@ pub(crate) async fn cluster(State(state): State<AppState>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             "the cluster directory is unavailable right now",
         ),
+    }
+}
+
+/// The finished replays, newest first: id, title, map, start, size, versions.
+pub(crate) async fn replays(State(state): State<AppState>) -> Response {
+    let Some(replays) = state.lobby.replays().cloned() else {
+        return Json(serde_json::json!({ "replays": [] })).into_response();
+    };
+    let listed = tokio::task::spawn_blocking(move || {
+        let mut listed = Vec::new();
+        for (path, size) in crate::recording::finished_replays(replays.dir()).into_iter().rev() {
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+                continue;
+            };
+            match read_header(&path) {
+                Ok(header) => listed.push(serde_json::json!({
+                    "id": id, "title": header.title, "map": header.map.id,
+                    "started_at": header.started_at, "bytes": size, "tick_hz": header.tick_hz,
+                    "server_version": header.server_version, "protocol": header.protocol_version,
+                })),
+                Err(err) => tracing::debug!(%id, "not listing a replay: {err:#}"),
+            }
+        }
+        listed
+    })
+    .await
+    .unwrap_or_default();
+    Json(serde_json::json!({ "replays": listed })).into_response()
+}
+
+fn read_header(path: &std::path::Path) -> anyhow::Result<shared::replay::Header> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    let limit = shared::replay::MAX_HEADER_BYTES as u64 + 10;
+    std::fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    Ok(shared::replay::parse_header(&bytes)?)
+}
+
+/// One replay file, by the id `/api/replays` lists (letters, digits and `-` only).
+pub(crate) async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let valid = !id.is_empty()
+        && id.len() <= 80
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let Some(replays) = state.lobby.replays().filter(|_| valid) else {
+        return refuse(StatusCode::NOT_FOUND, "no such replay");
+    };
+    let path = replays.dir().join(format!("{id}.{}", crate::recording::EXTENSION));
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => (
+            [
+                (axum::http::header::CONTENT_TYPE, "application/octet-stream"),
+                (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => refuse(StatusCode::NOT_FOUND, "no such replay"),
     }
 }

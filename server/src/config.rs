@@ -131,6 +131,18 @@ pub struct ServerConfig {
     /// clients to rejoin through the lobby (close code 1012).
     #[arg(long, env = "SKIRMISH_DRAIN_SECS", default_value_t = 30)]
     pub drain_secs: u64,
+    /// Where public rooms' replays are written (default `<data dir>/replays`).
+    #[arg(long, env = "SKIRMISH_REPLAY_DIR")]
+    pub replay_dir: Option<PathBuf>,
+    /// Finished replays kept on disk (the oldest go first); 0 records nothing.
+    #[arg(long, env = "SKIRMISH_REPLAY_KEEP", default_value_t = 100)]
+    pub replay_keep: usize,
+    /// Megabytes of finished replays kept on disk at most.
+    #[arg(long, env = "SKIRMISH_REPLAY_MAX_MB", default_value_t = 500)]
+    pub replay_max_mb: u64,
+    /// A room's replay ends after this many minutes (the room plays on unrecorded).
+    #[arg(long, env = "SKIRMISH_REPLAY_MAX_MINUTES", default_value_t = 60)]
+    pub replay_max_minutes: u64,
     /// A single socket write (or close) taking longer than this drops the connection.
     #[arg(long, env = "SKIRMISH_WRITE_TIMEOUT_MS", default_value_t = 3000)]
     pub write_timeout_ms: u64,

@@ -36,6 +36,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/leaderboard", get(api::leaderboard))
         .route("/api/me", get(api::me))
         .route("/api/cluster", get(api::cluster))
+        .route("/api/replays", get(api::replays))
+        .route("/api/replays/{id}", get(api::replay))
         .route("/r/{code}", get(room_page))
         .route("/favicon.ico", get(favicon))
         .fallback_service(client)
@@ -183,6 +185,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         .collect();
     let mut body = state.metrics.render(&rooms, &state.store.stats());
     crate::node::render_metrics(&mut body, state.node.as_deref(), state.draining.is_cancelled());
+    if let Some(replays) = state.lobby.replays() {
+        replays.render_metrics(&mut body);
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

@@ -21,6 +21,7 @@
 //!   latest-wins outbound slot.
 //! - `room`: one fixed-tick task per room: drain inputs, `sim::step`, publish frames.
 //! - `career`: what a room records for the leaderboard (names, kills, matches, streaks).
+//! - `recording`: public rooms' replays, written by a background task, pruned by count and size.
 //! - `members`: a room's seats, resume tokens and the grace period after a drop.
 //! - `rate`: token-bucket rate limits per connection.
 //! - `lobby`: rooms, seat reservations, quick play, idle rooms closing.
@@ -53,6 +54,7 @@ mod metrics;
 mod node;
 mod pacing;
 mod rate;
+mod recording;
 mod room;
 mod session;
 mod state;
@@ -145,14 +147,27 @@ pub async fn run_with(
     .await
     .context("opening the profile and leaderboard database")?;
     tracing::info!(backend = store.backend(), "profiles and leaderboard stored");
-    let lobby = Arc::new(lobby::Lobby::new(
-        config.clone(),
-        maps,
-        metrics.clone(),
-        store.clone(),
-        cancel.clone(),
-        tracker.clone(),
-    ));
+    let replays = match config.replay_keep {
+        0 => None,
+        keep => Some(recording::Replays::start(
+            config.replay_dir.clone().unwrap_or_else(|| config.data_dir.join("replays")),
+            keep,
+            config.replay_max_mb.saturating_mul(1 << 20),
+            config.replay_max_minutes,
+            config.tick_hz,
+        )?),
+    };
+    let lobby = Arc::new(
+        lobby::Lobby::new(
+            config.clone(),
+            maps,
+            metrics.clone(),
+            store.clone(),
+            cancel.clone(),
+            tracker.clone(),
+        )
+        .with_replays(replays.clone()),
+    );
     lobby::spawn_reaper(lobby.clone(), cancel.clone(), &tracker);
     let sessions = Arc::new(auth::SessionKeys::load_or_create(
         config.session_secret.as_deref(),
@@ -203,6 +218,10 @@ pub async fn run_with(
     tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
         tracing::warn!("some sessions did not finish closing within {SHUTDOWN_GRACE:?}");
+    }
+    // Rooms have stopped and finished their replays: write what is queued.
+    if let Some(replays) = &replays {
+        replays.close(SHUTDOWN_GRACE).await;
     }
     // Rooms have stopped and recorded their matches: write what the store accepted.
     let lost = store.close(SHUTDOWN_GRACE).await;

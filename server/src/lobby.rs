@@ -148,6 +148,8 @@ pub(crate) struct Lobby {
     cancel: CancellationToken,
     tracker: TaskTracker,
     directory: Mutex<Directory>,
+    /// Where public rooms' replays go (`None`: `--replay-keep 0`).
+    replays: Option<Arc<crate::recording::Replays>>,
 }
 
 impl Lobby {
@@ -160,7 +162,17 @@ impl Lobby {
         tracker: TaskTracker,
     ) -> Lobby {
         let directory = Mutex::new(Directory::default());
-        Lobby { config, maps, metrics, store, cancel, tracker, directory }
+        Lobby { config, maps, metrics, store, cancel, tracker, directory, replays: None }
+    }
+
+    /// Records public rooms opened from now on into `replays`.
+    pub(crate) fn with_replays(mut self, replays: Option<Arc<crate::recording::Replays>>) -> Lobby {
+        self.replays = replays;
+        self
+    }
+
+    pub(crate) fn replays(&self) -> Option<&Arc<crate::recording::Replays>> {
+        self.replays.as_ref()
     }
 
     fn directory(&self) -> MutexGuard<'_, Directory> {
@@ -356,14 +368,20 @@ impl Lobby {
         directory.serial += 1;
         let label = if spec.public { id.clone() } else { format!("private-{}", directory.serial) };
         let stop = self.cancel.child_token();
+        // Public rooms are recorded from their first tick (an empty world), which is what makes
+        // a replay playable from inputs alone.
+        let recording = self.replays.as_ref().filter(|_| spec.public).and_then(|replays| {
+            let world = shared::sim::World::new(map.clone(), self.config.tick_hz);
+            replays.record(&label, &spec.title, map, &world)
+        });
         let handle = room::spawn(
             self.config.clone(),
             map.clone(),
             spec.capacity,
             self.metrics.clone(),
             self.store.clone(),
-            stop.clone(),
-            &self.tracker,
+            recording,
+            (stop.clone(), &self.tracker),
         );
         tracing::info!(room = %label, map = %spec.map, capacity = spec.capacity, public = spec.public, "room opened");
         let info = RoomInfo {

@@ -106,8 +106,8 @@ pub(crate) fn spawn(
     capacity: usize,
     metrics: Arc<Metrics>,
     store: Store,
-    cancel: CancellationToken,
-    tracker: &tokio_util::task::TaskTracker,
+    recording: Option<crate::recording::Recording>,
+    (cancel, tracker): (CancellationToken, &tokio_util::task::TaskTracker),
 ) -> RoomHandle {
     // Every session sends at most one join and one leave, and sessions are capped, so this bound
     // only makes joins wait a tick under a stampede; it never drops one.
@@ -124,6 +124,7 @@ pub(crate) fn spawn(
         capacity,
         careers: Careers::default(),
         store,
+        recording,
         config,
     };
     tracker.spawn(room.run(control_rx, cancel));
@@ -146,6 +147,8 @@ struct Room {
     /// Names, kills and matches of the players with a key, for the leaderboard.
     careers: Careers,
     store: Store,
+    /// This room's replay, while it is recorded.
+    recording: Option<crate::recording::Recording>,
 }
 
 impl Room {
@@ -170,9 +173,12 @@ impl Room {
             self.metrics.observe_tick(took);
             self.stats.ticks.observe(took);
         }
-        // Closing (shutdown, or idle): every seat's match ends here.
+        // Closing (shutdown, or idle): every seat's match ends here, and the replay.
         for record in self.careers.all_left(self.world.tick, self.config.tick_hz, unix_now()) {
             self.store.record(record);
+        }
+        if let Some(recording) = self.recording.take() {
+            recording.finish(&self.world).await;
         }
     }
 
@@ -181,6 +187,7 @@ impl Room {
         self.apply_control(control); //                     1. Joins, leaves, resumes, expiries.
         self.drain_inputs(); //                              2. Paced commands, chat lines.
         let events = sim::step(&mut self.world, &self.inputs); // 3. The pure step.
+        self.record_replay();
         self.record_kills(&events);
         self.events.extend(events);
         self.publish(); //                                   4. Events, scoreboard, snapshots.
@@ -223,6 +230,9 @@ impl Room {
         let (id, link, token) =
             self.members.add(name.clone(), |id| Arc::new(Link::new(id, metrics, tick_hz)));
         self.world.add_player(id);
+        if let Some(recording) = &mut self.recording {
+            recording.joined(id, &name);
+        }
         if let Some(seen) = self.careers.seated(id, player, &name, self.world.tick, unix_now()) {
             self.store.record(seen);
         }
@@ -273,12 +283,27 @@ impl Room {
 
     fn remove(&mut self, id: PlayerId, name: &str, why: &str) {
         self.world.remove_player(id);
+        if let Some(recording) = &mut self.recording {
+            recording.left(id);
+        }
         let tick_hz = self.config.tick_hz;
         if let Some(ended) = self.careers.left(id, self.world.tick, tick_hz, unix_now()) {
             self.store.record(ended);
         }
         self.events.push(GameEvent::Left { id });
         tracing::info!(player = %id, %name, players = self.members.len(), why, "player removed");
+    }
+
+    /// The tick's seat changes and commands into the replay; a recording that ended is
+    /// finished on its own task.
+    fn record_replay(&mut self) {
+        let Some(recording) = &mut self.recording else { return };
+        if !recording.stepped(&self.inputs, &self.world) {
+            let (recording, world) = (self.recording.take(), self.world.clone());
+            if let Some(recording) = recording {
+                tokio::spawn(async move { recording.finish(&world).await });
+            }
+        }
     }
 
     /// Kills go to the store (never blocking: a full queue drops and counts).

@@ -203,16 +203,7 @@ impl Replay {
     /// writing) is an error, so that a damaged replay is never shown as complete.
     pub fn parse(bytes: &[u8]) -> Result<Replay, ReplayError> {
         let mut reader = Reader { bytes, at: 0 };
-        if reader.take(4, "magic")? != MAGIC {
-            return Err(ReplayError::NotAReplay);
-        }
-        let version = u16::from_le_bytes(reader.array::<2>("version")?);
-        if version != FORMAT_VERSION {
-            return Err(ReplayError::Version { found: version });
-        }
-        let len = reader.length(MAX_HEADER_BYTES, "header length")?;
-        let header: Header = decode_replay(reader.take(len, "header")?)
-            .map_err(|err| ReplayError::Corrupted(format!("header: {err}")))?;
+        let header = reader.header()?;
         let mut ticks = Vec::new();
         let mut checkpoints = Vec::new();
         let mut expected = Tick(header.first_tick.0 + 1);
@@ -243,7 +234,27 @@ struct Reader<'a> {
     at: usize,
 }
 
+/// Reads only a file's header: enough to list a replay (give it the file's first
+/// [`MAX_HEADER_BYTES`] + 10 bytes, or all of it).
+pub fn parse_header(bytes: &[u8]) -> Result<Header, ReplayError> {
+    Reader { bytes, at: 0 }.header()
+}
+
 impl<'a> Reader<'a> {
+    /// Magic, version and header.
+    fn header(&mut self) -> Result<Header, ReplayError> {
+        if self.take(4, "magic")? != MAGIC {
+            return Err(ReplayError::NotAReplay);
+        }
+        let version = u16::from_le_bytes(self.array::<2>("version")?);
+        if version != FORMAT_VERSION {
+            return Err(ReplayError::Version { found: version });
+        }
+        let len = self.length(MAX_HEADER_BYTES, "header length")?;
+        decode_replay(self.take(len, "header")?)
+            .map_err(|err| ReplayError::Corrupted(format!("header: {err}")))
+    }
+
     fn done(&self) -> bool {
         self.at >= self.bytes.len()
     }

@@ -13,6 +13,7 @@ mod load;
 mod lobby;
 mod netcode;
 mod refusal;
+mod replays;
 mod resume;
 mod soak;
 mod tls;
