@@ -13,9 +13,17 @@
 //! thread than the one that allocated it is subtracted from that thread's shard, so one shard
 //! can go negative; only the sum means anything.
 //!
-//! ```ignore
+//! The server wraps mimalloc; any allocator goes:
+//!
+//! ```
 //! #[global_allocator]
-//! static ALLOCATOR: heap::Counting<mimalloc::MiMalloc> = heap::Counting(mimalloc::MiMalloc);
+//! static ALLOCATOR: heap::Counting<std::alloc::System> = heap::Counting(std::alloc::System);
+//!
+//! let before = heap::live_bytes();
+//! let kept = vec![0u8; 1 << 20];
+//! assert!(heap::live_bytes() >= before + (1 << 20));
+//! drop(kept);
+//! assert!(heap::live_bytes() < before + (1 << 20));
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout};
