@@ -45,6 +45,9 @@ pub const CHUNK_TICKS: usize = 300;
 pub const MAX_HEADER_BYTES: usize = 256 * 1024;
 /// The largest decompressed chunk a reader accepts: 300 ticks of 1,000 players' commands.
 pub const MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+/// The most seat changes or commands one tick may carry (a room seats at most a few hundred):
+/// a hostile file cannot make a player simulate a crowd.
+pub const MAX_PER_TICK: usize = 4096;
 /// How often [`Playback`] keeps a copy of the world for seeking.
 pub const KEYFRAME_TICKS: u32 = 150;
 
@@ -218,6 +221,15 @@ impl Replay {
                 return Err(ReplayError::Corrupted(format!(
                     "chunk starts at tick {} instead of {}",
                     chunk.first_tick.0, expected.0
+                )));
+            }
+            let crowded = chunk
+                .ticks
+                .iter()
+                .any(|tick| tick.changes.len() > MAX_PER_TICK || tick.inputs.len() > MAX_PER_TICK);
+            if crowded {
+                return Err(ReplayError::Corrupted(format!(
+                    "a tick with more than {MAX_PER_TICK} changes or commands"
                 )));
             }
             expected = Tick(expected.0 + len_u32(chunk.ticks.len()));

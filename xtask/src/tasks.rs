@@ -84,8 +84,9 @@ pub(crate) fn test() -> anyhow::Result<()> {
     let server_bin = Path::new("target/debug/skirmish-server")
         .canonicalize()
         .context("locating the server binary")?;
-    // 4. The message decoders and handlers under libFuzzer, for a bounded time each.
-    for target in ["client_msg", "server_msg"] {
+    // 4. The message decoders and handlers, and the replay reader, under libFuzzer, for a
+    //    bounded time each.
+    for target in ["client_msg", "server_msg", "replay"] {
         sh(env.command("cargo").args([
             "+nightly",
             "fuzz",
