@@ -399,9 +399,11 @@ impl Directory {
         Reply: Future<Output = RedisResult<T>>,
     {
         let attempts = async {
+            Counters::bump(&self.counters.redis_calls);
             match request(self.connection.clone()).await {
                 Err(error) if may_retry(retry, &error) => {
                     tracing::debug!(%error, "cluster: redis connection lost; trying again");
+                    Counters::bump(&self.counters.redis_calls);
                     request(self.connection.clone()).await
                 }
                 result => result,

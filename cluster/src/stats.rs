@@ -19,6 +19,8 @@ pub struct ClusterStats {
     pub reservations_refused: u64,
     /// Redis calls that failed or timed out, whatever the method.
     pub redis_errors: u64,
+    /// Round trips to Redis (a script is one, whatever it runs inside).
+    pub redis_calls: u64,
 }
 
 #[derive(Default)]
@@ -28,6 +30,7 @@ pub(crate) struct Counters {
     pub(crate) reservations_granted: AtomicU64,
     pub(crate) reservations_refused: AtomicU64,
     pub(crate) redis_errors: AtomicU64,
+    pub(crate) redis_calls: AtomicU64,
 }
 
 impl Counters {
@@ -38,6 +41,7 @@ impl Counters {
             reservations_granted: self.reservations_granted.load(Ordering::Relaxed),
             reservations_refused: self.reservations_refused.load(Ordering::Relaxed),
             redis_errors: self.redis_errors.load(Ordering::Relaxed),
+            redis_calls: self.redis_calls.load(Ordering::Relaxed),
         }
     }
 

@@ -537,6 +537,11 @@ pub(crate) fn render_metrics(out: &mut String, node: Option<&Node>, draining: bo
             "Redis calls that failed or timed out.",
             stats.redis_errors,
         ),
+        (
+            "skirmish_cluster_redis_calls_total",
+            "Round trips to Redis (a Lua script is one).",
+            stats.redis_calls,
+        ),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");

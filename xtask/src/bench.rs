@@ -154,10 +154,11 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
     rows.push(("cluster-3x300", 900, cluster.clone()));
     print_table(&rows);
     println!(
-        "cluster (3 processes x {}, quick play through one lobby): join p50 {:.1} ms, p99 {:.1} ms; {:.1} Redis commands per join (heartbeats apart: {:.1}/s idle); srv cpu is the first process's",
+        "cluster (3 processes x {}, quick play through one lobby): join p50 {:.1} ms, p99 {:.1} ms; per join {:.1} round trips to Redis, {:.1} commands run there (heartbeats apart: {:.1} commands/s idle); srv cpu is the first process's",
         crate::cluster_bench::PER_PROCESS,
         field(&cluster, "join_ms.p50"),
         field(&cluster, "join_ms.p99"),
+        field(&cluster, "redis_round_trips_per_join"),
         field(&cluster, "redis_ops_per_join"),
         field(&cluster, "redis_idle_ops_per_s"),
     );
