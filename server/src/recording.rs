@@ -2,10 +2,10 @@
 //! commands of each tick, in chunks of ten seconds, written by one background task so a tick
 //! never waits for a disk.
 //!
-//! - A room's [`Recording`] collects its ticks; each full chunk (compressed on the room's task:
-//!   about 20 µs a chunk, once every 300 ticks) goes to the writer through a bounded queue. A
-//!   full queue (a disk that stalls) ends that recording, counted in `/metrics`, rather than
-//!   block or grow.
+//! - A room's [`Recording`] collects its ticks; each full chunk (300 ticks) goes to the writer
+//!   through a bounded queue, and the writer encodes, compresses and writes it on the blocking
+//!   pool, so the room's tick only appends its commands to a list. A full queue (a disk that
+//!   stalls) ends that recording, counted in `/metrics`, rather than block or grow.
 //! - A replay starts with its room (an empty world at tick 0, which is what makes it playable
 //!   from inputs alone) and ends when the room closes, at shutdown, or after
 //!   `--replay-max-minutes`; a room that lives longer is not recorded past that.
@@ -52,9 +52,10 @@ enum Write {
         path: Arc<Path>,
         header: Vec<u8>,
     },
+    /// Encoded and compressed by the writer, off the room's tick.
     Chunk {
         path: Arc<Path>,
-        bytes: Vec<u8>,
+        chunk: replay::Chunk,
     },
     Finish {
         path: Arc<Path>,
@@ -189,8 +190,8 @@ impl Recording {
         // `seq` is the netcode's; the step never reads it, and a constant compresses away.
         record.inputs.extend(inputs.iter().map(|(id, cmd)| (id, InputCmd { seq: 0, ..*cmd })));
         self.ticks += 1;
-        if let Some(bytes) = self.recorder.push(record, world) {
-            let chunk = Write::Chunk { path: self.path.clone(), bytes };
+        if let Some(chunk) = self.recorder.push(record, world) {
+            let chunk = Write::Chunk { path: self.path.clone(), chunk };
             if self.replays.writes.try_send(chunk).is_err() {
                 self.replays.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(path = %self.path.display(), "replay writer behind: recording ended");
@@ -207,8 +208,8 @@ impl Recording {
     /// Writes what is left and closes the file (the room is closing: waiting for room in the
     /// queue costs no tick).
     pub(crate) async fn finish(mut self, world: &World) {
-        if let Some(bytes) = self.recorder.flush(world) {
-            let _ = self.replays.writes.send(Write::Chunk { path: self.path.clone(), bytes }).await;
+        if let Some(chunk) = self.recorder.flush(world) {
+            let _ = self.replays.writes.send(Write::Chunk { path: self.path.clone(), chunk }).await;
         }
         let _ = self.replays.writes.send(Write::Finish { path: self.path.clone() }).await;
     }
@@ -223,14 +224,21 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, mut queue: mpsc::Receiver<Write>, chunks: Arc<AtomicU64>) {
+    async fn run(mut self, mut queue: mpsc::Receiver<Write>, mut chunks: Arc<AtomicU64>) {
         while let Some(write) = queue.recv().await {
             if matches!(write, Write::Close) {
                 break;
             }
-            // Small sequential writes: done in place (a blocking pool hop per chunk would cost
-            // more than the write); the queue absorbs a slow disk.
-            if let Err(err) = self.apply(write, &chunks) {
+            // Encoding and compressing a chunk of a big room takes milliseconds, and the disk
+            // may stall: on the blocking pool, one write at a time, in order.
+            let (back, result) = tokio::task::spawn_blocking(move || {
+                let result = self.apply(write, &chunks);
+                ((self, chunks), result)
+            })
+            .await
+            .expect("the replay writer does not panic");
+            (self, chunks) = back;
+            if let Err(err) = result {
                 tracing::warn!("replays: {err:#}");
             }
         }
@@ -246,9 +254,9 @@ impl Writer {
                 file.write_all(&header).with_context(|| format!("writing {}", path.display()))?;
                 self.open.insert(path, file);
             }
-            Write::Chunk { path, bytes } => {
+            Write::Chunk { path, chunk } => {
                 if let Some(file) = self.open.get_mut(&path) {
-                    file.write_all(&bytes)
+                    file.write_all(&replay::encode_chunk(&chunk))
                         .with_context(|| format!("writing {}", path.display()))?;
                     chunks.fetch_add(1, Ordering::Relaxed);
                 }

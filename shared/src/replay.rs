@@ -171,24 +171,24 @@ impl Recorder {
         Recorder { chunk: Chunk { first_tick, ticks: Vec::new(), fingerprint: 0 } }
     }
 
-    /// Adds one tick, after which the live world is `world`; returns the encoded chunk when it
-    /// is full (the world's fingerprint is taken then, once a chunk).
-    pub fn push(&mut self, record: TickRecord, world: &World) -> Option<Vec<u8>> {
+    /// Adds one tick, after which the live world is `world`; returns the chunk when it is full
+    /// (the world's fingerprint is taken then, once a chunk). Encode it with [`encode_chunk`],
+    /// off the tick if it matters.
+    pub fn push(&mut self, record: TickRecord, world: &World) -> Option<Chunk> {
         self.chunk.ticks.push(record);
         (self.chunk.ticks.len() >= CHUNK_TICKS).then(|| self.flush(world)).flatten()
     }
 
     /// The ticks not yet in a chunk, as a (short) chunk ending at `world`; `None` when there
     /// are none.
-    pub fn flush(&mut self, world: &World) -> Option<Vec<u8>> {
+    pub fn flush(&mut self, world: &World) -> Option<Chunk> {
         if self.chunk.ticks.is_empty() {
             return None;
         }
         let next = Tick(self.chunk.first_tick.0 + len_u32(self.chunk.ticks.len()));
         self.chunk.fingerprint = fingerprint(world);
         let fresh = Chunk { first_tick: next, ticks: Vec::new(), fingerprint: 0 };
-        let full = std::mem::replace(&mut self.chunk, fresh);
-        Some(encode_chunk(&full))
+        Some(std::mem::replace(&mut self.chunk, fresh))
     }
 }
 

@@ -81,11 +81,11 @@ fn record_match(ticks: u32) -> (Vec<u8>, Vec<World>) {
         apply(&mut world, &record, &mut inputs);
         lives.push(world.clone());
         if let Some(chunk) = recorder.push(record, &world) {
-            file.extend_from_slice(&chunk);
+            file.extend_from_slice(&encode_chunk(&chunk));
         }
     }
     if let Some(chunk) = recorder.flush(&world) {
-        file.extend_from_slice(&chunk);
+        file.extend_from_slice(&encode_chunk(&chunk));
     }
     (file, lives)
 }
