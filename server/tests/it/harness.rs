@@ -113,8 +113,8 @@ fn unique() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A minimal HTTP/1.1 GET over a raw socket: returns (status, headers+body text).
-pub(crate) async fn http_get(addr: SocketAddr, path: &str, extra_headers: &str) -> (u16, String) {
+/// A minimal HTTP/1.1 GET over a raw socket: the whole response, headers and body, as bytes.
+pub(crate) async fn http_get_bytes(addr: SocketAddr, path: &str, extra_headers: &str) -> Vec<u8> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connecting");
     let request =
@@ -125,6 +125,12 @@ pub(crate) async fn http_get(addr: SocketAddr, path: &str, extra_headers: &str) 
         .await
         .expect("response in time")
         .expect("reading");
+    response
+}
+
+/// [`http_get_bytes`] as text: returns (status, headers+body text).
+pub(crate) async fn http_get(addr: SocketAddr, path: &str, extra_headers: &str) -> (u16, String) {
+    let response = http_get_bytes(addr, path, extra_headers).await;
     let text = String::from_utf8_lossy(&response).to_string();
     let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
     (status, text)

@@ -10,21 +10,13 @@ use bots::behavior::Behavior;
 use bots::run::{Placement, RunConfig, run};
 use shared::replay::{Playback, Replay};
 
-use crate::harness::{TestServer, WAIT, http_get, test_config};
+use crate::harness::{TestServer, WAIT, http_get, http_get_bytes, test_config};
 
 /// A GET whose body is bytes (`http_get` reads text).
 async fn download(addr: SocketAddr, path: &str) -> Vec<u8> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connecting");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("writing the request");
-    let mut response = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
-        .await
-        .expect("the response in time")
-        .expect("reading");
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a header end");
+    let response = http_get_bytes(addr, path, "").await;
     assert!(response.starts_with(b"HTTP/1.1 200"), "GET {path}: 200");
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a header end");
     response[split + 4..].to_vec()
 }
 
