@@ -108,6 +108,11 @@ async fn memory_and_descriptors_come_back_after_each_round_of_play() {
         "900",
         "--resume-grace-secs",
         "2",
+        // The room's replay holds up to a chunk (ten seconds) of the round's commands until it
+        // is written, so a quiet point's heap would depend on where in a chunk it falls:
+        // bounded, not a leak, but noise of hundreds of KB. Replays have their own tests.
+        "--replay-keep",
+        "0",
     ]);
     let addr = server.addr;
     let rounds = env_or("SKIRMISH_SOAK_ROUNDS", 6);
@@ -148,22 +153,23 @@ async fn memory_and_descriptors_come_back_after_each_round_of_play() {
         second.reconnects
     );
     assert!(second.reconnects > 0, "the round had churn to leak from");
-    // The live heap moves in steps when a map or buffer doubles to a new peak of players (16-20
-    // KB steps on a quiet machine, up to 50 KB on a machine so busy that only half the
-    // snapshots got through), then stays flat; a leak grows with every visit. These bounds
-    // catch what a connection leaves behind when it leaks (its link, buffers, member, task:
-    // kilobytes per visit); a leak of a few bytes per visit needs the long soak.
-    let visits = (count as f64) * (rounds / 2) as f64;
+    // The live heap moves in steps when a map or buffer doubles to a new peak of players (steps
+    // of 16 KB to 230 KB seen, once, then flat for the remaining rounds); a leak grows in every
+    // round by what each visit leaves behind. So: not every one of the last three rounds may
+    // grow by 64 bytes a visit or more (a leaked link, member, task or buffer is kilobytes),
+    // and the whole run may not gain more than a few MB.
+    let per_round = 64.0 * count as f64;
+    let increments: Vec<f64> = points.windows(2).map(|w| w[1].heap - w[0].heap).collect();
+    let last_three = &increments[increments.len().saturating_sub(3)..];
     assert!(
-        heap_drift < 512.0 * visits,
-        "quiet live heap does not grow with the players who came and went: {:+.1} KB over {visits} visits",
-        heap_drift / 1e3
+        !(last_three.len() == 3 && last_three.iter().all(|grew| *grew > per_round)),
+        "quiet live heap grows round after round: {:?} KB",
+        increments.iter().map(|grew| (grew / 1e3).round()).collect::<Vec<_>>()
     );
-    let late_growth = end.heap - points[half].heap;
     assert!(
-        late_growth < 256.0 * visits,
-        "quiet live heap stops growing in the last rounds: {:+.1} KB",
-        late_growth / 1e3
+        heap_drift < 4e6,
+        "quiet live heap: no large rise over the rounds: {:+.1} KB",
+        heap_drift / 1e3
     );
     assert!(
         rss_drift < 0.15,
