@@ -116,6 +116,18 @@ pub struct ScoreRow {
 
 /// The exponential reconnect delay for `attempt` (0-based), spread by `jitter` in 0..1 so a
 /// crowd of clients does not return in lockstep.
+/// Asks of the lobby after a 1012 before the page shows why it could not find a seat.
+pub const MAX_REJOINS: u32 = 6;
+
+/// A pending rejoin through the lobby.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Rejoin {
+    /// When to ask (infinity while an ask is on its way).
+    at_ms: f64,
+    /// Asks that got no seat.
+    failed: u32,
+}
+
 pub fn backoff_ms(attempt: u32, jitter: f64) -> f64 {
     let base = (BACKOFF_FIRST_MS * 2f64.powi(attempt.min(16) as i32)).min(BACKOFF_MAX_MS);
     base * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))
@@ -127,8 +139,9 @@ pub struct App {
     pub target: Target,
     /// Why the page is back in the lobby, if it was sent there (shown above the rooms).
     pub notice: Option<String>,
-    /// Set by a 1012 on a lobby seat until the shell takes it (`take_rejoin`).
-    rejoin: bool,
+    /// After a 1012 on a lobby seat: when to ask the lobby for a new seat, and how many asks
+    /// failed so far (`take_rejoin`, `rejoin_failed`).
+    rejoin: Option<Rejoin>,
     pub conn: Conn,
     /// The netcode of the current (or last) connection: from its `Welcome` on.
     pub net: Option<ClientCore>,
@@ -165,7 +178,7 @@ impl App {
             name: String::new(),
             target: Target::default(),
             notice: None,
-            rejoin: false,
+            rejoin: None,
             conn: Conn::Idle,
             net: None,
             roster: BTreeMap::new(),
@@ -188,6 +201,7 @@ impl App {
 
     /// The player asked to join `target` as `name`: the shell opens a socket next.
     pub fn join(&mut self, name: &str, target: Target) {
+        self.rejoin = None;
         self.name = name.trim().to_string();
         self.target = target;
         self.notice = None;
@@ -211,10 +225,35 @@ impl App {
         self.ui_version += 1;
     }
 
-    /// Whether the server sent this player back to the lobby for a new seat (1012 on a lobby
-    /// seat), once: the shell then asks the lobby again.
-    pub fn take_rejoin(&mut self) -> bool {
-        std::mem::take(&mut self.rejoin)
+    /// Whether it is time to ask the lobby for a new seat after a 1012 on a lobby seat (the
+    /// shell then asks); `true` once per ask.
+    pub fn take_rejoin(&mut self, now_ms: f64) -> bool {
+        match &mut self.rejoin {
+            Some(rejoin) if now_ms >= rejoin.at_ms => {
+                rejoin.at_ms = f64::INFINITY;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The lobby refused the rejoin's ask outright (the room is gone): no more asks.
+    pub fn stop_rejoin(&mut self) {
+        self.rejoin = None;
+    }
+
+    /// The lobby did not answer a rejoin's ask: `true` if another ask is due later (backing
+    /// off like reconnects, [`MAX_REJOINS`] asks in all), `false` when the shell should show the
+    /// refusal. Any answer that seats the player ends the rejoin (`join`).
+    pub fn rejoin_failed(&mut self, now_ms: f64, jitter: f64) -> bool {
+        let Some(rejoin) = &mut self.rejoin else { return false };
+        rejoin.failed += 1;
+        if rejoin.failed >= MAX_REJOINS {
+            self.rejoin = None;
+            return false;
+        }
+        rejoin.at_ms = now_ms + backoff_ms(rejoin.failed, jitter);
+        true
     }
 
     /// Whether the shell should open a socket now.
@@ -385,7 +424,8 @@ impl App {
             let name = std::mem::take(&mut self.name);
             self.leave();
             self.name = name;
-            self.rejoin = true;
+            // Not at once: the process that said 1012 may be the only one, coming back.
+            self.rejoin = Some(Rejoin { at_ms: now_ms + backoff_ms(0, jitter), failed: 0 });
             self.notice = Some("The server is restarting: finding you a new seat…".into());
             return;
         }

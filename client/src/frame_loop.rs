@@ -128,7 +128,7 @@ impl Game {
         if matches!(self.app.conn, Conn::Idle | Conn::Closed { .. }) {
             self.lobby.poll(now);
         }
-        self.pump_lobby()?;
+        self.pump_lobby(now)?;
         self.pump_socket(now)?;
         let input = &mut self.input;
         self.app.update(now, frame_ms, || input.command());
@@ -271,7 +271,7 @@ impl Game {
     }
 
     /// Answers of the lobby's background requests.
-    fn pump_lobby(&mut self) -> Result<(), JsValue> {
+    fn pump_lobby(&mut self, now: f64) -> Result<(), JsValue> {
         for event in self.lobby.take_events() {
             match event {
                 LobbyEvent::Rooms(rooms) => self.lobby.render_rooms(&rooms)?,
@@ -296,13 +296,19 @@ impl Game {
                     self.app.join(&name, target);
                     let _ = self.canvas.focus();
                 }
-                LobbyEvent::Refused(message) => {
+                LobbyEvent::Refused { message, transient } => {
                     self.linked = None;
+                    // A rejoin after a restart asks again later while the server is away; a
+                    // refusal (the room is gone) ends it at once.
+                    if transient && self.app.rejoin_failed(now, js_sys::Math::random()) {
+                        continue;
+                    }
+                    self.app.stop_rejoin();
                     self.ui.show_join_error(Some(&message));
                 }
             }
         }
-        if self.app.take_rejoin() {
+        if self.app.take_rejoin(now) {
             // The server closed with 1012: a public room's player quick-plays again (another
             // process of the cluster, or this one once it is back); a private room's asks for
             // its code, which answers only if the room still runs somewhere.

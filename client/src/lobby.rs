@@ -112,8 +112,12 @@ pub(crate) enum LobbyEvent {
     /// The name this player last played under (from `POST /api/session`).
     RememberedName(String),
     Seat(Seat),
-    /// A request was refused: the message to show.
-    Refused(String),
+    /// No seat: why, and whether asking again later may help (the server could not be reached
+    /// or answered 5xx) or not (a refusal: no such room, full, bad name).
+    Refused {
+        message: String,
+        transient: bool,
+    },
 }
 
 /// Which seat to ask for.
@@ -272,18 +276,20 @@ impl Lobby {
                 }
             };
             // A fresh session first: the lobby's requests need its cookie.
+            let refused = |message: String, transient| LobbyEvent::Refused { message, transient };
+            let answered = |status: u16, body: &str| refused(refusal(status, body), status >= 500);
             let event = match call("POST", "/api/session", None).await {
                 Ok((200, _)) => match call("POST", &path, body).await {
                     Ok((200, body)) => match serde_json::from_str::<Seat>(&body) {
                         Ok(seat) => LobbyEvent::Seat(seat),
-                        Err(err) => LobbyEvent::Refused(format!("unexpected answer: {err}")),
+                        Err(err) => refused(format!("unexpected answer: {err}"), false),
                     },
-                    Ok((404, _)) => LobbyEvent::Refused("No room has that code (any more).".into()),
-                    Ok((status, body)) => LobbyEvent::Refused(refusal(status, &body)),
-                    Err(err) => LobbyEvent::Refused(err),
+                    Ok((404, _)) => refused("No room has that code (any more).".into(), false),
+                    Ok((status, body)) => answered(status, &body),
+                    Err(err) => refused(err, true),
                 },
-                Ok((status, body)) => LobbyEvent::Refused(refusal(status, &body)),
-                Err(err) => LobbyEvent::Refused(err),
+                Ok((status, body)) => answered(status, &body),
+                Err(err) => refused(err, true),
             };
             events.borrow_mut().push_back(event);
             asking.set(false);

@@ -160,10 +160,24 @@ fn unclean_closes_reconnect_with_resume_and_refusals_stop() {
     lobby_seat.on_message(&welcome(1, 1), 0.0).expect("welcome decodes");
     lobby_seat.on_close(close::RESTART, "server draining: rejoin through the lobby", 10.0, 0.0);
     assert_eq!(lobby_seat.conn, Conn::Idle, "a lobby seat goes back to the lobby on 1012");
-    assert!(lobby_seat.take_rejoin(), "and asks it for a new seat");
-    assert!(!lobby_seat.take_rejoin(), "once");
+    assert!(!lobby_seat.take_rejoin(11.0), "not at once: the server may be restarting");
+    assert!(lobby_seat.take_rejoin(10.0 + BACKOFF_FIRST_MS), "then asks the lobby for a seat");
+    assert!(!lobby_seat.take_rejoin(10_000.0), "once");
     assert_eq!(lobby_seat.name, "Ada", "under the same name");
     assert!(lobby_seat.notice.is_some(), "saying why");
+    // The lobby is unreachable (the only server restarting): ask again later, then give up.
+    let mut now = 1000.0;
+    for _ in 1..MAX_REJOINS {
+        assert!(lobby_seat.rejoin_failed(now, 0.0), "another ask is due");
+        assert!(!lobby_seat.take_rejoin(now), "after a back-off");
+        now += BACKOFF_MAX_MS;
+        assert!(lobby_seat.take_rejoin(now), "then it asks again");
+    }
+    assert!(!lobby_seat.rejoin_failed(now, 0.0), "the last failure is shown");
+    // A seat ends a rejoin.
+    lobby_seat.on_close(close::RESTART, "server restarting", now, 0.0);
+    lobby_seat.join("Ada", Target { via_lobby: true, ..Target::default() });
+    assert!(!lobby_seat.take_rejoin(now + BACKOFF_MAX_MS), "seated: nothing to ask");
 
     let mut refused = joined();
     refused.on_close(close::PROTOCOL_ERROR, "protocol version 9 not supported", 0.0, 0.0);
