@@ -48,7 +48,9 @@ impl IntoResponse for LobbyError {
         let status = match self {
             LobbyError::NoSuchRoom => StatusCode::NOT_FOUND,
             LobbyError::Full => StatusCode::CONFLICT,
-            LobbyError::TooManyRooms => StatusCode::SERVICE_UNAVAILABLE,
+            LobbyError::TooManyRooms | LobbyError::Draining | LobbyError::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             LobbyError::UnknownMap(_) | LobbyError::BadCapacity(_) | LobbyError::BadTicket => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -93,11 +95,10 @@ fn offered(result: Result<Offer, LobbyError>) -> Response {
     .into_response()
 }
 
-/// A draining process alone opens no rooms and seats nobody new.
+/// A draining process alone opens no rooms and seats nobody new (in a cluster, the others do).
 fn draining(state: &AppState) -> Option<Response> {
-    (state.draining.is_cancelled() && state.node.is_none()).then(|| {
-        refuse(StatusCode::SERVICE_UNAVAILABLE, "the server is restarting: try again shortly")
-    })
+    (state.draining.is_cancelled() && state.node.is_none())
+        .then(|| LobbyError::Draining.into_response())
 }
 
 pub(crate) async fn rooms(State(state): State<AppState>) -> impl IntoResponse {

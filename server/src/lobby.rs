@@ -86,6 +86,12 @@ pub(crate) enum LobbyError {
     Full,
     #[error("too many rooms on this server: try again later or quick-play")]
     TooManyRooms,
+    /// This process is draining (SIGTERM): it opens no room and seats nobody new.
+    #[error("this server is restarting: try again shortly")]
+    Draining,
+    /// The cluster's directory (Redis) did not answer a call that only it can answer.
+    #[error("the cluster directory is unavailable right now: try again shortly")]
+    Unavailable,
     #[error("unknown map {0:?}")]
     UnknownMap(String),
     #[error("capacity must be 2 to {0} players")]

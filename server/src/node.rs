@@ -194,7 +194,7 @@ impl Node {
         };
         match target {
             Some(process) if process.id != self.id => Ok(self.open_there(lobby, &process, player)),
-            _ if self.is_draining() => Err(LobbyError::TooManyRooms),
+            _ if self.is_draining() => Err(LobbyError::Draining),
             _ => {
                 let id = lobby.open_for_cluster(None)?;
                 self.reserve_here(lobby, &id, holder, player).await
@@ -211,7 +211,7 @@ impl Node {
         player: &str,
     ) -> Result<Offer, LobbyError> {
         if self.is_draining() {
-            return Err(LobbyError::TooManyRooms);
+            return Err(LobbyError::Draining);
         }
         let id = lobby.create_for_cluster(spec)?;
         self.reserve_here(lobby, &id, holder, player).await
@@ -251,7 +251,7 @@ impl Node {
             Err(ReserveError::NoSuchRoom) => Err(LobbyError::NoSuchRoom),
             Err(ReserveError::Directory(err)) => {
                 tracing::warn!(%err, "cluster: cannot reserve a seat on another process");
-                Err(LobbyError::TooManyRooms)
+                Err(LobbyError::Unavailable)
             }
         }
     }
@@ -368,7 +368,7 @@ impl Node {
     ) -> Result<Offer, LobbyError> {
         tracing::warn!(%err, "cluster unavailable: the lobby answers from this process alone");
         if self.is_draining() {
-            return Err(LobbyError::TooManyRooms);
+            return Err(LobbyError::Draining);
         }
         local()
     }
