@@ -209,7 +209,7 @@ impl Replay {
         let header = reader.header()?;
         let mut ticks = Vec::new();
         let mut checkpoints = Vec::new();
-        let mut expected = Tick(header.first_tick.0 + 1);
+        let mut expected = Tick(header.first_tick.0.checked_add(1).ok_or_else(ticks_overflow)?);
         while !reader.done() {
             let raw = reader.length(MAX_CHUNK_BYTES, "chunk length")?;
             let packed = reader.length(lz4_flex::block::get_maximum_output_size(raw), "chunk")?;
@@ -232,7 +232,8 @@ impl Replay {
                     "a tick with more than {MAX_PER_TICK} changes or commands"
                 )));
             }
-            expected = Tick(expected.0 + len_u32(chunk.ticks.len()));
+            let next = expected.0.checked_add(len_u32(chunk.ticks.len()));
+            expected = Tick(next.filter(|tick| *tick <= MAX_TICK).ok_or_else(ticks_overflow)?);
             ticks.extend(chunk.ticks);
             checkpoints.push((ticks.len(), chunk.fingerprint));
         }
@@ -244,6 +245,13 @@ impl Replay {
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+}
+
+/// The last tick a replay may reach: far beyond any match (a year at 120 Hz is 3.8 billion
+/// ticks), and the simulation can still count on from it.
+const MAX_TICK: u32 = u32::MAX / 2;
+fn ticks_overflow() -> ReplayError {
+    ReplayError::Corrupted(format!("tick numbers past {MAX_TICK}"))
 }
 
 /// Reads only a file's header: enough to list a replay (give it the file's first
@@ -263,8 +271,14 @@ impl<'a> Reader<'a> {
             return Err(ReplayError::Version { found: version });
         }
         let len = self.length(MAX_HEADER_BYTES, "header length")?;
-        decode_replay(self.take(len, "header")?)
-            .map_err(|err| ReplayError::Corrupted(format!("header: {err}")))
+        let header: Header = decode_replay(self.take(len, "header")?)
+            .map_err(|err| ReplayError::Corrupted(format!("header: {err}")))?;
+        // What a server would refuse to run, a player refuses to play.
+        header.map.check().map_err(|err| ReplayError::Corrupted(format!("map: {err}")))?;
+        if !(10..=120).contains(&header.tick_hz) || header.first_tick.0 > MAX_TICK {
+            return Err(ReplayError::Corrupted("tick rate or first tick out of range".into()));
+        }
+        Ok(header)
     }
 
     fn done(&self) -> bool {

@@ -162,6 +162,12 @@ fn bad_files_are_refused_with_a_reason_never_a_panic() {
         let parsed = Replay::parse(&file[..cut]);
         assert_eq!(parsed.is_ok(), boundaries.contains(&cut), "cut at {cut}: {parsed:?}");
     }
+    // Found by the fuzzer: a header whose first tick is near u32::MAX made the tick sum overflow.
+    let mut late = Header { first_tick: Tick(u32::MAX), ..Replay::parse(&file).unwrap().header };
+    assert!(Replay::parse(&encode_header(&late)).is_err(), "a first tick past the limit");
+    late.first_tick = Tick(0);
+    late.tick_hz = 0;
+    assert!(Replay::parse(&encode_header(&late)).is_err(), "a tick rate of zero");
     // A hostile length asks for 4 GiB: refused before any allocation.
     let mut hostile = file[..header_len].to_vec();
     hostile.extend_from_slice(&u32::MAX.to_le_bytes());
