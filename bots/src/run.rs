@@ -161,13 +161,13 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
         before = scrape::scrape(&host).await?;
     }
     let steady_started = Instant::now();
-    let bots_cpu_before = own_cpu_seconds();
+    let bots_cpu_before = heap::process::cpu_seconds();
     let mut results = Vec::with_capacity(tasks.len());
     for task in tasks {
         results.push(task.await?);
     }
     let steady_secs = steady_started.elapsed().as_secs_f64().max(0.001);
-    let bots_cpu_per_s = (own_cpu_seconds() - bots_cpu_before) / steady_secs;
+    let bots_cpu_per_s = (heap::process::cpu_seconds() - bots_cpu_before) / steady_secs;
     let after =
         if config.scrape_server { scrape::scrape(&host).await? } else { ServerFigures::default() };
     if let Some(progress) = progress {
@@ -321,46 +321,14 @@ async fn play_bot(
                 return result;
             }
         };
-        if token.is_none() {
-            result.joins_ms.push(asked.elapsed().as_secs_f32() * 1000.0);
-        }
-        if let Some((id, _)) = resume.take() {
-            if client.welcome.resumed && client.welcome.player_id == id {
-                result.resumes += 1;
-                result.resumed_at = Some(Instant::now());
-            } else {
-                result.resume_failures += 1;
-            }
-        }
-        if result.ever_connected {
-            result.reconnects += 1;
-        }
-        result.ever_connected = true;
-        // Churn: leave cleanly after an exponentially distributed stay. Storm: drop at once.
-        let churn_at = (config.churn_per_min > 0.0).then(|| {
-            let stay = -(1.0 - f64::from(rng.unit())).ln() * 60.0 / config.churn_per_min;
-            (Instant::now() + Duration::from_secs_f64(stay), Leave::Churn)
-        });
-        let storm = storm_at.take_if(|at| *at < end).map(|at| (at, Leave::Storm));
-        let leave = match (churn_at, storm) {
-            (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
-            (a, b) => a.or(b),
-        };
-        if let Some((_, Leave::Churn)) = leave {
-            // The storm has not happened yet: keep it for a later connection.
-            storm_at = storm.map(|(at, _)| at);
-        }
+        result.connected(&client, token.is_none().then(|| asked.elapsed()), resume.take());
+        let leave = plan_leave(&config, &mut rng, &mut storm_at, end);
         live.connected.fetch_add(1, Ordering::Relaxed);
         let connected_since = Instant::now();
         let ending = session(&mut client, &config, &live, &mut rng, &mut result, end, leave).await;
         live.connected.fetch_sub(1, Ordering::Relaxed);
         result.connected_secs += connected_since.elapsed().as_secs_f64();
-        result.rx_bytes += client.rx_bytes;
-        result.tx_bytes += client.tx_bytes;
-        result.rx_snapshot_bytes += client.rx_snapshot_bytes;
-        result.rx_event_bytes += client.rx_event_bytes;
-        result.corrections += client.core.corrections;
-        result.max_correction = result.max_correction.max(client.core.max_correction);
+        result.disconnected(&client);
         match ending {
             SessionEnd::Finished | SessionEnd::Rejoin(Leave::Churn) => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
@@ -384,6 +352,67 @@ async fn play_bot(
                 client.reset();
             }
         }
+    }
+}
+
+/// When this connection leaves early, if it does. Churn: cleanly, after an exponentially
+/// distributed stay. Storm: a dropped connection at `storm_at` (kept for a later connection
+/// when churn comes first).
+fn plan_leave(
+    config: &RunConfig,
+    rng: &mut Rng,
+    storm_at: &mut Option<Instant>,
+    end: Instant,
+) -> Option<(Instant, Leave)> {
+    let churn_at = (config.churn_per_min > 0.0).then(|| {
+        let stay = -(1.0 - f64::from(rng.unit())).ln() * 60.0 / config.churn_per_min;
+        (Instant::now() + Duration::from_secs_f64(stay), Leave::Churn)
+    });
+    let storm = storm_at.take_if(|at| *at < end).map(|at| (at, Leave::Storm));
+    let leave = match (churn_at, storm) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    };
+    if let Some((_, Leave::Churn)) = leave {
+        *storm_at = storm.map(|(at, _)| at);
+    }
+    leave
+}
+
+impl BotResult {
+    /// Counts a connection made: how long a new seat took (`None` for a resume), and whether
+    /// the resume asked for (player id and token) was granted.
+    fn connected(
+        &mut self,
+        client: &BotClient,
+        join_took: Option<Duration>,
+        resume: Option<(PlayerId, ResumeToken)>,
+    ) {
+        if let Some(took) = join_took {
+            self.joins_ms.push(took.as_secs_f32() * 1000.0);
+        }
+        if let Some((id, _)) = resume {
+            if client.welcome.resumed && client.welcome.player_id == id {
+                self.resumes += 1;
+                self.resumed_at = Some(Instant::now());
+            } else {
+                self.resume_failures += 1;
+            }
+        }
+        if self.ever_connected {
+            self.reconnects += 1;
+        }
+        self.ever_connected = true;
+    }
+
+    /// Adds a finished connection's traffic and prediction figures.
+    fn disconnected(&mut self, client: &BotClient) {
+        self.rx_bytes += client.rx_bytes;
+        self.tx_bytes += client.tx_bytes;
+        self.rx_snapshot_bytes += client.rx_snapshot_bytes;
+        self.rx_event_bytes += client.rx_event_bytes;
+        self.corrections += client.core.corrections;
+        self.max_correction = self.max_correction.max(client.core.max_correction);
     }
 }
 
@@ -461,17 +490,6 @@ async fn session(
             },
         }
     }
-}
-
-/// User plus system CPU time of this process, from `/proc/self/stat` (0 where absent).
-fn own_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A one-line live view on stderr, redrawn every second.

@@ -1,5 +1,6 @@
-//! The live heap of a process: a [`GlobalAlloc`] wrapper that counts the bytes allocated and not
-//! yet freed, and [`live_bytes`] to read the count.
+//! What a process costs: its live heap, through a [`GlobalAlloc`] wrapper that counts the bytes
+//! allocated and not yet freed ([`live_bytes`] reads the count), and its CPU time, resident
+//! memory and descriptors from `/proc` ([`process::Usage`]).
 //!
 //! Why: the server's memory tests ("1,000 rooms made and left leave nothing behind", the soak)
 //! judged RSS, and RSS follows the allocator's page pools and the machine's load: on a busy CI
@@ -25,6 +26,11 @@
 //! drop(kept);
 //! assert!(heap::live_bytes() < before + (1 << 20));
 //! ```
+
+// Tests may run long scripts; the 80-line bound is for the code they test.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
+pub mod process;
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;

@@ -32,6 +32,9 @@
 //! - `close`: close codes and reasons, and how socket errors map onto them.
 //! - `metrics`: counters and the tick histogram behind `/metrics`.
 
+// Tests may run long scripts; the 80-line bound is for the code they test.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 pub mod config;
 
 mod admission;
@@ -127,11 +130,7 @@ pub async fn run_with(
 ) -> anyhow::Result<()> {
     let local_addr = listener.local_addr().context("reading the bound address")?;
     let maps = maps::Maps::load(&config.map)?;
-    let tls = match (&config.tls_cert, &config.tls_key) {
-        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
-        (None, None) => None,
-        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
-    };
+    let tls = tls_acceptor(&config)?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{local_addr}"));
     let public_url = public_url.trim_end_matches('/').to_string();
     let config = Arc::new(config);
@@ -139,24 +138,8 @@ pub async fn run_with(
     let draining = CancellationToken::new();
     let tracker = TaskTracker::new();
     let metrics = Arc::new(metrics::Metrics::default());
-    let store = store::Store::open(store::StoreConfig {
-        data_dir: config.data_dir.clone(),
-        database_url: config.database_url.clone(),
-        queue_capacity: STORE_QUEUE,
-    })
-    .await
-    .context("opening the profile and leaderboard database")?;
-    tracing::info!(backend = store.backend(), "profiles and leaderboard stored");
-    let replays = match config.replay_keep {
-        0 => None,
-        keep => Some(recording::Replays::start(
-            config.replay_dir.clone().unwrap_or_else(|| config.data_dir.join("replays")),
-            keep,
-            config.replay_max_mb.saturating_mul(1 << 20),
-            config.replay_max_minutes,
-            config.tick_hz,
-        )?),
-    };
+    let store = open_store(&config).await?;
+    let replays = start_replays(&config)?;
     let lobby = Arc::new(
         lobby::Lobby::new(
             config.clone(),
@@ -179,13 +162,12 @@ pub async fn run_with(
                 node::Node::connect(&config, url, public_url.clone(), sessions.join_ticket_key())
                     .await
                     .context("joining the cluster")?;
-            Some(Arc::new(node))
+            let node = Arc::new(node);
+            node::spawn_heartbeat(node.clone(), lobby.clone(), cancel.clone(), &tracker);
+            Some(node)
         }
         None => None,
     };
-    if let Some(node) = &node {
-        node::spawn_heartbeat(node.clone(), lobby.clone(), cancel.clone(), &tracker);
-    }
     let app = state::AppState::new(
         config.clone(),
         lobby.clone(),
@@ -216,18 +198,7 @@ pub async fn run_with(
     .await;
     cancel.cancel();
     tracker.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
-        tracing::warn!("some sessions did not finish closing within {SHUTDOWN_GRACE:?}");
-    }
-    // Rooms have stopped and finished their replays: write what is queued.
-    if let Some(replays) = &replays {
-        replays.close(SHUTDOWN_GRACE).await;
-    }
-    // Rooms have stopped and recorded their matches: write what the store accepted.
-    let lost = store.close(SHUTDOWN_GRACE).await;
-    if lost > 0 {
-        tracing::warn!(lost, "records not written before shutdown: the database did not answer");
-    }
+    finish(&tracker, replays.as_deref(), &store).await;
     #[cfg(feature = "agones")]
     {
         // Drained and written: tell Agones this game server is done.
@@ -236,6 +207,57 @@ pub async fn run_with(
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
     }
     Ok(())
+}
+
+fn tls_acceptor(config: &ServerConfig) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(tls::acceptor(cert, key)?)),
+        (None, None) => Ok(None),
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    }
+}
+
+/// Profiles and the leaderboard: SQLite in the data directory, or `--database-url`.
+async fn open_store(config: &ServerConfig) -> anyhow::Result<store::Store> {
+    let store = store::Store::open(store::StoreConfig {
+        data_dir: config.data_dir.clone(),
+        database_url: config.database_url.clone(),
+        queue_capacity: STORE_QUEUE,
+    })
+    .await
+    .context("opening the profile and leaderboard database")?;
+    tracing::info!(backend = store.backend(), "profiles and leaderboard stored");
+    Ok(store)
+}
+
+/// The replay recorder, unless `--replay-keep 0` turned it off.
+fn start_replays(config: &ServerConfig) -> anyhow::Result<Option<Arc<recording::Replays>>> {
+    if config.replay_keep == 0 {
+        return Ok(None);
+    }
+    let replays = recording::Replays::start(
+        config.replay_dir.clone().unwrap_or_else(|| config.data_dir.join("replays")),
+        config.replay_keep,
+        config.replay_max_mb.saturating_mul(1 << 20),
+        config.replay_max_minutes,
+        config.tick_hz,
+    )?;
+    Ok(Some(replays))
+}
+
+/// After the listener stopped: waits for sessions and rooms to end, then writes the replays
+/// they finished and the records the store accepted, each within [`SHUTDOWN_GRACE`].
+async fn finish(tracker: &TaskTracker, replays: Option<&recording::Replays>, store: &store::Store) {
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait()).await.is_err() {
+        tracing::warn!("some sessions did not finish closing within {SHUTDOWN_GRACE:?}");
+    }
+    if let Some(replays) = replays {
+        replays.close(SHUTDOWN_GRACE).await;
+    }
+    let lost = store.close(SHUTDOWN_GRACE).await;
+    if lost > 0 {
+        tracing::warn!(lost, "records not written before shutdown: the database did not answer");
+    }
 }
 
 /// Reports to the Agones SDK sidecar (`--features agones`): Ready, health, the load every

@@ -79,7 +79,6 @@ impl TickHistogram {
     /// The `_bucket`, `_sum` and `_count` lines of histogram `name`, with `labels` (`key="v",`
     /// pairs, each followed by a comma) inside every sample's braces.
     fn render(&self, out: &mut String, name: &str, labels: &str) {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut cumulative = 0;
         for (bound, count) in TICK_BUCKETS.iter().zip(&self.buckets) {
             cumulative += load(count);
@@ -134,211 +133,177 @@ impl Metrics {
         rooms: &[(String, usize, &TickHistogram)],
         store: &store::StoreStats,
     ) -> String {
-        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let mut out = String::with_capacity(4096);
-        let one = |value: f64| vec![(String::new(), value)];
-
-        let _ = writeln!(
-            out,
-            "# HELP skirmish_tick_duration_seconds Time to run one room tick (step, encode, publish), all rooms.\n# TYPE skirmish_tick_duration_seconds histogram"
-        );
-        self.ticks.render(&mut out, "skirmish_tick_duration_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP skirmish_room_tick_duration_seconds Time to run one tick, per room.\n# TYPE skirmish_room_tick_duration_seconds histogram"
-        );
+        let mut out = Exposition(String::with_capacity(4096));
+        out.head(TICKS.0, "histogram", TICKS.1);
+        self.ticks.render(&mut out.0, TICKS.0, "");
+        out.head(ROOM_TICKS.0, "histogram", ROOM_TICKS.1);
         for (name, _, ticks) in rooms {
-            let labels = format!("room=\"{name}\",");
-            ticks.render(&mut out, "skirmish_room_tick_duration_seconds", &labels);
+            ticks.render(&mut out.0, ROOM_TICKS.0, &format!("room=\"{name}\","));
         }
-        let mut put_plain = |name: &str, kind: &str, help: &str, samples: Vec<(String, f64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
-        put_plain(
-            "skirmish_tick_duration_max_seconds",
-            "gauge",
-            "Longest tick since start.",
-            one(load(&self.ticks.max_ns) as f64 / 1e9),
-        );
-        put_plain(
-            "skirmish_tick_overruns_total",
-            "counter",
-            "Times a room fell too far behind and reset its schedule.",
-            one(load(&self.tick_overruns) as f64),
-        );
+        for (name, kind, help, value) in COUNTERS {
+            out.one(name, kind, help, value(self));
+        }
         let players: usize = rooms.iter().map(|(_, n, _)| n).sum();
-        put_plain("skirmish_players", "gauge", "Players in all rooms.", one(players as f64));
-        put_plain(
+        out.one("skirmish_players", "gauge", "Players in all rooms.", players as f64);
+        out.labelled(
             "skirmish_room_players",
             "gauge",
             "Players per room.",
-            rooms.iter().map(|(name, n, _)| (format!("{{room=\"{name}\"}}"), *n as f64)).collect(),
+            rooms.iter().map(|(name, n, _)| (format!("room=\"{name}\""), *n as f64)),
         );
-        put_plain("skirmish_rooms", "gauge", "Rooms running.", one(rooms.len() as f64));
-        put_plain(
-            "skirmish_connections",
-            "gauge",
-            "Open game sockets.",
-            one(load(&self.connections) as f64),
-        );
-        put_plain(
-            "skirmish_connections_total",
-            "counter",
-            "Game sockets accepted since start.",
-            one(load(&self.connections_total) as f64),
-        );
-        put_plain(
-            "skirmish_bytes_in_total",
-            "counter",
-            "WebSocket payload bytes received.",
-            one(load(&self.bytes_in) as f64),
-        );
-        put_plain(
-            "skirmish_bytes_out_total",
-            "counter",
-            "WebSocket payload bytes sent.",
-            one(load(&self.bytes_out) as f64),
-        );
-        put_plain(
-            "skirmish_frames_in_total",
-            "counter",
-            "WebSocket messages received.",
-            one(load(&self.frames_in) as f64),
-        );
-        put_plain(
-            "skirmish_frames_out_total",
-            "counter",
-            "WebSocket messages sent.",
-            one(load(&self.frames_out) as f64),
-        );
-        put_plain(
-            "skirmish_snapshots_replaced_total",
-            "counter",
-            "Snapshots overwritten in a slow client's latest-wins slot before being sent.",
-            one(load(&self.snapshots_replaced) as f64),
-        );
-        put_plain(
-            "skirmish_inputs_dropped_total",
-            "counter",
-            "Input commands dropped from full per-player buffers.",
-            one(load(&self.inputs_dropped) as f64),
-        );
-        put_plain(
-            "skirmish_inputs_trimmed_total",
-            "counter",
-            "Input commands dropped because they stood queued for half a second (a client sending faster than the tick rate).",
-            one(load(&self.inputs_trimmed) as f64),
-        );
-        put_plain(
-            "skirmish_chat_dropped_total",
-            "counter",
-            "Chat lines dropped from full per-player backlogs.",
-            one(load(&self.chat_dropped) as f64),
-        );
-        put_plain(
-            "skirmish_rate_limited_total",
-            "counter",
-            "Client messages dropped for exceeding a rate limit.",
-            one(load(&self.rate_limited) as f64),
-        );
-        put_plain(
+        out.one("skirmish_rooms", "gauge", "Rooms running.", rooms.len() as f64);
+        out.labelled(
             "skirmish_disconnects_total",
             "counter",
             "Connections ended, by reason.",
-            DisconnectReason::ALL
-                .iter()
-                .zip(&self.disconnects)
-                .map(|(reason, count)| {
-                    (format!("{{reason=\"{}\"}}", reason.label()), load(count) as f64)
-                })
-                .collect(),
+            DisconnectReason::ALL.iter().zip(&self.disconnects).map(|(reason, count)| {
+                (format!("reason=\"{}\"", reason.label()), load(count) as f64)
+            }),
         );
-        let process = ProcessFigures::read();
-        put_plain(
-            "process_cpu_seconds_total",
-            "counter",
-            "User and system CPU time of the server process.",
-            one(process.cpu_seconds),
-        );
-        put_plain(
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident set size of the server process.",
-            one(process.rss_bytes),
-        );
-        put_plain("process_open_fds", "gauge", "Open file descriptors.", one(process.open_fds));
-        put_plain(
-            "skirmish_heap_live_bytes",
-            "gauge",
-            "Heap bytes allocated and not yet freed (0 where the allocator does not count).",
-            one(heap::live_bytes() as f64),
-        );
+        let process = heap::process::Usage::read();
         let tasks =
             tokio::runtime::Handle::try_current().map_or(0, |rt| rt.metrics().num_alive_tasks());
-        put_plain(
-            "skirmish_tasks",
-            "gauge",
-            "Live tokio tasks (sessions, rooms, connections).",
-            one(tasks as f64),
-        );
-        let store_counters: [(&str, &str, u64); 5] = [
-            (
-                "accepted",
-                "Records (names, kills, matches) queued for the database.",
-                store.accepted,
-            ),
-            ("written", "Records committed to the database.", store.written),
-            (
-                "overflow",
-                "Records dropped because the queue was full (database slow or down).",
-                store.overflow,
-            ),
-            ("write_errors", "Failed database write attempts (each retried).", store.write_errors),
-            ("lost", "Accepted records given up at shutdown (database unreachable).", store.lost),
+        let figures: [(&str, &str, &str, f64); 11] = [
+            (PROCESS_CPU.0, "counter", PROCESS_CPU.1, process.cpu_seconds),
+            (PROCESS_RSS.0, "gauge", PROCESS_RSS.1, process.rss_bytes),
+            ("process_open_fds", "gauge", "Open file descriptors.", process.open_fds),
+            (HEAP.0, "gauge", HEAP.1, heap::live_bytes() as f64),
+            (TASKS.0, "gauge", TASKS.1, tasks as f64),
+            (STORE_ACCEPTED.0, "counter", STORE_ACCEPTED.1, store.accepted as f64),
+            (STORE_WRITTEN.0, "counter", STORE_WRITTEN.1, store.written as f64),
+            (STORE_OVERFLOW.0, "counter", STORE_OVERFLOW.1, store.overflow as f64),
+            (STORE_ERRORS.0, "counter", STORE_ERRORS.1, store.write_errors as f64),
+            (STORE_LOST.0, "counter", STORE_LOST.1, store.lost as f64),
+            (STORE_PENDING.0, "gauge", STORE_PENDING.1, store.pending as f64),
         ];
-        for (name, help, value) in store_counters {
-            put_plain(&format!("skirmish_store_{name}_total"), "counter", help, one(value as f64));
+        for (name, kind, help, value) in figures {
+            out.one(name, kind, help, value);
         }
-        put_plain(
-            "skirmish_store_pending",
-            "gauge",
-            "Records queued and not yet written.",
-            one(store.pending as f64),
-        );
-        out
+        out.0
     }
 }
 
-/// CPU time, RSS and open descriptors from `/proc/self` (zeros where `/proc` is absent).
-struct ProcessFigures {
-    cpu_seconds: f64,
-    rss_bytes: f64,
-    open_fds: f64,
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
 }
 
-impl ProcessFigures {
-    fn read() -> ProcessFigures {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        // Linux reports these in clock ticks of 1/100 s on every mainstream configuration.
-        let cpu_seconds = (ticks(11) + ticks(12)) / 100.0;
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let rss_kib = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
-        let open_fds =
-            std::fs::read_dir("/proc/self/fd").map(|dir| dir.count() as f64).unwrap_or(0.0);
-        ProcessFigures { cpu_seconds, rss_bytes: rss_kib * 1024.0, open_fds }
+/// A metric family's name and help text.
+type Named = (&'static str, &'static str);
+
+const TICKS: Named = (
+    "skirmish_tick_duration_seconds",
+    "Time to run one room tick (step, encode, publish), all rooms.",
+);
+const ROOM_TICKS: Named =
+    ("skirmish_room_tick_duration_seconds", "Time to run one tick, per room.");
+const PROCESS_CPU: Named =
+    ("process_cpu_seconds_total", "User and system CPU time of the server process.");
+const PROCESS_RSS: Named =
+    ("process_resident_memory_bytes", "Resident set size of the server process.");
+const HEAP: Named = (
+    "skirmish_heap_live_bytes",
+    "Heap bytes allocated and not yet freed (0 where the allocator does not count).",
+);
+const TASKS: Named = ("skirmish_tasks", "Live tokio tasks (sessions, rooms, connections).");
+const STORE_ACCEPTED: Named =
+    ("skirmish_store_accepted_total", "Records (names, kills, matches) queued for the database.");
+const STORE_WRITTEN: Named = ("skirmish_store_written_total", "Records committed to the database.");
+const STORE_OVERFLOW: Named = (
+    "skirmish_store_overflow_total",
+    "Records dropped because the queue was full (database slow or down).",
+);
+const STORE_ERRORS: Named =
+    ("skirmish_store_write_errors_total", "Failed database write attempts (each retried).");
+const STORE_LOST: Named =
+    ("skirmish_store_lost_total", "Accepted records given up at shutdown (database unreachable).");
+const STORE_PENDING: Named = ("skirmish_store_pending", "Records queued and not yet written.");
+
+/// The figures kept by [`Metrics`] itself, one sample each: name, type, help, value.
+type Counter = (&'static str, &'static str, &'static str, fn(&Metrics) -> f64);
+
+const COUNTERS: [Counter; 13] = [
+    ("skirmish_tick_duration_max_seconds", "gauge", "Longest tick since start.", |m| {
+        load(&m.ticks.max_ns) as f64 / 1e9
+    }),
+    (
+        "skirmish_tick_overruns_total",
+        "counter",
+        "Times a room fell too far behind and reset its schedule.",
+        |m| load(&m.tick_overruns) as f64,
+    ),
+    ("skirmish_connections", "gauge", "Open game sockets.", |m| load(&m.connections) as f64),
+    ("skirmish_connections_total", "counter", "Game sockets accepted since start.", |m| {
+        load(&m.connections_total) as f64
+    }),
+    ("skirmish_bytes_in_total", "counter", "WebSocket payload bytes received.", |m| {
+        load(&m.bytes_in) as f64
+    }),
+    ("skirmish_bytes_out_total", "counter", "WebSocket payload bytes sent.", |m| {
+        load(&m.bytes_out) as f64
+    }),
+    ("skirmish_frames_in_total", "counter", "WebSocket messages received.", |m| {
+        load(&m.frames_in) as f64
+    }),
+    ("skirmish_frames_out_total", "counter", "WebSocket messages sent.", |m| {
+        load(&m.frames_out) as f64
+    }),
+    (
+        "skirmish_snapshots_replaced_total",
+        "counter",
+        "Snapshots overwritten in a slow client's latest-wins slot before being sent.",
+        |m| load(&m.snapshots_replaced) as f64,
+    ),
+    (
+        "skirmish_inputs_dropped_total",
+        "counter",
+        "Input commands dropped from full per-player buffers.",
+        |m| load(&m.inputs_dropped) as f64,
+    ),
+    (
+        "skirmish_inputs_trimmed_total",
+        "counter",
+        "Input commands dropped because they stood queued for half a second (a client sending faster than the tick rate).",
+        |m| load(&m.inputs_trimmed) as f64,
+    ),
+    (
+        "skirmish_chat_dropped_total",
+        "counter",
+        "Chat lines dropped from full per-player backlogs.",
+        |m| load(&m.chat_dropped) as f64,
+    ),
+    (
+        "skirmish_rate_limited_total",
+        "counter",
+        "Client messages dropped for exceeding a rate limit.",
+        |m| load(&m.rate_limited) as f64,
+    ),
+];
+
+/// The text being written: each family's `# HELP`/`# TYPE` lines, then its samples.
+struct Exposition(String);
+
+impl Exposition {
+    fn head(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn one(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.head(name, kind, help);
+        let _ = writeln!(self.0, "{name} {value}");
+    }
+
+    /// A family with one sample per label set (`key="value"`, without braces).
+    fn labelled(
+        &mut self,
+        name: &str,
+        kind: &str,
+        help: &str,
+        samples: impl Iterator<Item = (String, f64)>,
+    ) {
+        self.head(name, kind, help);
+        for (labels, value) in samples {
+            let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
+        }
     }
 }
 

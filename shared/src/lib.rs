@@ -23,6 +23,9 @@
 //! - [`replay`]: a match as its inputs (versioned, chunked, LZ4), and playing it back with
 //!   keyframes for seeking.
 
+// Tests may run long scripts; the 80-line bound is for the code they test.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
+
 pub mod clock;
 pub mod codec;
 pub mod delta;

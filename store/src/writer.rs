@@ -90,48 +90,63 @@ impl Writer {
                     Counters::add(&self.counters.written, records.len() as u64);
                     records.clear();
                     backoff = BACKOFF_MIN;
-                    if let Some(ended) = outage.take() {
-                        tracing::info!(
-                            down_for = ?ended.since.elapsed(),
-                            failed_attempts = ended.attempts,
-                            pending = self.counters.snapshot().pending,
-                            "store: writes work again"
-                        );
-                    }
+                    self.outage_ended(outage.take());
                     continue;
                 }
                 Err(error) => error,
             };
-            Counters::add(&self.counters.write_errors, 1);
-            match &mut outage {
-                None => {
-                    tracing::warn!(
-                        %error,
-                        pending = self.counters.snapshot().pending,
-                        "store: writes failing; keeping the records and retrying"
-                    );
-                    outage = Some(Outage { since: Instant::now(), attempts: 1 });
-                }
-                Some(outage) => {
-                    outage.attempts += 1;
-                    tracing::debug!(%error, attempts = outage.attempts, "store: write retry failed");
-                }
-            }
-            match deadline {
-                Some(deadline) => {
-                    tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
-                }
-                None => tokio::select! {
-                    biased;
-                    signal = &mut self.shutdown => {
-                        deadline = Some(self.begin_shutdown(signal.ok()));
-                    }
-                    () = tokio::time::sleep(backoff) => {}
-                },
-            }
+            self.attempt_failed(&error, &mut outage);
+            self.wait_to_retry(&mut deadline, backoff).await;
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
         self.give_up(records.len())
+    }
+
+    fn outage_ended(&self, outage: Option<Outage>) {
+        if let Some(ended) = outage {
+            tracing::info!(
+                down_for = ?ended.since.elapsed(),
+                failed_attempts = ended.attempts,
+                pending = self.counters.snapshot().pending,
+                "store: writes work again"
+            );
+        }
+    }
+
+    /// Counts a failed attempt: a warning when an outage starts, quieter lines while it lasts.
+    fn attempt_failed(&self, error: &str, outage: &mut Option<Outage>) {
+        Counters::add(&self.counters.write_errors, 1);
+        match outage {
+            None => {
+                tracing::warn!(
+                    %error,
+                    pending = self.counters.snapshot().pending,
+                    "store: writes failing; keeping the records and retrying"
+                );
+                *outage = Some(Outage { since: Instant::now(), attempts: 1 });
+            }
+            Some(outage) => {
+                outage.attempts += 1;
+                tracing::debug!(%error, attempts = outage.attempts, "store: write retry failed");
+            }
+        }
+    }
+
+    /// Sleeps `backoff` before the next attempt, or until the close deadline; a close asked
+    /// for meanwhile sets the deadline.
+    async fn wait_to_retry(&mut self, deadline: &mut Option<Instant>, backoff: Duration) {
+        match *deadline {
+            Some(deadline) => {
+                tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
+            }
+            None => tokio::select! {
+                biased;
+                signal = &mut self.shutdown => {
+                    *deadline = Some(self.begin_shutdown(signal.ok()));
+                }
+                () = tokio::time::sleep(backoff) => {}
+            },
+        }
     }
 
     /// One transaction for `batch`, given up after [`ATTEMPT_TIMEOUT`] or at the close deadline,

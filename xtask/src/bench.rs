@@ -275,6 +275,18 @@ fn field(report: &str, path: &str) -> f64 {
 }
 
 fn print_table(rows: &[(&str, usize, String)]) {
+    let verdicts = print_rows(rows);
+    print_capacity(verdicts);
+    print_rooms_against_one(rows);
+    print_bandwidth_ratio(rows);
+}
+
+/// One arena-default run's verdict: N, why it missed the bar (empty when it met it), and which
+/// core was busier.
+type Verdict = (usize, String, String);
+
+/// The table itself; returns the arena-default rows' verdicts.
+fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
     println!(
         "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "workload",
@@ -291,7 +303,6 @@ fn print_table(rows: &[(&str, usize, String)]) {
         "µs/pl·s",
         "bots/core"
     );
-    // Each arena-default run: (N, whether it met the bar, why not, which core was busier).
     let mut verdicts = Vec::new();
     for (name, count, report) in rows {
         let delivery = field(report, "snapshot_delivery");
@@ -334,6 +345,11 @@ fn print_table(rows: &[(&str, usize, String)]) {
             ));
         }
     }
+    verdicts
+}
+
+/// The largest arena-default N that met the bar, and what stopped the next one.
+fn print_capacity(mut verdicts: Vec<Verdict>) {
     verdicts.sort_by_key(|(count, ..)| *count);
     let capacity =
         verdicts.iter().filter(|(_, why, _)| why.is_empty()).map(|(count, ..)| *count).max();
@@ -355,6 +371,10 @@ fn print_table(rows: &[(&str, usize, String)]) {
         ),
         None => println!("\ncapacity (arena-default): no tested N met the bar; limit: {limit}"),
     }
+}
+
+/// Several rooms against one: total CPU and each room's tick p99.
+fn print_rooms_against_one(rows: &[(&str, usize, String)]) {
     let one_room = rows.iter().find(|(name, n, _)| *name == "arena-default" && *n == PER_ROOM);
     let many = rows.iter().find(|(name, ..)| *name == "4-rooms");
     if let (Some((_, _, one)), Some((_, _, many))) = (one_room, many) {
@@ -374,6 +394,10 @@ fn print_table(rows: &[(&str, usize, String)]) {
             field(one, "server_tick_ms.p99"),
         );
     }
+}
+
+/// What interest management and deltas save: the full world's bytes against arena-default's.
+fn print_bandwidth_ratio(rows: &[(&str, usize, String)]) {
     let full = rows.iter().find(|(name, ..)| *name == "full-world");
     let default_at_same_n = full
         .and_then(|(_, n, _)| rows.iter().find(|(name, m, _)| *name == "arena-default" && m == n));
