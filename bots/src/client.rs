@@ -89,8 +89,9 @@ pub async fn open(url: &str) -> anyhow::Result<Socket> {
 pub async fn open_with_token(url: &str, token: Option<&str>) -> anyhow::Result<Socket> {
     let mut request = url.into_client_request().with_context(|| format!("bad URL {url}"))?;
     if let Some(token) = token {
-        let cookie = HeaderValue::from_str(&format!("skirmish_session={token}"))
-            .context("token is not a header value")?;
+        let cookie =
+            HeaderValue::from_str(&format!("{}={token}", shared::protocol::SESSION_COOKIE))
+                .context("token is not a header value")?;
         request.headers_mut().insert(COOKIE, cookie);
     }
     let connector =

@@ -58,7 +58,7 @@ pub struct NewRoom<'a> {
 }
 
 async fn post(ws_url: &str, token: &str, path: &str, body: &str) -> anyhow::Result<Seat> {
-    let cookie = format!("Cookie: skirmish_session={token}\r\n");
+    let cookie = format!("Cookie: {}={token}\r\n", shared::protocol::SESSION_COOKIE);
     let (status, text) =
         call(&host_of(ws_url)?, ws_url.starts_with("wss://"), "POST", path, &cookie, body).await?;
     if status != 200 {

@@ -120,7 +120,7 @@ enum Leave {
     Storm,
 }
 
-enum SessionEnd {
+enum ConnectionEnd {
     Finished,
     Rejoin(Leave),
     /// The server closed with 1012 (restarting or draining).
@@ -325,29 +325,30 @@ async fn play_bot(
         let leave = plan_leave(&config, &mut rng, &mut storm_at, end);
         live.connected.fetch_add(1, Ordering::Relaxed);
         let connected_since = Instant::now();
-        let ending = session(&mut client, &config, &live, &mut rng, &mut result, end, leave).await;
+        let ending =
+            play_connection(&mut client, &config, &live, &mut rng, &mut result, end, leave).await;
         live.connected.fetch_sub(1, Ordering::Relaxed);
         result.connected_secs += connected_since.elapsed().as_secs_f64();
         result.disconnected(&client);
         match ending {
-            SessionEnd::Finished | SessionEnd::Rejoin(Leave::Churn) => {
+            ConnectionEnd::Finished | ConnectionEnd::Rejoin(Leave::Churn) => {
                 let _ = tokio::time::timeout(Duration::from_secs(2), client.close()).await;
-                if matches!(ending, SessionEnd::Finished) {
+                if matches!(ending, ConnectionEnd::Finished) {
                     return result;
                 }
             }
             // The process is draining: a quick-playing bot asks the lobby for a new seat, as
             // the page does.
-            SessionEnd::Restarted if config.placement == Placement::QuickPlay => {
+            ConnectionEnd::Restarted if config.placement == Placement::QuickPlay => {
                 result.rejoins += 1;
             }
-            SessionEnd::Dropped | SessionEnd::Restarted => {
+            ConnectionEnd::Dropped | ConnectionEnd::Restarted => {
                 result.dropped = true;
                 return result;
             }
             // Reset the TCP connection (no close frame), as a lost network would, and come
             // back with the resume token.
-            SessionEnd::Rejoin(Leave::Storm) => {
+            ConnectionEnd::Rejoin(Leave::Storm) => {
                 resume = Some((client.welcome.player_id, client.welcome.resume_token));
                 client.reset();
             }
@@ -416,7 +417,7 @@ impl BotResult {
     }
 }
 
-async fn session(
+async fn play_connection(
     client: &mut BotClient,
     config: &RunConfig,
     live: &Live,
@@ -424,7 +425,7 @@ async fn session(
     result: &mut BotResult,
     end: Instant,
     leave: Option<(Instant, Leave)>,
-) -> SessionEnd {
+) -> ConnectionEnd {
     let me = client.welcome.player_id;
     let input_hz = config.input_hz.unwrap_or(client.welcome.tick_hz).max(1);
     result.expected_hz = f64::from(client.welcome.send_hz);
@@ -442,8 +443,8 @@ async fn session(
         tokio::select! {
             () = sleep_until(stop_at) => {
                 return match leave {
-                    Some((at, why)) if at < end => SessionEnd::Rejoin(why),
-                    _ => SessionEnd::Finished,
+                    Some((at, why)) if at < end => ConnectionEnd::Rejoin(why),
+                    _ => ConnectionEnd::Finished,
                 };
             }
             _ = inputs.tick() => {
@@ -454,16 +455,16 @@ async fn session(
                 match client.play(cmd).await {
                     Ok(Some(seq)) => tracker.sent(seq, now_ms()),
                     Ok(None) => {}
-                    Err(_) => return SessionEnd::Dropped,
+                    Err(_) => return ConnectionEnd::Dropped,
                 }
                 if let Some(text) = brain.chat_line()
                     && client.send(&ClientMsg::Chat { text }).await.is_err() {
-                        return SessionEnd::Dropped;
+                        return ConnectionEnd::Dropped;
                     }
             }
             _ = pings.tick() => {
                 if client.send(&ClientMsg::Ping { client_time: now_ms() }).await.is_err() {
-                    return SessionEnd::Dropped;
+                    return ConnectionEnd::Dropped;
                 }
             }
             incoming = client.receive() => match incoming {
@@ -485,8 +486,8 @@ async fn session(
                     result.rtts.push((now_ms() - client_time) as f32);
                 }
                 Ok(Incoming::Message(_) | Incoming::Snapshot(_)) => {}
-                Ok(Incoming::Closed { code: close::RESTART, .. }) => return SessionEnd::Restarted,
-                Ok(Incoming::Closed { .. }) | Err(_) => return SessionEnd::Dropped,
+                Ok(Incoming::Closed { code: close::RESTART, .. }) => return ConnectionEnd::Restarted,
+                Ok(Incoming::Closed { .. }) | Err(_) => return ConnectionEnd::Dropped,
             },
         }
     }

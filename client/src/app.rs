@@ -1,8 +1,6 @@
-//! The platform-free client: connection state, decoded snapshots, prediction, chat, kill feed,
-//! scoreboard and HUD figures, and the messages to send. Knows nothing of the DOM or the
+//! The platform-free client: connection state, decoded snapshots, prediction, the HUD's state
+//! ([`Hud`]) and the messages to send. Knows nothing of the DOM or the
 //! socket, so all of it is tested natively; the wasm shell feeds it events and draws it.
-
-use std::collections::{BTreeMap, VecDeque};
 
 use glam::Vec2;
 use shared::clock::Clock;
@@ -12,18 +10,13 @@ use shared::interp::DrawnPlayer;
 use shared::map::Map;
 use shared::netcode::{ClientCore, Fidelity};
 use shared::protocol::{
-    ClientMsg, GameEvent, InputCmd, MAX_CHAT_CHARS, PlayerSnap, ResumeToken, ScoreEntry,
-    Scoreboard, ServerMsg, Snapshot, Welcome, close,
+    ClientMsg, InputCmd, MAX_CHAT_CHARS, PlayerSnap, ResumeToken, ServerMsg, Snapshot, Welcome,
+    close,
 };
 use shared::validate::sanitize_chat;
 
-/// Chat lines kept on screen.
-pub const CHAT_LINES: usize = 50;
-/// Kill-feed lines kept, and how long each stays.
-pub const KILLFEED_LINES: usize = 5;
-pub const KILLFEED_MS: f64 = 6000.0;
-/// How long a laser beam stays drawn.
-pub const BEAM_MS: f64 = 150.0;
+pub use crate::hud::{Hud, ScoreRow};
+
 /// Reconnect backoff: first delay, cap.
 pub const BACKOFF_FIRST_MS: f64 = 500.0;
 pub const BACKOFF_MAX_MS: f64 = 8000.0;
@@ -71,26 +64,24 @@ pub enum Conn {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct ChatLine {
-    pub from: String,
-    pub text: String,
+/// A step towards a connection, for the shell to take ([`App::connect_step`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connect {
+    /// `POST /api/session`, then report with [`App::on_token`].
+    FetchToken,
+    /// Open the game socket: at `server` (a seat on another process of the cluster), or at the
+    /// page's own `/ws`.
+    Open { server: Option<String> },
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct FeedLine {
-    pub text: String,
-    pub at_ms: f64,
-}
-
-/// A laser beam on screen for [`BEAM_MS`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Beam {
-    /// `None`: from the shooter's ship as drawn (it is in view).
-    pub from: Option<Vec2>,
-    pub to: Vec2,
-    pub shooter: PlayerId,
-    pub at_ms: f64,
+/// Where the session token for the next connection stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    /// None asked for since the last connection.
+    None,
+    Pending,
+    /// The cookie is set: the next step opens the socket.
+    Ready,
 }
 
 /// A ship to draw.
@@ -101,16 +92,6 @@ pub struct Ship {
     pub pos: Vec2,
     pub aim: Vec2,
     pub health: u8,
-    pub is_me: bool,
-}
-
-/// One scoreboard row.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScoreRow {
-    pub rank: u32,
-    pub name: String,
-    pub score: i32,
-    pub deaths: u32,
     pub is_me: bool,
 }
 
@@ -145,17 +126,9 @@ pub struct App {
     pub conn: Conn,
     /// The netcode of the current (or last) connection: from its `Welcome` on.
     pub net: Option<ClientCore>,
-    pub roster: BTreeMap<PlayerId, String>,
     pub clock: Clock,
-    pub chat: VecDeque<ChatLine>,
-    pub killfeed: VecDeque<FeedLine>,
-    pub beams: Vec<Beam>,
-    pub scoreboard: Option<Scoreboard>,
-    pub shots_seen: u64,
-    /// Frames per second, smoothed.
-    pub fps: f64,
-    /// Bumped whenever chat, kill feed, scoreboard or roster change (the DOM re-renders then).
-    pub ui_version: u64,
+    /// Roster, chat, kill feed, beams, scoreboard: what the page shows around the ships.
+    pub hud: Hud,
     resume: Option<ResumeToken>,
     /// Connection failures since the last `Welcome` (the backoff exponent).
     failed_attempts: u32,
@@ -163,6 +136,7 @@ pub struct App {
     /// Half the map area the screen shows now, and what the server was last told (and when).
     view: Option<(u16, u16)>,
     view_sent: Option<((u16, u16), f64)>,
+    token: Token,
     outgoing: Vec<ClientMsg>,
 }
 
@@ -181,20 +155,14 @@ impl App {
             rejoin: None,
             conn: Conn::Idle,
             net: None,
-            roster: BTreeMap::new(),
             clock: Clock::default(),
-            chat: VecDeque::new(),
-            killfeed: VecDeque::new(),
-            beams: Vec::new(),
-            scoreboard: None,
-            shots_seen: 0,
-            fps: 0.0,
-            ui_version: 0,
+            hud: Hud::default(),
             resume: None,
             failed_attempts: 0,
             last_ping_ms: f64::NEG_INFINITY,
             view: None,
             view_sent: None,
+            token: Token::None,
             outgoing: Vec::new(),
         }
     }
@@ -209,7 +177,7 @@ impl App {
         self.net = None;
         self.failed_attempts = 0;
         self.conn = Conn::Connecting;
-        self.ui_version += 1;
+        self.hud.changed();
     }
 
     /// Back to the lobby (the shell closes the socket with 1000): the seat is given up.
@@ -217,12 +185,7 @@ impl App {
         self.conn = Conn::Idle;
         self.net = None;
         self.resume = None;
-        self.roster.clear();
-        self.scoreboard = None;
-        self.chat.clear();
-        self.killfeed.clear();
-        self.beams.clear();
-        self.ui_version += 1;
+        self.hud.clear();
     }
 
     /// Whether it is time to ask the lobby for a new seat after a 1012 on a lobby seat (the
@@ -262,6 +225,40 @@ impl App {
             Conn::Connecting => true,
             Conn::Reconnecting { retry_at_ms, .. } => now_ms >= *retry_at_ms,
             _ => false,
+        }
+    }
+
+    /// What the shell should do towards a connection now (it calls this while it has no
+    /// socket). Every connection starts with a fresh session token (they expire): first
+    /// [`Connect::FetchToken`], then, once [`App::on_token`] said it is set, [`Connect::Open`].
+    pub fn connect_step(&mut self, now_ms: f64) -> Option<Connect> {
+        if !self.wants_socket(now_ms) {
+            return None;
+        }
+        match self.token {
+            Token::None => {
+                self.token = Token::Pending;
+                Some(Connect::FetchToken)
+            }
+            Token::Pending => None,
+            Token::Ready => {
+                self.token = Token::None;
+                Some(Connect::Open { server: self.target.server.clone() })
+            }
+        }
+    }
+
+    /// The token request ended (`ok`: the cookie is set). A failure counts as a failed
+    /// connection: the app backs off and asks again.
+    pub fn on_token(&mut self, ok: bool, now_ms: f64, jitter: f64) {
+        if self.token != Token::Pending {
+            return;
+        }
+        if ok {
+            self.token = Token::Ready;
+        } else {
+            self.token = Token::None;
+            self.on_close(close::ABNORMAL, "cannot reach the server", now_ms, jitter);
         }
     }
 
@@ -322,21 +319,12 @@ impl App {
                 net.on_snapshot(&delta, now_ms).map_err(|err| err.to_string())?;
             }
             ServerMsg::Events { beams, events } => {
-                self.shots_seen += beams.len() as u64;
-                self.beams.extend(beams.into_iter().map(|beam| Beam {
-                    from: beam.from.map(|from| from.to_world()),
-                    to: beam.to.to_world(),
-                    shooter: beam.shooter,
-                    at_ms: now_ms,
-                }));
+                self.hud.on_beams(beams, now_ms);
                 for event in events {
-                    self.on_event(event, now_ms);
+                    self.hud.on_event(event, now_ms);
                 }
             }
-            ServerMsg::Scoreboard(board) => {
-                self.scoreboard = Some(board);
-                self.ui_version += 1;
-            }
+            ServerMsg::Scoreboard(board) => self.hud.on_scoreboard(board),
             ServerMsg::Pong { client_time, server_tick } => {
                 self.clock.on_pong(client_time, now_ms, server_tick)
             }
@@ -345,19 +333,14 @@ impl App {
     }
 
     fn on_welcome(&mut self, welcome: Welcome) {
-        if !welcome.resumed {
-            self.chat.clear();
-            self.killfeed.clear();
-        }
         // A new connection: fresh baselines, buffer and input numbering (the server resets too).
         self.net = Some(ClientCore::new(&welcome, Fidelity::Full));
-        self.roster = welcome.roster.into_iter().map(|entry| (entry.id, entry.name)).collect();
         self.resume = Some(welcome.resume_token);
         // The reservation is spent; a later reconnect resumes (or walks in) instead.
         self.target.ticket = None;
         self.conn = Conn::Joined;
         self.failed_attempts = 0;
-        self.ui_version += 1;
+        self.hud.welcomed(welcome.roster, welcome.resumed);
     }
 
     /// Our player id, once a server welcomed us.
@@ -380,37 +363,6 @@ impl App {
         self.net.as_ref()?.latest()
     }
 
-    fn on_event(&mut self, event: GameEvent, now_ms: f64) {
-        match event {
-            GameEvent::Joined { id, name } => {
-                self.roster.insert(id, name);
-                self.ui_version += 1;
-            }
-            GameEvent::Left { id } => {
-                self.roster.remove(&id);
-                self.ui_version += 1;
-            }
-            GameEvent::Chat { from, text } => {
-                let from = self.name_of(from);
-                if self.chat.len() == CHAT_LINES {
-                    self.chat.pop_front();
-                }
-                self.chat.push_back(ChatLine { from, text });
-                self.ui_version += 1;
-            }
-            GameEvent::Killed { killer, victim } => {
-                let text = format!("{} ✸ {}", self.name_of(killer), self.name_of(victim));
-                if self.killfeed.len() == KILLFEED_LINES {
-                    self.killfeed.pop_front();
-                }
-                self.killfeed.push_back(FeedLine { text, at_ms: now_ms });
-                self.ui_version += 1;
-            }
-            // Shots arrive as beams; respawns and pickups show in snapshots.
-            GameEvent::Shot { .. } | GameEvent::Respawned { .. } | GameEvent::PickedUp { .. } => {}
-        }
-    }
-
     /// The socket closed (or failed). Decides between reconnecting and stopping.
     /// `jitter` in 0..1 spreads the retry time.
     pub fn on_close(&mut self, code: u16, reason: &str, now_ms: f64, jitter: f64) {
@@ -419,7 +371,7 @@ impl App {
         }
         let attempt = self.failed_attempts;
         self.failed_attempts += 1;
-        self.ui_version += 1;
+        self.hud.changed();
         if code == close::RESTART && self.target.via_lobby {
             let name = std::mem::take(&mut self.name);
             self.leave();
@@ -471,16 +423,7 @@ impl App {
     /// Advances the client to `now_ms`: sends inputs at the tick rate (sampling `sample` for
     /// each), pings, expires beams and kill-feed lines, smooths corrections.
     pub fn update(&mut self, now_ms: f64, frame_ms: f64, mut sample: impl FnMut() -> InputCmd) {
-        if frame_ms > 0.0 {
-            let fps = 1000.0 / frame_ms;
-            self.fps = if self.fps == 0.0 { fps } else { self.fps + 0.05 * (fps - self.fps) };
-        }
-        self.beams.retain(|beam| now_ms - beam.at_ms < BEAM_MS);
-        let before = self.killfeed.len();
-        self.killfeed.retain(|line| now_ms - line.at_ms < KILLFEED_MS);
-        if self.killfeed.len() != before {
-            self.ui_version += 1;
-        }
+        self.hud.frame(now_ms, frame_ms);
         let Some(net) = self.net.as_mut() else { return };
         net.predictor.smooth((frame_ms / 1000.0) as f32);
         if self.conn != Conn::Joined {
@@ -502,7 +445,7 @@ impl App {
     }
 
     pub fn name_of(&self, id: PlayerId) -> String {
-        self.roster.get(&id).cloned().unwrap_or_else(|| format!("player {}", id.0))
+        self.hud.name_of(id)
     }
 
     /// Ships to draw at `now_ms`: remote ones interpolated, our own predicted.
@@ -528,20 +471,6 @@ impl App {
             .collect()
     }
 
-    /// The beams to draw at `now_ms` as (start, end, shooter, age in ms): a beam without a start
-    /// begins at its shooter's ship as drawn in `ships` (skipped if the ship is not drawn).
-    pub fn beam_lines(&self, ships: &[Ship], now_ms: f64) -> Vec<(Vec2, Vec2, PlayerId, f64)> {
-        self.beams
-            .iter()
-            .filter_map(|beam| {
-                let from = beam
-                    .from
-                    .or_else(|| ships.iter().find(|ship| ship.id == beam.shooter).map(|s| s.pos))?;
-                Some((from, beam.to, beam.shooter, now_ms - beam.at_ms))
-            })
-            .collect()
-    }
-
     /// Where the camera looks: our ship, or the map's middle.
     pub fn camera(&self, now_ms: f64) -> Vec2 {
         let Some(net) = &self.net else { return Vec2::ZERO };
@@ -562,34 +491,7 @@ impl App {
 
     /// Scoreboard rows: the server's summary when there is one, else the players in view.
     pub fn score_rows(&self) -> Vec<ScoreRow> {
-        let row = |rank: u32, entry: &ScoreEntry| ScoreRow {
-            rank,
-            name: self.name_of(entry.id),
-            score: entry.score,
-            deaths: entry.deaths,
-            is_me: Some(entry.id) == self.me(),
-        };
-        if let Some(board) = &self.scoreboard {
-            let mut rows: Vec<ScoreRow> =
-                board.top.iter().enumerate().map(|(i, e)| row(i as u32 + 1, e)).collect();
-            if board.your_rank as usize > rows.len() {
-                rows.push(row(board.your_rank, &board.you));
-            }
-            return rows;
-        }
-        let entries = shared::view::rank(
-            self.latest().into_iter().flat_map(|s| s.players.iter()).map(|p| ScoreEntry {
-                id: p.id,
-                score: p.score,
-                deaths: p.deaths,
-            }),
-        );
-        entries.iter().enumerate().map(|(i, e)| row(i as u32 + 1, e)).collect()
-    }
-
-    /// Players in the room (the roster).
-    pub fn player_count(&self) -> usize {
-        self.scoreboard.as_ref().map_or(self.roster.len(), |b| b.players as usize)
+        self.hud.score_rows(self.me(), self.latest())
     }
 
     /// A banner to show, if any.

@@ -16,10 +16,10 @@ use web_sys::{
     CanvasRenderingContext2d, HtmlCanvasElement, KeyboardEvent, PointerEvent, TouchEvent, Window,
 };
 
-use crate::app::{App, Conn};
-use crate::input::{InputState, Stick};
+use crate::app::{App, Conn, Connect};
+use crate::input::{Focus, InputState, KeyOutcome, TouchPhase};
 use crate::lobby::{Lobby, LobbyEvent, SeatRequest, linked_code};
-use crate::net::{NetEvent, Session, Socket, game_url, request_server_version, request_session};
+use crate::net::{NetEvent, Socket, game_url, request_server_version, request_session};
 use crate::render::Renderer;
 use crate::ui::Ui;
 
@@ -30,7 +30,8 @@ struct Game {
     app: App,
     input: InputState,
     socket: Option<Socket>,
-    session: Rc<std::cell::Cell<Session>>,
+    /// The answer of the session-token request on its way, when it comes.
+    token_answer: Rc<std::cell::Cell<Option<bool>>>,
     renderer: Renderer,
     ui: Ui,
     lobby: Lobby,
@@ -81,7 +82,7 @@ pub(crate) fn start() -> Result<(), JsValue> {
         app: App::new(),
         input: InputState::default(),
         socket: None,
-        session: Rc::new(std::cell::Cell::new(Session::Unknown)),
+        token_answer: Rc::new(std::cell::Cell::new(None)),
         renderer,
         ui,
         lobby,
@@ -149,26 +150,24 @@ impl Game {
     }
 
     fn pump_socket(&mut self, now: f64) -> Result<(), JsValue> {
-        if self.socket.is_none() && self.app.wants_socket(now) {
-            match self.session.get() {
-                Session::Unknown => request_session(&self.window, self.session.clone()),
-                Session::Pending => {}
-                Session::Failed => {
-                    self.session.set(Session::Unknown);
-                    self.app.on_close(1006, "cannot reach the server", now, js_sys::Math::random());
+        if let Some(ok) = self.token_answer.take() {
+            self.app.on_token(ok, now, js_sys::Math::random());
+        }
+        if self.socket.is_none() {
+            match self.app.connect_step(now) {
+                None => {}
+                Some(Connect::FetchToken) => {
+                    request_session(&self.window, self.token_answer.clone());
                 }
-                Session::Ready => {
-                    // Every connection starts with a fresh token (they expire).
-                    self.session.set(Session::Unknown);
-                    // A seat on another process of the cluster has its own address.
-                    let url = match &self.app.target.server {
-                        Some(url) => url.clone(),
+                Some(Connect::Open { server }) => {
+                    let url = match server {
+                        Some(url) => url,
                         None => game_url(&self.window.location())?,
                     };
                     match Socket::connect(&url) {
                         Ok(socket) => self.socket = Some(socket),
                         Err(_) => self.app.on_close(
-                            1006,
+                            close::ABNORMAL,
                             "cannot open the connection",
                             now,
                             js_sys::Math::random(),
@@ -341,6 +340,17 @@ impl Game {
 type Action = fn(&mut Game);
 
 fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListener>, JsValue> {
+    let mut all = lobby_listeners(window, game)?;
+    all.extend(keyboard_listeners(window, game)?);
+    all.extend(canvas_listeners(game));
+    Ok(all)
+}
+
+/// The lobby's form and buttons, the room list's join buttons, the room bar's Leave.
+fn lobby_listeners(
+    window: &Window,
+    game: &Rc<RefCell<Game>>,
+) -> Result<Vec<EventListener>, JsValue> {
     let document = window.document().ok_or("no document")?;
     let active = EventListenerOptions::enable_prevent_default();
     let mut all = Vec::new();
@@ -377,41 +387,49 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
             g.borrow_mut().request_seat(SeatRequest::Code(room));
         }
     }));
+    Ok(all)
+}
+
+/// Keys steer, open and send chat ([`InputState::key_pressed`] decides); the chat box's focus
+/// stops steering; a window that loses focus lets go of every key.
+fn keyboard_listeners(
+    window: &Window,
+    game: &Rc<RefCell<Game>>,
+) -> Result<Vec<EventListener>, JsValue> {
+    let document = window.document().ok_or("no document")?;
+    let active = EventListenerOptions::enable_prevent_default();
+    let chat = game.borrow().ui.chat_input.clone();
+    let mut all = Vec::new();
     let g = game.clone();
-    let chat_doc = document.clone();
+    let chat_box = chat.clone();
     all.push(EventListener::new_with_options(window, "keydown", active, move |event| {
         let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
-        // Focus changes fire the chat box's focus/blur listeners synchronously, so they happen
-        // after the game is released.
-        let chat = g.borrow().ui.chat_input.clone();
-        let typing =
-            chat_doc.active_element().is_some_and(|el| el.is_same_node(Some(chat.as_ref())));
-        if typing {
-            match event.key().as_str() {
-                "Enter" => {
-                    g.borrow_mut().app.send_chat(&chat.value());
-                    chat.set_value("");
-                    let _ = chat.blur();
-                }
-                "Escape" => {
-                    let _ = chat.blur();
-                }
-                _ => {}
+        let focus = if document.active_element().is_some_and(|el| el.is_same_node(Some(&chat_box)))
+        {
+            Focus::Chat
+        } else if matches!(g.borrow().app.conn, Conn::Idle | Conn::Closed { .. }) {
+            Focus::Lobby
+        } else {
+            Focus::Game
+        };
+        let outcome = g.borrow_mut().input.key_pressed(&event.code(), &event.key(), focus);
+        // Focus changes fire the chat box's focus/blur listeners synchronously, so they
+        // happen after the game is released.
+        match outcome {
+            KeyOutcome::Pass => {}
+            KeyOutcome::Steer => event.prevent_default(),
+            KeyOutcome::OpenChat => {
+                event.prevent_default();
+                let _ = chat_box.focus();
             }
-            return;
-        }
-        if matches!(g.borrow().app.conn, Conn::Idle | Conn::Closed { .. }) {
-            return;
-        }
-        if event.key() == "Enter" {
-            event.prevent_default();
-            let _ = chat.focus();
-            return;
-        }
-        let code = event.code();
-        if InputState::is_game_key(&code) {
-            event.prevent_default();
-            g.borrow_mut().input.key_down(&code);
+            KeyOutcome::SendChat => {
+                g.borrow_mut().app.send_chat(&chat_box.value());
+                chat_box.set_value("");
+                let _ = chat_box.blur();
+            }
+            KeyOutcome::CloseChat => {
+                let _ = chat_box.blur();
+            }
         }
     }));
     let g = game.clone();
@@ -422,17 +440,18 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
     }));
     let g = game.clone();
     all.push(EventListener::new(window, "blur", move |_| g.borrow_mut().input.release_all()));
-    let chat = game.borrow().ui.chat_input.clone();
-    let g = game.clone();
-    all.push(EventListener::new(&chat, "focus", move |_| {
-        let mut game = g.borrow_mut();
-        game.input.typing = true;
-        game.input.release_all();
-    }));
-    let g = game.clone();
-    all.push(EventListener::new(&chat, "blur", move |_| g.borrow_mut().input.typing = false));
+    for (kind, typing) in [("focus", true), ("blur", false)] {
+        let g = game.clone();
+        all.push(EventListener::new(&chat, kind, move |_| g.borrow_mut().input.set_typing(typing)));
+    }
+    Ok(all)
+}
 
+/// Mouse and pen aim and fire on the canvas; touches steer with the two sticks.
+fn canvas_listeners(game: &Rc<RefCell<Game>>) -> Vec<EventListener> {
+    let active = EventListenerOptions::enable_prevent_default();
     let canvas = game.borrow().canvas.clone();
+    let mut all = Vec::new();
     for (kind, down) in
         [("pointermove", None), ("pointerdown", Some(true)), ("pointerup", Some(false))]
     {
@@ -452,7 +471,13 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
             }
         }));
     }
-    for kind in ["touchstart", "touchmove", "touchend", "touchcancel"] {
+    let phases = [
+        ("touchstart", TouchPhase::Start),
+        ("touchmove", TouchPhase::Move),
+        ("touchend", TouchPhase::End),
+        ("touchcancel", TouchPhase::End),
+    ];
+    for (kind, phase) in phases {
         let g = game.clone();
         all.push(EventListener::new_with_options(&canvas, kind, active, move |event| {
             let Some(event) = event.dyn_ref::<TouchEvent>() else { return };
@@ -460,41 +485,13 @@ fn listeners(window: &Window, game: &Rc<RefCell<Game>>) -> Result<Vec<EventListe
             let mut game = g.borrow_mut();
             let width = game.renderer.css_size().0 as f32;
             let touches = event.changed_touches();
-            for i in 0..touches.length() {
-                let Some(touch) = touches.get(i) else { continue };
+            for touch in (0..touches.length()).filter_map(|i| touches.get(i)) {
                 let at = game.on_canvas(touch.client_x(), touch.client_y());
-                let id = touch.identifier();
-                let input = &mut game.input;
-                match kind {
-                    "touchstart" => {
-                        let stick = Some(Stick { touch_id: id, origin: at, current: at });
-                        if at.x < width / 2.0 {
-                            input.move_stick = stick
-                        } else {
-                            input.aim_stick = stick
-                        }
-                    }
-                    "touchmove" => {
-                        for stick in
-                            [&mut input.move_stick, &mut input.aim_stick].into_iter().flatten()
-                        {
-                            if stick.touch_id == id {
-                                stick.current = at;
-                            }
-                        }
-                    }
-                    _ => {
-                        for slot in [&mut input.move_stick, &mut input.aim_stick] {
-                            if slot.is_some_and(|s| s.touch_id == id) {
-                                *slot = None;
-                            }
-                        }
-                    }
-                }
+                game.input.touch(phase, touch.identifier(), at, width);
             }
         }));
     }
-    Ok(all)
+    all
 }
 
 /// `window.skirmishDebug()`: a plain object describing what the client sees (for tests).
@@ -533,9 +530,9 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
         players.push(&entry);
     }
     set(&out, "players", players.into())?;
-    set(&out, "shotsSeen", (app.shots_seen as f64).into())?;
+    set(&out, "shotsSeen", (app.hud.shots_seen as f64).into())?;
     let chat = Array::new();
-    for line in &app.chat {
+    for line in &app.hud.chat {
         chat.push(&format!("{}: {}", line.from, line.text).into());
     }
     set(&out, "chat", chat.into())?;
@@ -565,7 +562,7 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
         set(&rect, "faded", faded.into())?;
         set(&out, "minimap", rect.into())?;
     }
-    set(&out, "fps", app.fps.into())?;
+    set(&out, "fps", app.hud.fps.into())?;
     set(&out, "pingMs", app.clock.rtt_ms().map_or(JsValue::NULL, JsValue::from))?;
     Ok(out.into())
 }

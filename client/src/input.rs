@@ -1,5 +1,6 @@
-//! Player input from keyboard, mouse and touch, turned into one [`InputCmd`] per tick.
-//! Pure state: the wasm shell feeds it DOM events; tests feed it directly.
+//! Player input from keyboard, mouse and touch, turned into one [`InputCmd`] per tick, and
+//! which key does what (steer, open or send chat). Pure state: the wasm shell feeds it DOM
+//! events and does what [`KeyOutcome`] says; tests feed it directly.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +25,40 @@ impl Stick {
     }
 }
 
+/// Where the keyboard's keys go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The lobby shows: keys belong to its form.
+    Lobby,
+    /// A room shows and the chat box is not focused: keys steer.
+    Game,
+    /// The chat box has focus.
+    Chat,
+}
+
+/// What a key press does, for the shell to carry out ([`InputState::key_pressed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOutcome {
+    /// Not the game's: the page handles it (typing, scrolling, tabbing).
+    Pass,
+    /// Steers or fires: the page must not also scroll.
+    Steer,
+    /// Enter in the game: focus the chat box.
+    OpenChat,
+    /// Enter in the chat box: send its line and leave it.
+    SendChat,
+    /// Escape in the chat box: leave it.
+    CloseChat,
+}
+
+/// A touch on the canvas began, moved or ended (or was cancelled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TouchPhase {
+    Start,
+    Move,
+    End,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct InputState {
     /// Held keys, by `KeyboardEvent.code`.
@@ -37,7 +72,8 @@ pub struct InputState {
     /// A press since the last command: a click shorter than a tick still fires once.
     fire_latched: bool,
     /// While typing in the chat box, keys do not steer.
-    pub typing: bool,
+    typing: bool,
+    /// Left half of the canvas: moves. Right half: aims and fires.
     pub move_stick: Option<Stick>,
     pub aim_stick: Option<Stick>,
 }
@@ -52,6 +88,59 @@ impl InputState {
     /// Whether the game uses this key (the shell then prevents the page from scrolling).
     pub fn is_game_key(code: &str) -> bool {
         [UP, DOWN, LEFT, RIGHT].iter().any(|keys| keys.contains(&code)) || code == FIRE
+    }
+
+    /// A key went down: `code` is `KeyboardEvent.code` (the key's place, for steering),
+    /// `key` its meaning (`"Enter"`, `"Escape"`), `focus` where keys go now.
+    pub fn key_pressed(&mut self, code: &str, key: &str, focus: Focus) -> KeyOutcome {
+        match (focus, key) {
+            (Focus::Chat, "Enter") => KeyOutcome::SendChat,
+            (Focus::Chat, "Escape") => KeyOutcome::CloseChat,
+            (Focus::Chat | Focus::Lobby, _) => KeyOutcome::Pass,
+            (Focus::Game, "Enter") => KeyOutcome::OpenChat,
+            (Focus::Game, _) if InputState::is_game_key(code) => {
+                self.key_down(code);
+                KeyOutcome::Steer
+            }
+            (Focus::Game, _) => KeyOutcome::Pass,
+        }
+    }
+
+    /// The chat box took the keyboard (held keys are released) or gave it back.
+    pub fn set_typing(&mut self, typing: bool) {
+        self.typing = typing;
+        if typing {
+            self.release_all();
+        }
+    }
+
+    /// A touch `id` at `at` (canvas CSS pixels) on a canvas `width` wide: a touch that starts
+    /// on the left half is the move stick, on the right half the aim stick.
+    pub fn touch(&mut self, phase: TouchPhase, id: i32, at: Vec2, width: f32) {
+        match phase {
+            TouchPhase::Start => {
+                let stick = Some(Stick { touch_id: id, origin: at, current: at });
+                if at.x < width / 2.0 {
+                    self.move_stick = stick;
+                } else {
+                    self.aim_stick = stick;
+                }
+            }
+            TouchPhase::Move => {
+                for stick in [&mut self.move_stick, &mut self.aim_stick].into_iter().flatten() {
+                    if stick.touch_id == id {
+                        stick.current = at;
+                    }
+                }
+            }
+            TouchPhase::End => {
+                for slot in [&mut self.move_stick, &mut self.aim_stick] {
+                    if slot.is_some_and(|s| s.touch_id == id) {
+                        *slot = None;
+                    }
+                }
+            }
+        }
     }
 
     pub fn key_down(&mut self, code: &str) {

@@ -1,10 +1,12 @@
 //! The Skirmish browser client: a thin WebAssembly shell around a platform-free model.
 //!
 //! # Layout
-//! - [`app`]: the model: connection state, snapshots, prediction, chat, kill feed, scoreboard,
-//!   outgoing messages. No DOM; tested natively.
+//! - [`app`]: the model: connection state, snapshots, prediction, outgoing messages, and the
+//!   [`hud`] it feeds. No DOM; tested natively.
 //! - [`camera`]: which part of the map the canvas shows (clamped to the map), the minimap's
 //!   place; the same camera draws and aims. Tested natively.
+//! - [`hud`]: roster, chat, kill feed, beams, scoreboard, frame rate: what the page shows
+//!   around the ships. Tested natively.
 //! - [`determinism`]: a scripted simulation fingerprint, compared between native and wasm32.
 //! - [`input`]: keyboard, mouse and touch state → one `InputCmd` per tick.
 //! - `net` (wasm): the web-sys `WebSocket` in arraybuffer mode, owning its callbacks.
@@ -20,6 +22,7 @@
 pub mod app;
 pub mod camera;
 pub mod determinism;
+pub mod hud;
 pub mod input;
 
 #[cfg(target_arch = "wasm32")]

@@ -2,7 +2,7 @@
 //! has put a fresh session token in the (`HttpOnly`) cookie the handshake carries. Callbacks only queue events;
 //! the frame loop drains them. The socket owns its closures, so reconnecting leaks nothing.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
@@ -40,23 +40,9 @@ pub(crate) fn game_url(location: &web_sys::Location) -> Result<String, JsValue> 
     Ok(format!("{scheme}://{}/ws", location.host()?))
 }
 
-/// Where getting a session token stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Session {
-    /// None asked for yet.
-    Unknown,
-    Pending,
-    /// The cookie is set: open the socket.
-    Ready,
-    Failed,
-}
-
-/// Asks the server for a session token; the browser stores it as a cookie. Updates `state`.
-pub(crate) fn request_session(
-    window: &web_sys::Window,
-    state: std::rc::Rc<std::cell::Cell<Session>>,
-) {
-    state.set(Session::Pending);
+/// Asks the server for a session token; the browser stores it as a cookie. `answer` gets
+/// whether that worked, for the frame loop to hand to the app.
+pub(crate) fn request_session(window: &web_sys::Window, answer: Rc<Cell<Option<bool>>>) {
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
@@ -66,7 +52,7 @@ pub(crate) fn request_session(
             Ok(response) => response.dyn_into::<web_sys::Response>().is_ok_and(|r| r.ok()),
             Err(_) => false,
         };
-        state.set(if ok { Session::Ready } else { Session::Failed });
+        answer.set(Some(ok));
     });
 }
 

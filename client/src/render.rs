@@ -12,8 +12,9 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use shared::map::Map;
 
-use crate::app::{App, BEAM_MS, Ship};
+use crate::app::{App, Ship};
 use crate::camera::{Camera, Minimap};
+use crate::hud::BEAM_MS;
 use crate::input::{InputState, STICK_RADIUS};
 
 const GRID: f32 = 100.0;
@@ -99,7 +100,37 @@ impl Renderer {
         ctx.scale(scale, scale)?;
         ctx.translate(-f64::from(camera.centre.x), -f64::from(camera.centre.y))?;
 
-        // Floor and grid.
+        self.draw_floor(map, scale);
+
+        // Health pickups: pulsing green crosses.
+        let bits = app.latest().map_or(0, |s| s.pickups);
+        let pulse = 1.0 + 0.12 * (now_ms / 250.0).sin();
+        ctx.set_fill_style_str("#3ddc84");
+        for (index, spot) in map.pickups.iter().enumerate() {
+            if bits & (1 << index) == 0 {
+                continue;
+            }
+            let (arm, half) = (14.0 * pulse, 5.0 * pulse);
+            let (px, py) = (f64::from(spot.x), f64::from(spot.y));
+            ctx.fill_rect(px - arm, py - half, 2.0 * arm, 2.0 * half);
+            ctx.fill_rect(px - half, py - arm, 2.0 * half, 2.0 * arm);
+        }
+
+        // Laser beams, fading; a beam without a start leaves its shooter's ship as drawn.
+        let ships = app.ships(now_ms);
+        self.draw_beams(app, &ships, now_ms);
+        for ship in &ships {
+            self.draw_ship(ship)?;
+        }
+        ctx.restore();
+        self.draw_minimap(map, camera, &ships)?;
+        self.draw_sticks(input)
+    }
+
+    /// The map's floor, its grid and outline, and the walls, in world units (`scale`: screen
+    /// pixels per unit, for hairlines).
+    fn draw_floor(&self, map: &Map, scale: f64) {
+        let ctx = &self.ctx;
         ctx.set_fill_style_str("#141b29");
         ctx.fill_rect(0.0, 0.0, f64::from(map.width), f64::from(map.height));
         ctx.set_stroke_style_str("#1e2840");
@@ -141,25 +172,15 @@ impl Renderer {
                 f64::from(size.y),
             );
         }
+    }
 
-        // Health pickups: pulsing green crosses.
-        let bits = app.latest().map_or(0, |s| s.pickups);
-        let pulse = 1.0 + 0.12 * (now_ms / 250.0).sin();
-        ctx.set_fill_style_str("#3ddc84");
-        for (index, spot) in map.pickups.iter().enumerate() {
-            if bits & (1 << index) == 0 {
-                continue;
-            }
-            let (arm, half) = (14.0 * pulse, 5.0 * pulse);
-            let (px, py) = (f64::from(spot.x), f64::from(spot.y));
-            ctx.fill_rect(px - arm, py - half, 2.0 * arm, 2.0 * half);
-            ctx.fill_rect(px - half, py - arm, 2.0 * half, 2.0 * arm);
-        }
-
-        // Laser beams, fading; a beam without a start leaves its shooter's ship as drawn.
-        let ships = app.ships(now_ms);
+    /// Laser beams, fading out over [`BEAM_MS`].
+    fn draw_beams(&self, app: &App, ships: &[Ship], now_ms: f64) {
+        let ctx = &self.ctx;
         ctx.set_line_width(3.0);
-        for (from, to, shooter, age_ms) in app.beam_lines(&ships, now_ms) {
+        for (from, to, shooter, age_ms) in
+            app.hud.beam_lines(|id| ships.iter().find(|s| s.id == id).map(|s| s.pos), now_ms)
+        {
             let fade = (1.0 - age_ms / BEAM_MS).clamp(0.0, 1.0);
             ctx.set_global_alpha(fade);
             ctx.set_stroke_style_str(&colour(shooter.0, Some(shooter) == app.me()));
@@ -169,13 +190,6 @@ impl Renderer {
             ctx.stroke();
         }
         ctx.set_global_alpha(1.0);
-
-        for ship in &ships {
-            self.draw_ship(ship)?;
-        }
-        ctx.restore();
-        self.draw_minimap(map, camera, &ships)?;
-        self.draw_sticks(input)
     }
 
     /// The whole arena small in the bottom-right corner: outline, walls, the part on screen,

@@ -104,8 +104,8 @@ impl Ui {
             }
             self.chat_input.set_hidden(!in_game);
         }
-        if self.shown_version != Some(app.ui_version) {
-            self.shown_version = Some(app.ui_version);
+        if self.shown_version != Some(app.hud.version) {
+            self.shown_version = Some(app.hud.version);
             self.render_room(app);
             self.render_chat(app)?;
             self.render_scoreboard(app)?;
@@ -129,8 +129,8 @@ impl Ui {
             let health = app.my_state().map_or(0, |me| me.health);
             let mut text = format!(
                 "ping {ping} · {:.0} FPS · tick {tick} · {} players · health {health}",
-                app.fps,
-                app.player_count()
+                app.hud.fps,
+                app.hud.player_count()
             );
             if let Some(version) = self.server_version.borrow().as_deref() {
                 text.push_str(" · ");
@@ -155,7 +155,7 @@ impl Ui {
 
     fn render_chat(&self, app: &App) -> Result<(), JsValue> {
         self.chat_log.set_text_content(None);
-        for line in &app.chat {
+        for line in &app.hud.chat {
             let row = self.add(&self.chat_log, "div", "chat-line", "")?;
             self.add(&row, "span", "chat-name", &format!("{}: ", line.from))?;
             self.add(&row, "span", "chat-text", &line.text)?;
@@ -179,7 +179,7 @@ impl Ui {
 
     fn render_killfeed(&self, app: &App) -> Result<(), JsValue> {
         self.killfeed.set_text_content(None);
-        for line in &app.killfeed {
+        for line in &app.hud.killfeed {
             self.add(&self.killfeed, "div", "kill-line", &line.text)?;
         }
         Ok(())

@@ -33,8 +33,6 @@ use crate::auth;
 use crate::lobby::{LobbyError, NewRoom, Offer};
 use crate::state::AppState;
 
-/// The server's release, reported beside the protocol version.
-pub(crate) const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Rows on a leaderboard.
 const LEADERBOARD_ROWS: u32 = 20;
 
@@ -116,7 +114,7 @@ pub(crate) async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
         "maps": state.lobby.maps().ids(),
         "max_capacity": state.config.max_players,
         "tick_hz": state.config.tick_hz,
-        "version": SERVER_VERSION,
+        "version": crate::SERVER_VERSION,
         "protocol": PROTOCOL_VERSION,
     }))
 }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 type HmacSha256 = Hmac<Sha256>;
 
 /// The cookie that carries the session token.
-pub(crate) const COOKIE: &str = "skirmish_session";
+pub(crate) const COOKIE: &str = shared::protocol::SESSION_COOKIE;
 /// The cookie that carries the signed player key.
 pub(crate) const PLAYER_COOKIE: &str = "skirmish_player";
 /// How long the player cookie lasts (browsers cap cookies at 400 days).

@@ -17,8 +17,9 @@ use tower_http::services::{ServeDir, ServeFile};
 /// Largest request body (the lobby's JSON requests are a few dozen bytes).
 const MAX_BODY_BYTES: usize = 2048;
 
+use crate::SERVER_VERSION;
 use crate::admission;
-use crate::api::{self, SERVER_VERSION};
+use crate::api;
 use crate::auth;
 use crate::state::AppState;
 use crate::{session, upgrade};

@@ -77,6 +77,9 @@ use tokio_util::task::TaskTracker;
 pub use config::ServerConfig;
 pub use upgrade::ws_config;
 
+/// This build's version, in `/healthz`, the cluster's directory and every replay's header.
+pub(crate) const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Records (names, kills, matches) waiting for the database; beyond this, new ones are
 /// dropped and counted rather than block a room.
 const STORE_QUEUE: usize = 65_536;

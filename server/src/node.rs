@@ -502,7 +502,7 @@ pub(crate) fn spawn_heartbeat(
 /// `/metrics`.
 pub(crate) fn render_metrics(out: &mut String, node: Option<&Node>, draining: bool) {
     use std::fmt::Write as _;
-    let version = crate::api::SERVER_VERSION;
+    let version = crate::SERVER_VERSION;
     let id = node.map_or("", Node::id);
     let _ = writeln!(
         out,

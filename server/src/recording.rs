@@ -145,7 +145,7 @@ impl Replays {
             self.dir.join(format!("{started_at}-{name}-{serial}.{EXTENSION}")).into();
         let header = Header {
             protocol_version: PROTOCOL_VERSION,
-            server_version: crate::api::SERVER_VERSION.to_string(),
+            server_version: crate::SERVER_VERSION.to_string(),
             title: title.to_string(),
             map: map.clone(),
             tick_hz: world.tick_hz,

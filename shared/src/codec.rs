@@ -74,9 +74,9 @@ pub fn encode_snapshot_body(
     #[derive(Serialize)]
     struct Body<'a> {
         pickups: u64,
-        #[serde(with = "crate::packing::ids")]
+        #[serde(with = "crate::protocol::packing::ids")]
         removed: &'a [PlayerId],
-        #[serde(with = "crate::packing::updates")]
+        #[serde(with = "crate::protocol::packing::updates")]
         updates: &'a [EntityUpdate],
     }
     encode(&Body { pickups, removed, updates })
@@ -115,7 +115,7 @@ pub fn encode_events_frame(beams: &[Beam], body: &[u8]) -> Vec<u8> {
         Snapshot(()),
         #[allow(dead_code)]
         Scoreboard(()),
-        Events(#[serde(with = "crate::packing::beams")] &'a [Beam]),
+        Events(#[serde(with = "crate::protocol::packing::beams")] &'a [Beam]),
     }
     encode_with_tail(&Head::Events(beams), body)
 }
@@ -125,10 +125,13 @@ pub fn encode_replay<T: Serialize>(part: &T) -> Vec<u8> {
     encode(part)
 }
 
-/// Decodes a replay's header or decompressed chunk, bounded by
-/// [`crate::replay::MAX_CHUNK_BYTES`].
+/// The largest decompressed replay chunk a reader accepts: 300 ticks of 1,000 players'
+/// commands.
+pub const MAX_REPLAY_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Decodes a replay's header or decompressed chunk, bounded by [`MAX_REPLAY_CHUNK_BYTES`].
 pub fn decode_replay<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
-    decode::<T, { crate::replay::MAX_CHUNK_BYTES }>(bytes)
+    decode::<T, MAX_REPLAY_CHUNK_BYTES>(bytes)
 }
 
 /// Decodes a client message, bounded by [`MAX_CLIENT_MSG_BYTES`].

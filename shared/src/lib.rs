@@ -9,7 +9,6 @@
 //! - [`tick`]: `Tick` counter and tick-rate helpers.
 //! - [`protocol`]: every message on the wire, the protocol version and the size limits.
 //! - [`codec`]: encode/decode with limits; the only module that names bincode.
-//! - [`packing`]: the compact wire form of snapshot deltas (id gaps, field masks).
 //! - [`delta`]: snapshot delta encoding against a held baseline, with dead reckoning.
 //! - [`validate`]: sanitising names, chat and input at the protocol edge.
 //! - [`map`]: the arena map format read from `assets/maps/*.json`.
@@ -34,7 +33,6 @@ pub mod interest;
 pub mod interp;
 pub mod map;
 pub mod netcode;
-pub mod packing;
 pub mod predict;
 pub mod protocol;
 pub mod replay;

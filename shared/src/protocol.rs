@@ -4,6 +4,8 @@
 //! [`crate::codec`]. The first client message must be [`ClientMsg::Hello`]; the server answers with
 //! [`ServerMsg::Welcome`] or closes the socket with one of the [`close`] codes and a reason.
 
+pub mod packing;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ids::PlayerId;
@@ -16,6 +18,9 @@ pub const PROTOCOL_VERSION: u16 = 6;
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
 pub const MAX_CLIENT_MSG_BYTES: usize = 1024;
+/// The cookie that carries the session token (`POST /api/session` sets it) to the WebSocket
+/// handshake, which refuses a connection without a valid one.
+pub const SESSION_COOKIE: &str = "skirmish_session";
 /// Largest encoded server message a client accepts (a `Welcome` carries the map).
 pub const MAX_SERVER_MSG_BYTES: usize = 256 * 1024;
 /// Player names: 1 to this many characters after trimming.
@@ -43,6 +48,9 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// A message larger than [`super::MAX_CLIENT_MSG_BYTES`].
     pub const TOO_BIG: u16 = 1009;
+    /// No close frame came: the connection was lost or never opened. Never sent; a client
+    /// reports it to itself (browsers give it to `onclose`).
+    pub const ABNORMAL: u16 = 1006;
     /// Try again later: the room or the server is full.
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The client speaks another [`super::PROTOCOL_VERSION`] than the server: the server was
@@ -182,10 +190,10 @@ pub enum ServerMsg {
     Scoreboard(Scoreboard),
     /// Reliable, ordered game events since the previous send tick (never dropped for slow
     /// clients, unlike snapshots): the laser beams this client can see, packed (see
-    /// [`crate::packing::beams`]), and the room-wide events (never a `GameEvent::Shot`: shots
+    /// [`crate::protocol::packing::beams`]), and the room-wide events (never a `GameEvent::Shot`: shots
     /// travel as beams).
     Events {
-        #[serde(with = "crate::packing::beams")]
+        #[serde(with = "crate::protocol::packing::beams")]
         beams: Vec<Beam>,
         events: Vec<GameEvent>,
     },
@@ -241,11 +249,11 @@ pub struct SnapshotDelta {
     pub base: DeltaBase,
     pub pickups: u64,
     /// Players in the baseline that are no longer in view, by id (packed as id gaps).
-    #[serde(with = "crate::packing::ids")]
+    #[serde(with = "crate::protocol::packing::ids")]
     pub removed: Vec<PlayerId>,
     /// Players new in view (all fields) or changed (changed fields only), by id (packed, see
-    /// [`crate::packing`]).
-    #[serde(with = "crate::packing::updates")]
+    /// [`crate::protocol::packing`]).
+    #[serde(with = "crate::protocol::packing::updates")]
     pub updates: Vec<EntityUpdate>,
 }
 

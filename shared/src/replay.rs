@@ -44,7 +44,7 @@ pub const CHUNK_TICKS: usize = 300;
 /// The largest header a reader accepts (a map with many walls is a few KB).
 pub const MAX_HEADER_BYTES: usize = 256 * 1024;
 /// The largest decompressed chunk a reader accepts: 300 ticks of 1,000 players' commands.
-pub const MAX_CHUNK_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_CHUNK_BYTES: usize = crate::codec::MAX_REPLAY_CHUNK_BYTES;
 /// The most seat changes or commands one tick may carry (a room seats at most a few hundred):
 /// a hostile file cannot make a player simulate a crowd.
 pub const MAX_PER_TICK: usize = 4096;

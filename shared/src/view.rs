@@ -4,9 +4,9 @@
 //! the beams it is sent; and the scoreboard summary.
 //!
 //! Shared work happens once per send tick in [`ViewBuilder::prepare`]: the room's player states
-//! are kept as one frame in a short room-wide history (so a member's baseline is just the tick
+//! are kept as one sample in a short room-wide history (so a member's baseline is just the tick
 //! and ids it was sent, never a copy of states), the spatial grid is filled, and each player's
-//! change since the previous frame is worked out once; for every member holding that frame
+//! change since the previous sample is worked out once; for every member holding that sample
 //! (nearly all of them, nearly always) those changes *are* its delta entries. Per member
 //! remain the visible-set query, a merge of two id lists and the encoding, all proportional to
 //! what that member sees rather than to the room.
@@ -45,7 +45,7 @@ impl Viewer {
     }
 }
 
-/// One snapshot sent to a member: the players of the room's frame of `tick` in `ids`.
+/// One snapshot sent to a member: the players of the room's sample of `tick` in `ids`.
 struct Sent {
     tick: Tick,
     ack_input: u32,
@@ -54,36 +54,36 @@ struct Sent {
 
 /// The room's player states at one send tick, sorted by id. Every member's snapshot is a
 /// selection of these, so a member's baseline is a (tick, ids) pair.
-struct Frame {
+struct Sample {
     tick: Tick,
     states: Vec<PlayerSnap>,
 }
 
-/// How a player changed from the previous frame to the newest one.
+/// How a player changed from the previous sample to the newest one.
 #[derive(Clone, Copy)]
-enum Step {
+enum Change {
     New,
     Same,
     Changed(EntityUpdate),
 }
 
-/// Per room: the shared part of building every member's frame.
+/// Per room: the shared part of building every member's snapshot.
 pub struct ViewBuilder {
     /// 0 means everyone sees everyone.
     radius: f32,
     full_snapshots: bool,
     grid: Grid,
-    /// The visible set being built, as indices into the newest frame.
+    /// The visible set being built, as indices into the newest sample.
     visible: Vec<u32>,
     /// Every player's (id, position), in id order; indices match the grid's and the newest
-    /// frame's.
+    /// sample's.
     positions: Vec<(PlayerId, Vec2)>,
-    /// The last [`ROOM_HISTORY`] frames, oldest first.
-    frames: VecDeque<Frame>,
-    /// Per player of the newest frame, its change since the previous frame: the whole delta
-    /// entry of every member whose baseline is the previous frame, computed once.
-    steps: Vec<Step>,
-    /// Without interest management, every member holding the whole frame of one baseline tick
+    /// The last [`ROOM_HISTORY`] samples, oldest first.
+    samples: VecDeque<Sample>,
+    /// Per player of the newest sample, its change since the previous sample: the whole delta
+    /// entry of every member whose baseline is the previous sample, computed once.
+    steps: Vec<Change>,
+    /// Without interest management, every member holding the whole sample of one baseline tick
     /// (or none: a keyframe) gets the same delta body: encoded once per send tick, by baseline.
     bodies: Vec<(Option<Tick>, Vec<u8>)>,
 }
@@ -100,17 +100,17 @@ impl ViewBuilder {
             grid: Grid::new(map_size, cell),
             visible: Vec::new(),
             positions: Vec::new(),
-            frames: VecDeque::with_capacity(ROOM_HISTORY),
+            samples: VecDeque::with_capacity(ROOM_HISTORY),
             steps: Vec::new(),
             bodies: Vec::new(),
         }
     }
 
-    /// Records the world's players as the frame of this tick, fills the grid and works out
-    /// each player's change since the previous frame; once per send tick.
+    /// Records the world's players as the sample of this tick, fills the grid and works out
+    /// each player's change since the previous sample; once per send tick.
     pub fn prepare(&mut self, world: &World) {
-        let mut states = match self.frames.len() {
-            ROOM_HISTORY => self.frames.pop_front().map(|f| f.states).unwrap_or_default(),
+        let mut states = match self.samples.len() {
+            ROOM_HISTORY => self.samples.pop_front().map(|f| f.states).unwrap_or_default(),
             _ => Vec::new(),
         };
         states.clear();
@@ -125,14 +125,14 @@ impl ViewBuilder {
         }
         self.steps.clear();
         self.bodies.clear();
-        let previous = self.frames.back();
+        let previous = self.samples.back();
         let dt = previous.map_or(0, |p| world.tick.0.wrapping_sub(p.tick.0) as i32);
         let mut before = Cursor::new(previous.map_or(&[][..], |p| &p.states[..]));
         self.steps.extend(states.iter().map(|now| match before.seek(now.id) {
-            None => Step::New,
-            Some(base) => delta::changes(base, dt, now).map_or(Step::Same, Step::Changed),
+            None => Change::New,
+            Some(base) => delta::changes(base, dt, now).map_or(Change::Same, Change::Changed),
         }));
-        self.frames.push_back(Frame { tick: world.tick, states });
+        self.samples.push_back(Sample { tick: world.tick, states });
     }
 
     /// The encoded snapshot frame of this tick for member `id`, against the snapshot of tick
@@ -145,7 +145,7 @@ impl ViewBuilder {
         pickups: u64,
         held: Option<Tick>,
     ) -> Vec<u8> {
-        let Some(current) = self.frames.back() else { return Vec::new() };
+        let Some(current) = self.samples.back() else { return Vec::new() };
         let tick = current.tick;
         if self.full_snapshots {
             let snapshot = Snapshot { tick, ack_input, players: current.states.clone(), pickups };
@@ -175,13 +175,13 @@ impl ViewBuilder {
         }
         let baseline = held
             .and_then(|held| viewer.sent.iter().find(|s| s.tick == held))
-            .and_then(|sent| Some((sent, self.frames.iter().find(|f| f.tick == sent.tick)?)));
+            .and_then(|sent| Some((sent, self.samples.iter().find(|f| f.tick == sent.tick)?)));
         let head =
             delta::header(baseline.map(|(sent, _)| (sent.tick, sent.ack_input)), tick, ack_input);
-        // Everyone sees everyone: a member sent whole frames shares its body with every other
+        // Everyone sees everyone: a member sent whole samples shares its body with every other
         // member holding the same baseline.
         let shared = self.radius <= 0.0
-            && baseline.is_none_or(|(sent, frame)| sent.ids.len() == frame.states.len());
+            && baseline.is_none_or(|(sent, sample)| sent.ids.len() == sample.states.len());
         let key = baseline.map(|(sent, _)| sent.tick);
         let frame = match self.bodies.iter().find(|(k, _)| shared && *k == key) {
             Some((_, body)) => encode_snapshot_frame(&head, body),
@@ -208,15 +208,15 @@ impl ViewBuilder {
         frame
     }
 
-    /// The newest frame's visible players as removals and updates against what `baseline`
+    /// The newest sample's visible players as removals and updates against what `baseline`
     /// sent (none: a keyframe).
-    fn changes(&self, baseline: Option<(&Sent, &Frame)>) -> (Vec<PlayerId>, Vec<EntityUpdate>) {
-        let current = self.frames.back().expect("a frame is prepared");
-        let previous_tick = self.frames.len().checked_sub(2).map(|i| self.frames[i].tick);
+    fn changes(&self, baseline: Option<(&Sent, &Sample)>) -> (Vec<PlayerId>, Vec<EntityUpdate>) {
+        let current = self.samples.back().expect("a frame is prepared");
+        let previous_tick = self.samples.len().checked_sub(2).map(|i| self.samples[i].tick);
         let base_ids = baseline.map_or(&[][..], |(sent, _)| &sent.ids[..]);
         let base_states = baseline.map_or(&[][..], |(_, frame)| &frame.states[..]);
         let base_tick = baseline.map(|(sent, _)| sent.tick);
-        // The common case: the member holds the previous frame, and the shared steps apply.
+        // The common case: the member holds the previous sample, and the shared steps apply.
         let shared_steps = base_tick.is_some() && base_tick == previous_tick;
         let dt = base_tick.map_or(0, |t| current.tick.0.wrapping_sub(t.0) as i32);
         let mut base_at = Cursor::new(base_states);
@@ -227,8 +227,8 @@ impl ViewBuilder {
                 let now = &current.states[index];
                 match self.steps[index] {
                     _ if !kept => Some(delta::entering(now)),
-                    Step::Same if shared_steps => None,
-                    Step::Changed(update) if shared_steps => Some(update),
+                    Change::Same if shared_steps => None,
+                    Change::Changed(update) if shared_steps => Some(update),
                     _ => delta::changes(base_at.seek(id)?, dt, now),
                 }
             },

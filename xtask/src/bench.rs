@@ -11,15 +11,12 @@
 //! cluster row (`cluster_bench`): three processes and Redis, 900 bots through the lobby.
 
 use std::io::Write as _;
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
 use crate::cmd::run as sh;
-
-pub(crate) const PORT: u16 = 7790;
+use crate::procs::{PORT, ServerProcess, pinned, wait_for_port};
 
 struct Options {
     counts: Vec<usize>,
@@ -216,53 +213,6 @@ fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyho
         bail!("the bots printed no report (exit {})", output.status);
     }
     Ok(report)
-}
-
-pub(crate) fn pinned(pin: bool, core: &str, program: &str) -> Command {
-    if pin {
-        let mut command = Command::new("taskset");
-        command.args(["-c", core, program]);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
-/// Stops the server with SIGTERM (graceful) when dropped or asked.
-pub(crate) struct ServerProcess(pub(crate) Child);
-
-impl ServerProcess {
-    fn stop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            self.stop();
-        }
-    }
-}
-
-pub(crate) fn wait_for_port(port: u16) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    bail!("the server did not listen on port {port} within 10 s")
 }
 
 /// Pulls a number out of the report line by JSON path (e.g. `input_latency_ms.p99`).

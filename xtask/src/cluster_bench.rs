@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::bench::{PORT, ServerProcess, pinned, wait_for_port};
+use crate::procs::{PORT, ServerProcess, pinned, wait_for_port};
 
 const PROCESSES: u16 = 3;
 pub(crate) const PER_PROCESS: usize = 300;

@@ -19,6 +19,7 @@
 mod bench;
 mod cluster_bench;
 mod cmd;
+mod procs;
 mod tasks;
 mod tools;
 

@@ -4,6 +4,8 @@ use shared::protocol::{Beam as WireBeam, InputMsg, MAX_INPUTS_PER_MSG, MapPoint,
 use shared::tick::Tick;
 
 use super::*;
+use crate::hud::{BEAM_MS, CHAT_LINES, KILLFEED_LINES, KILLFEED_MS};
+use shared::protocol::GameEvent;
 
 fn welcome(id: u32, token: u8) -> Vec<u8> {
     let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
@@ -67,6 +69,39 @@ fn hello_then_welcome_joins() {
         "joined as player 1"
     );
     assert_eq!(app.name_of(PlayerId(1)), "Ada");
+}
+
+#[test]
+fn every_connection_first_fetches_a_fresh_token_and_a_failed_fetch_backs_off() {
+    let mut app = App::new();
+    assert_eq!(app.connect_step(0.0), None, "the lobby needs no socket");
+    let target =
+        Target { server: Some("ws://10.0.0.2:7777/ws?join=t".into()), ..Target::default() };
+    app.join("Ada", target);
+    assert_eq!(app.connect_step(0.0), Some(Connect::FetchToken));
+    assert_eq!(app.connect_step(5.0), None, "one fetch at a time");
+    app.on_token(true, 10.0, 0.0);
+    let open = Connect::Open { server: Some("ws://10.0.0.2:7777/ws?join=t".into()) };
+    assert_eq!(app.connect_step(10.0), Some(open), "a seat elsewhere opens there");
+    app.on_open();
+    app.on_message(&welcome(1, 1), 20.0).expect("welcome");
+    app.on_close(close::ABNORMAL, "", 100.0, 0.0);
+    assert_eq!(app.connect_step(100.0), None, "backing off");
+    let retry = 100.0 + BACKOFF_FIRST_MS;
+    assert_eq!(app.connect_step(retry), Some(Connect::FetchToken), "tokens are not reused");
+    app.on_token(false, retry + 5.0, 0.0);
+    assert!(
+        matches!(&app.conn, Conn::Reconnecting { reason, attempt: 1, .. } if reason == "cannot reach the server"),
+        "{:?}",
+        app.conn
+    );
+    assert_eq!(app.connect_step(retry + 5.0), None, "and backs off again");
+    app.on_token(true, retry + 6.0, 0.0);
+    assert_eq!(
+        app.connect_step(retry + 10_000.0),
+        Some(Connect::FetchToken),
+        "a stray answer is ignored"
+    );
 }
 
 #[test]
@@ -233,16 +268,16 @@ fn chat_and_killfeed_are_bounded_and_expire() {
         app.on_message(&encode_server(&ServerMsg::Events { beams: vec![], events }), 0.0)
             .expect("chat");
     }
-    assert_eq!(app.chat.len(), CHAT_LINES, "chat keeps the last {CHAT_LINES} lines");
-    assert_eq!(app.chat.back().map(|l| l.text.as_str()), Some("line 69"), "newest last");
+    assert_eq!(app.hud.chat.len(), CHAT_LINES, "chat keeps the last {CHAT_LINES} lines");
+    assert_eq!(app.hud.chat.back().map(|l| l.text.as_str()), Some("line 69"), "newest last");
     for _ in 0..8 {
         let events = vec![GameEvent::Killed { killer: PlayerId(1), victim: PlayerId(2) }];
         app.on_message(&encode_server(&ServerMsg::Events { beams: vec![], events }), 0.0)
             .expect("kill");
     }
-    assert_eq!(app.killfeed.len(), KILLFEED_LINES, "kill feed is bounded");
+    assert_eq!(app.hud.killfeed.len(), KILLFEED_LINES, "kill feed is bounded");
     app.update(KILLFEED_MS + 1.0, 16.0, InputCmd::default);
-    assert!(app.killfeed.is_empty(), "kill-feed lines expire");
+    assert!(app.hud.killfeed.is_empty(), "kill-feed lines expire");
 }
 
 #[test]
@@ -278,7 +313,7 @@ fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
     ];
     let message = ServerMsg::Events { beams, events: vec![] };
     app.on_message(&encode_server(&message), 0.0).expect("beams");
-    assert_eq!((app.shots_seen, app.beams.len()), (3, 3), "counted and kept");
+    assert_eq!((app.hud.shots_seen, app.hud.beams.len()), (3, 3), "counted and kept");
     let me = Ship {
         id: PlayerId(1),
         name: "me".into(),
@@ -287,14 +322,14 @@ fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
         health: 100,
         is_me: true,
     };
-    let lines = app.beam_lines(&[me], 50.0);
+    let lines = app.hud.beam_lines(|id| (id == me.id).then_some(me.pos), 50.0);
     assert_eq!(
         lines.iter().map(|(from, _, shooter, _)| (*from, *shooter)).collect::<Vec<_>>(),
         vec![(Vec2::new(40.0, 50.0), PlayerId(1)), (Vec2::new(5.0, 6.0), PlayerId(9))],
         "from the drawn ship, or the given start; a beam of an undrawn ship without a start is skipped"
     );
     app.update(BEAM_MS + 1.0, 16.0, InputCmd::default);
-    assert!(app.beams.is_empty(), "the beam fades out");
+    assert!(app.hud.beams.is_empty(), "the beam fades out");
 }
 
 #[test]
@@ -377,7 +412,7 @@ fn leaving_gives_the_seat_up_and_clears_the_room() {
     app.on_message(&snapshot(1, 0), 0.0).expect("snapshot");
     app.leave();
     assert_eq!(app.conn, Conn::Idle);
-    assert!(app.me().is_none() && app.latest().is_none() && app.roster.is_empty());
+    assert!(app.me().is_none() && app.latest().is_none() && app.hud.roster.is_empty());
     app.join("Ada", seat());
     app.on_open();
     let out = app.take_outgoing();

@@ -23,7 +23,8 @@ fn keys_steer_and_diagonals_are_not_faster() {
 
 #[test]
 fn typing_in_chat_suppresses_keys() {
-    let mut input = InputState { typing: true, ..InputState::default() };
+    let mut input = InputState::default();
+    input.set_typing(true);
     input.key_down("KeyD");
     input.key_down("Space");
     let cmd = input.command();
@@ -83,4 +84,38 @@ fn release_all_stops_everything() {
     input.release_all();
     let cmd = input.command();
     assert_eq!((cmd.move_x, cmd.buttons), (0, 0), "nothing held after focus loss");
+}
+
+#[test]
+fn keys_go_where_the_focus_is() {
+    let mut input = InputState::default();
+    assert_eq!(input.key_pressed("KeyW", "w", Focus::Lobby), KeyOutcome::Pass, "lobby form");
+    assert_eq!(input.key_pressed("KeyW", "w", Focus::Chat), KeyOutcome::Pass, "typing a w");
+    assert_eq!(input.command().move_y, 0, "neither steered");
+    assert_eq!(input.key_pressed("KeyW", "w", Focus::Game), KeyOutcome::Steer);
+    assert_eq!(input.command().move_y, -127, "in the game it steers");
+    assert_eq!(input.key_pressed("KeyQ", "q", Focus::Game), KeyOutcome::Pass, "not a game key");
+    assert_eq!(input.key_pressed("Enter", "Enter", Focus::Game), KeyOutcome::OpenChat);
+    assert_eq!(input.key_pressed("Enter", "Enter", Focus::Chat), KeyOutcome::SendChat);
+    assert_eq!(input.key_pressed("Escape", "Escape", Focus::Chat), KeyOutcome::CloseChat);
+    assert_eq!(input.key_pressed("Enter", "Enter", Focus::Lobby), KeyOutcome::Pass, "submits");
+    input.set_typing(true);
+    assert_eq!(input.command().move_y, 0, "opening chat releases held keys");
+}
+
+#[test]
+fn touches_pick_their_stick_by_half_and_end_only_their_own() {
+    let mut input = InputState::default();
+    input.touch(TouchPhase::Start, 7, Vec2::new(100.0, 300.0), 800.0);
+    input.touch(TouchPhase::Start, 8, Vec2::new(700.0, 300.0), 800.0);
+    input.touch(TouchPhase::Move, 7, Vec2::new(160.0, 300.0), 800.0);
+    input.touch(TouchPhase::Move, 8, Vec2::new(700.0, 200.0), 800.0);
+    let cmd = input.command();
+    assert_eq!((cmd.move_x, cmd.move_y), (127, 0), "left stick full right");
+    assert_eq!((cmd.aim_x, cmd.aim_y), (0, -1000), "right stick aims up");
+    assert_eq!(cmd.buttons, buttons::FIRE, "and fires");
+    input.touch(TouchPhase::End, 7, Vec2::ZERO, 800.0);
+    assert!(input.move_stick.is_none() && input.aim_stick.is_some(), "only touch 7 ended");
+    input.touch(TouchPhase::End, 8, Vec2::ZERO, 800.0);
+    assert_eq!(input.command().buttons, 0, "no stick, no fire");
 }

@@ -16,8 +16,8 @@ use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::{self, SerializeSeq, SerializeTuple};
 use serde::{Deserializer, Serializer};
 
+use super::EntityUpdate;
 use crate::ids::PlayerId;
-use crate::protocol::EntityUpdate;
 
 const POS: u8 = 1;
 const VEL: u8 = 1 << 1;
