@@ -93,10 +93,19 @@ fn offered(result: Result<Offer, LobbyError>) -> Response {
     .into_response()
 }
 
-/// A draining process alone opens no rooms and seats nobody new (in a cluster, the others do).
-fn draining(state: &AppState) -> Option<Response> {
-    (state.draining.is_cancelled() && state.node.is_none())
-        .then(|| LobbyError::Draining.into_response())
+/// Who asks for a seat (the session's player, or the address under `--open-access`), unless
+/// they have no session or this process is draining: a draining process alone opens no rooms
+/// and seats nobody new (in a cluster, the others do).
+fn seat_asker(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<String, Box<Response>> {
+    let holder = holder(state, headers, peer).map_err(|err| Box::new(no_session(err)))?;
+    if state.draining.is_cancelled() && state.node.is_none() {
+        return Err(Box::new(LobbyError::Draining.into_response()));
+    }
+    Ok(holder)
 }
 
 pub(crate) async fn rooms(State(state): State<AppState>) -> impl IntoResponse {
@@ -124,13 +133,10 @@ pub(crate) async fn quick_play(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let holder = match holder(&state, &headers, peer) {
+    let holder = match seat_asker(&state, &headers, peer) {
         Ok(holder) => holder,
-        Err(err) => return no_session(err),
+        Err(refusal) => return *refusal,
     };
-    if let Some(refusal) = draining(&state) {
-        return refusal;
-    }
     offered(match &state.node {
         Some(node) => node.quick_play(&state.lobby, &holder, &holder).await,
         None => state.lobby.quick_play(&holder),
@@ -151,9 +157,9 @@ pub(crate) async fn create_room(
     headers: HeaderMap,
     Json(request): Json<CreateRoom>,
 ) -> Response {
-    let holder = match holder(&state, &headers, peer) {
+    let holder = match seat_asker(&state, &headers, peer) {
         Ok(holder) => holder,
-        Err(err) => return no_session(err),
+        Err(refusal) => return *refusal,
     };
     let title = match sanitize_room_title(&request.title) {
         Ok(title) => title,
@@ -161,9 +167,6 @@ pub(crate) async fn create_room(
     };
     let spec =
         NewRoom { title, map: request.map, capacity: request.capacity, public: request.public };
-    if let Some(refusal) = draining(&state) {
-        return refusal;
-    }
     offered(match &state.node {
         Some(node) => node.create(&state.lobby, spec, &holder, &holder).await,
         None => state.lobby.create(spec, &holder),
@@ -176,14 +179,11 @@ pub(crate) async fn join_room(
     headers: HeaderMap,
     Path(code): Path<String>,
 ) -> Response {
-    let holder = match holder(&state, &headers, peer) {
+    let holder = match seat_asker(&state, &headers, peer) {
         Ok(holder) => holder,
-        Err(err) => return no_session(err),
+        Err(refusal) => return *refusal,
     };
     // Unknown and malformed codes get the same answer as closed rooms: nothing to learn.
-    if let Some(refusal) = draining(&state) {
-        return refusal;
-    }
     offered(match &state.node {
         Some(node) => node.join(&state.lobby, &code, &holder, &holder).await,
         None => state.lobby.join(&code, &holder),
