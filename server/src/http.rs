@@ -40,6 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/replays", get(api::replays))
         .route("/api/replays/{id}", get(api::replay))
         .route("/r/{code}", get(room_page))
+        .route("/replay/{id}", get(room_page))
         .route("/favicon.ico", get(favicon))
         .fallback_service(client)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -194,6 +195,8 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 
 /// A room's link: the page itself, which reads the code from its address and asks the lobby
 /// for a seat (the code is checked there, so every code gets the same page).
+/// The page itself, for the links it makes: a room (`/r/CODE`, `?spectate` to watch it) and a
+/// replay (`/replay/ID?t=SECONDS`); the page reads its address to know what to show.
 async fn room_page(State(state): State<AppState>, request: Request) -> Response<Body> {
     let page = state.config.static_dir.join("index.html");
     match tower::ServiceExt::oneshot(ServeFile::new(page), request).await {

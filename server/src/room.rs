@@ -265,6 +265,7 @@ impl Room {
             resume_token: token,
             resume_grace_secs: self.config.resume_grace_secs,
             resumed,
+            spectator: false,
         };
         Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome))))
     }

@@ -376,6 +376,8 @@ fn handle_message(
                 link.send_reliable(Bytes::from(encode_server(&pong)));
             }
         }
+        // Players look from their ship.
+        ClientMsg::Look { .. } => {}
         // A resize is as rare as a ping; they share a budget.
         ClientMsg::View { half_width, half_height } => {
             if admitted(&mut limits.pings, now, metrics)? {

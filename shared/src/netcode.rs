@@ -45,6 +45,19 @@ pub fn hello(
         room: room.into(),
         ticket: ticket.map(str::to_owned),
         resume,
+        spectate: false,
+    })
+}
+
+/// The `Hello` that watches `room` (an id or code) as spectator `name`, without a ship.
+pub fn spectate_hello(name: &str, room: &str) -> ClientMsg {
+    ClientMsg::Hello(Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: name.into(),
+        room: room.into(),
+        ticket: None,
+        resume: None,
+        spectate: true,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -98,6 +98,13 @@ pub enum ClientMsg {
         half_width: u16,
         half_height: u16,
     },
+    /// Where a spectator's camera looks (the centre of the players it is sent, and of the
+    /// screen its beams must cross). Sent after `Welcome` and whenever the camera moved by more
+    /// than a few units, at most five times a second. Players' own ship is their centre: the
+    /// server ignores this from them.
+    Look {
+        at: MapPoint,
+    },
 }
 
 /// The first message on every connection.
@@ -112,6 +119,9 @@ pub struct Hello {
     pub ticket: Option<String>,
     /// To take back a seat after an unclean disconnect: the token from the last `Welcome`.
     pub resume: Option<ResumeToken>,
+    /// Watch the room without a ship: no seat, no ticket, no resume; a separate cap
+    /// (`--max-spectators`); chat is read-only.
+    pub spectate: bool,
 }
 
 /// A single-use secret that lets a reconnecting client take back its player (score, position)
@@ -221,6 +231,9 @@ pub struct Welcome {
     pub resume_grace_secs: u16,
     /// Whether this connection took back an existing player.
     pub resumed: bool,
+    /// A spectator: `player_id` names this connection, not a ship (it is in no snapshot and
+    /// no roster), and `resume_token` is never honoured (a spectator just connects again).
+    pub spectator: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ fn welcome(id: u32, token: u8) -> Vec<u8> {
         resume_token: ResumeToken([token; 16]),
         resume_grace_secs: 20,
         resumed: false,
+        spectator: false,
     })))
 }
 

@@ -40,6 +40,7 @@ fn hello(version: u16, name: &str) -> Message {
         room: String::new(),
         ticket: None,
         resume: None,
+        spectate: false,
     });
     Message::Binary(encode_client(&hello).into())
 }

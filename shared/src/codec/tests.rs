@@ -11,6 +11,7 @@ fn sample_client_messages() -> Vec<ClientMsg> {
             room: "k3n8q2x7mp".into(),
             ticket: Some("0123456789abcdef0123456789abcdef".into()),
             resume: Some(ResumeToken([7; 16])),
+            spectate: false,
         }),
         ClientMsg::Input(InputMsg {
             ack_tick: Tick(41),
@@ -59,6 +60,7 @@ fn server_messages_round_trip() {
             resume_token: ResumeToken([9; 16]),
             resume_grace_secs: 20,
             resumed: false,
+            spectator: false,
         })),
         ServerMsg::Snapshot(crate::delta::encode(
             None,

@@ -22,6 +22,7 @@ fn welcome(id: u32, tick_hz: u16, send_hz: u16) -> Welcome {
         resume_token: ResumeToken([0; 16]),
         resume_grace_secs: 20,
         resumed: false,
+        spectator: false,
     }
 }
 
