@@ -1,7 +1,9 @@
 // End-to-end: the real WASM client in headless Chromium against the real server on 127.0.0.1.
 // Two browser pages join; one moves, fires and chats; the other sees all of it. Two server
 // processes sharing a Redis: a room's link opened on one seats the player on the other, and a
-// drained process sends its players back through the lobby. The page's icon
+// drained process sends its players back through the lobby. A finished match is listed in the
+// lobby and plays in the page (the server's simulation, in wasm, to the same fingerprints). The
+// page's icon
 // loads, the camera stays on the map, the minimap is drawn, and the console stays free of
 // errors (not one: a missing favicon's 404 counts). The test saves screenshots to
 // e2e/artifacts/ and fails if the canvas is blank.
@@ -493,5 +495,114 @@ test('cluster: a link on one process seats the player on another; a drain sends 
     if (serverB) await stopServer(serverB);
     rmSync(dataB, { recursive: true, force: true });
     redis.child.kill('SIGKILL');
+  }
+});
+
+/** A small open map where two ships start in range of each other. */
+function duelMaps() {
+  const maps = mkdtempSync(join(tmpdir(), 'skirmish-e2e-maps-'));
+  writeFileSync(join(maps, 'duel.json'), JSON.stringify({
+    id: 'duel', width: 900, height: 600, spawns: [[250, 300], [650, 300]], pickups: [],
+  }));
+  return maps;
+}
+
+/** `shooter` holds the trigger on player `targetId` until the kill feed of `victim` shows it. */
+async function shootUntilKilled(shooter, victim, targetId, line) {
+  const box = await shooter.locator('canvas#game').boundingBox();
+  const target = await shooter.evaluate((id) => {
+    const { players, view } = window.skirmishDebug();
+    const ship = players.find((p) => p.id === id);
+    return { fx: (ship.x - view.x) / view.width, fy: (ship.y - view.y) / view.height };
+  }, targetId);
+  await shooter.mouse.move(box.x + box.width * target.fx, box.y + box.height * target.fy);
+  await shooter.mouse.down();
+  await waitFor(victim, `the kill "${line}"`, (text) =>
+    [...document.querySelectorAll('#killfeed .kill-line')].some((l) => l.textContent.includes(text)), line);
+  await shooter.mouse.up();
+}
+
+test('replays: a finished match is listed in the lobby and plays in the page', { timeout: 180_000 }, async () => {
+  mkdirSync(artifacts, { recursive: true });
+  const maps = duelMaps();
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'skirmish-e2e-data-'));
+  let server = await startServer(port, dataDir, join(maps, 'duel.json'));
+  const url = `http://127.0.0.1:${port}/`;
+  const browsers = [await launchBrowser(), await launchBrowser(), await launchBrowser()];
+  try {
+    const [alice, bob, viewer] = await Promise.all(browsers.map((b) => b.context.newPage()));
+    await joinGame(alice, url, 'Alice');
+    await joinGame(bob, url, 'Bob');
+    const room = (await debug(alice)).room;
+    await shootUntilKilled(alice, bob, (await debug(bob)).playerId, 'Alice ✸ Bob');
+
+    // The room's match ends with the server (a room is recorded from open to close); the next
+    // server lists its replay.
+    await stopServer(server);
+    server = await startServer(port, dataDir, join(maps, 'duel.json'));
+    const errors = watchErrors(viewer);
+    await viewer.goto(url);
+    await waitFor(viewer, 'the replay in the lobby', () => document.querySelectorAll('#replay-list .replay-watch').length > 0);
+    await viewer.screenshot({ path: join(artifacts, 'lobby-replays.png') });
+    const listed = await viewer.textContent('#replay-list .replay-row');
+    assert.ok(listed.includes(room.title || 'main') && listed.includes('duel'), `the row names the room and map: ${listed}`);
+    await viewer.click('#replay-list .replay-watch');
+    await waitFor(viewer, 'the replay to load', () => window.skirmishDebug?.().replay?.loaded);
+    assert.match(new URL(viewer.url()).pathname, /^\/replay\/[A-Za-z0-9-]+$/);
+    assert.equal(await viewer.isVisible('#join-form'), false, 'the lobby gives way to the replay');
+    const start = (await debug(viewer)).replay;
+    console.log(`replay: ${JSON.stringify(start)}`);
+    assert.ok(start.duration > 1, 'the match lasted more than a second');
+    await waitFor(viewer, 'both ships on screen', () => window.skirmishDebug().replay.ships === 2);
+
+    // Playing advances at the chosen speed; the slider seeks; a moment has a link.
+    await viewer.selectOption('#replay-speed', '2');
+    await viewer.waitForTimeout(1000);
+    const later = (await debug(viewer)).replay;
+    assert.ok(later.time - start.time > 1.2, `×2 plays faster than the clock: ${start.time} → ${later.time}`);
+    await viewer.click('#replay-play');
+    await waitFor(viewer, 'pause', () => !window.skirmishDebug().replay.playing);
+    // Playing to the end in wasm checks the server's fingerprint at every chunk.
+    await viewer.evaluate(() => {
+      const seek = document.querySelector('#replay-seek');
+      seek.value = seek.max;
+      seek.dispatchEvent(new Event('input'));
+      seek.dispatchEvent(new Event('change'));
+    });
+    const end = await waitFor(viewer, 'the end of the match', () => {
+      const r = window.skirmishDebug().replay;
+      return r.time >= r.duration - 0.05 ? r : null;
+    });
+    assert.equal(end.error, null, 'the wasm simulation reproduced the live match to its end');
+    const board = await viewer.textContent('#scoreboard');
+    assert.match(board, /Alice\s*1 \/ 0/, `the replay's scoreboard at the end has the kill: ${board}`);
+    await viewer.click('#replay-share');
+    const link = await viewer.inputValue('#replay-link');
+    assert.match(link, /\/replay\/[A-Za-z0-9-]+\?t=\d+(\.\d)?$/, `a link to this moment: ${link}`);
+
+    // Back to the kill: seek into the middle, follow Alice with Tab, and see her ship.
+    const middle = Math.max(0, end.duration / 2);
+    await viewer.goto(link.replace(/\?t=.*$/, `?t=${middle.toFixed(1)}`));
+    const opened = await waitFor(viewer, 'the replay at ?t=', () => window.skirmishDebug?.().replay?.loaded && window.skirmishDebug().replay);
+    assert.ok(Math.abs(opened.time - middle) < 1.5, `opened near ${middle}: ${opened.time}`);
+    await viewer.keyboard.press('Tab');
+    await waitFor(viewer, 'a followed player', () => window.skirmishDebug().replay.followed !== null);
+    await viewer.waitForTimeout(300);
+    const variety = await canvasVariety(viewer);
+    assert.ok(variety.colours > 8 && variety.differing > 0.5, `the replay is drawn: ${JSON.stringify(variety)}`);
+    await viewer.screenshot({ path: join(artifacts, 'replay.png') });
+
+    // A replay that does not exist says so in the page.
+    await viewer.goto(`http://127.0.0.1:${port}/replay/no-such-replay`);
+    await waitFor(viewer, 'the missing replay\'s message', () => !document.querySelector('#replay-error').hidden);
+    assert.match(await viewer.textContent('#replay-error'), /no such replay/);
+    const expected404 = (e) => /\/api\/replays\/no-such-replay/.test(e)
+      || e === 'console: Failed to load resource: the server responded with a status of 404 (Not Found)'
+      || /no such replay/.test(e);
+    assert.deepEqual(errors.filter((e) => !expected404(e)), [], 'no console errors on the replay page');
+  } finally {
+    await tearDown(browsers, server, dataDir);
+    rmSync(maps, { recursive: true, force: true });
   }
 });

@@ -16,6 +16,7 @@ use shared::protocol::{
 use shared::validate::sanitize_chat;
 
 pub use crate::hud::{Hud, ScoreRow};
+pub use crate::scene::{Scene, Ship};
 
 /// Reconnect backoff: first delay, cap.
 pub const BACKOFF_FIRST_MS: f64 = 500.0;
@@ -82,17 +83,6 @@ enum Token {
     Pending,
     /// The cookie is set: the next step opens the socket.
     Ready,
-}
-
-/// A ship to draw.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ship {
-    pub id: PlayerId,
-    pub name: String,
-    pub pos: Vec2,
-    pub aim: Vec2,
-    pub health: u8,
-    pub is_me: bool,
 }
 
 /// The exponential reconnect delay for `attempt` (0-based), spread by `jitter` in 0..1 so a
@@ -469,6 +459,17 @@ impl App {
                 Ship { id: p.id, name: self.name_of(p.id), pos, aim, health: p.health, is_me }
             })
             .collect()
+    }
+
+    /// What to draw at `now_ms`, once a server welcomed us.
+    pub fn scene(&self, now_ms: f64) -> Option<Scene<'_>> {
+        let map = self.map()?;
+        let ships = self.ships(now_ms);
+        let beams = self
+            .hud
+            .beam_lines(|id| ships.iter().find(|ship| ship.id == id).map(|ship| ship.pos), now_ms);
+        let pickups = self.latest().map_or(0, |s| s.pickups);
+        Some(Scene { map, ships, beams, pickups, focus: self.camera(now_ms) })
     }
 
     /// Where the camera looks: our ship, or the map's middle.

@@ -17,10 +17,13 @@ use web_sys::{
 };
 
 use crate::app::{App, Conn, Connect};
+use crate::camera::Camera;
 use crate::input::{Focus, InputState, KeyOutcome, TouchPhase};
 use crate::lobby::{Lobby, LobbyEvent, SeatRequest, linked_code};
 use crate::net::{NetEvent, Socket, game_url, request_server_version, request_session};
 use crate::render::Renderer;
+use crate::replay::ReplayView;
+use crate::theatre::Theatre;
 use crate::ui::Ui;
 
 const NAME_KEY: &str = "skirmish.name";
@@ -41,6 +44,10 @@ struct Game {
     asking_as: String,
     canvas: HtmlCanvasElement,
     last_frame_ms: Option<f64>,
+    /// The camera of the last frame drawn (debug hook, drags).
+    last_camera: Option<Camera>,
+    /// The replay page (`/replay/ID`), instead of the lobby and a room.
+    theatre: Option<Rc<RefCell<Theatre>>>,
 }
 
 /// Everything that must live as long as the page.
@@ -75,6 +82,7 @@ pub(crate) fn start() -> Result<(), JsValue> {
     if let Some(code) = &linked {
         lobby.code_input.set_value(code);
     }
+    let theatre = Theatre::open(&window, &document)?.map(|t| Rc::new(RefCell::new(t)));
     let mut renderer = Renderer::new(canvas.clone(), ctx);
     renderer.resize(window.device_pixel_ratio());
     let game = Rc::new(RefCell::new(Game {
@@ -90,10 +98,15 @@ pub(crate) fn start() -> Result<(), JsValue> {
         asking_as: String::new(),
         canvas: canvas.clone(),
         last_frame_ms: None,
+        last_camera: None,
+        theatre: theatre.clone(),
     }));
     // Opened through a room's link with a name already known: straight into that room.
     game.borrow_mut().follow_link();
-    let listeners = listeners(&window, &game)?;
+    let mut listeners = listeners(&window, &game)?;
+    if let Some(theatre) = &theatre {
+        listeners.extend(crate::theatre::listeners(&window, theatre)?);
+    }
     let debug_game = game.clone();
     let debug_hook = Closure::<dyn Fn() -> JsValue>::new(move || {
         debug_snapshot(&debug_game.borrow()).unwrap_or(JsValue::NULL)
@@ -126,6 +139,10 @@ impl Game {
     fn frame(&mut self, now: f64) -> Result<(), JsValue> {
         let frame_ms = self.last_frame_ms.map_or(0.0, |last| now - last);
         self.last_frame_ms = Some(now);
+        self.renderer.resize(self.window.device_pixel_ratio());
+        if let Some(theatre) = self.theatre.clone() {
+            return self.replay_frame(&mut theatre.borrow_mut(), frame_ms, now);
+        }
         if matches!(self.app.conn, Conn::Idle | Conn::Closed { .. }) {
             self.lobby.poll(now);
         }
@@ -138,15 +155,34 @@ impl Game {
                 socket.send(&encode_client(&message));
             }
         }
-        self.renderer.resize(self.window.device_pixel_ratio());
-        let camera = self.renderer.camera(&self.app, now);
-        self.renderer.draw(&self.app, &self.input, camera.as_ref(), now)?;
+        let scene = self.app.scene(now);
+        let camera = scene.as_ref().map(|scene| self.renderer.camera(scene));
+        self.renderer.draw(scene.as_ref().zip(camera.as_ref()), &self.input, now)?;
+        self.last_camera = camera;
         // The next inputs aim from where our ship is on screen now, through the same camera.
         if let Some(camera) = camera {
             self.input.set_aim_origin(camera.to_screen(self.app.camera(now)));
             self.app.set_view(camera.visible().1 / 2.0, now);
         }
         self.ui.sync(&self.app, now)
+    }
+
+    /// A frame of the replay page: play on, draw the match, show its scoreboard and feed.
+    fn replay_frame(
+        &mut self,
+        theatre: &mut Theatre,
+        frame_ms: f64,
+        now: f64,
+    ) -> Result<(), JsValue> {
+        theatre.frame(frame_ms)?;
+        let scene = theatre.view.as_ref().map(ReplayView::scene);
+        let camera = scene.as_ref().map(|scene| self.renderer.camera(scene));
+        self.renderer.draw(scene.as_ref().zip(camera.as_ref()), &self.input, now)?;
+        self.last_camera = camera;
+        match &theatre.view {
+            Some(view) => self.ui.sync_replay(view),
+            None => Ok(()),
+        }
     }
 
     fn pump_socket(&mut self, now: f64) -> Result<(), JsValue> {
@@ -276,6 +312,7 @@ impl Game {
                 LobbyEvent::Rooms(rooms) => self.lobby.render_rooms(&rooms)?,
                 LobbyEvent::Board(board) => self.lobby.render_board(&board)?,
                 LobbyEvent::Career(career) => self.lobby.show_career(&career),
+                LobbyEvent::Replays(replays) => self.lobby.render_replays(&replays)?,
                 LobbyEvent::RememberedName(name) => {
                     if self.ui.name_input.value().trim().is_empty() {
                         self.ui.name_input.set_value(&name);
@@ -404,6 +441,13 @@ fn keyboard_listeners(
     let chat_box = chat.clone();
     all.push(EventListener::new_with_options(window, "keydown", active, move |event| {
         let Some(event) = event.dyn_ref::<KeyboardEvent>() else { return };
+        let theatre = g.borrow().theatre.clone();
+        if let Some(theatre) = theatre {
+            if theatre.borrow_mut().key(&event.code(), true) {
+                event.prevent_default();
+            }
+            return;
+        }
         let focus = if document.active_element().is_some_and(|el| el.is_same_node(Some(&chat_box)))
         {
             Focus::Chat
@@ -435,7 +479,13 @@ fn keyboard_listeners(
     let g = game.clone();
     all.push(EventListener::new(window, "keyup", move |event| {
         if let Some(event) = event.dyn_ref::<KeyboardEvent>() {
-            g.borrow_mut().input.key_up(&event.code());
+            let theatre = g.borrow().theatre.clone();
+            match theatre {
+                Some(theatre) => {
+                    theatre.borrow_mut().key(&event.code(), false);
+                }
+                None => g.borrow_mut().input.key_up(&event.code()),
+            }
         }
     }));
     let g = game.clone();
@@ -463,6 +513,17 @@ fn canvas_listeners(game: &Rc<RefCell<Game>>) -> Vec<EventListener> {
             }
             let mut game = g.borrow_mut();
             let at = game.on_canvas(event.client_x(), event.client_y());
+            if let Some(theatre) = game.theatre.clone() {
+                let scale = game.last_camera.map_or(1.0, |camera| camera.scale);
+                let mut theatre = theatre.borrow_mut();
+                match down {
+                    Some(true) => theatre.drag(Some(at), scale),
+                    Some(false) => theatre.drag(None, scale),
+                    None if theatre.dragging() => theatre.drag(Some(at), scale),
+                    None => {}
+                }
+                return;
+            }
             match down {
                 None => game.input.pointer_move(at),
                 Some(true) if event.button() == 0 => game.input.pointer_down(at),
@@ -495,6 +556,30 @@ fn canvas_listeners(game: &Rc<RefCell<Game>>) -> Vec<EventListener> {
 }
 
 /// `window.skirmishDebug()`: a plain object describing what the client sees (for tests).
+/// The replay page's part of `window.skirmishDebug()`: where playback stands.
+fn debug_replay(theatre: &Theatre) -> Result<JsValue, JsValue> {
+    use js_sys::{Object, Reflect};
+    let out = Object::new();
+    let set = |key: &str, value: JsValue| Reflect::set(&out, &key.into(), &value);
+    let Some(view) = &theatre.view else {
+        set("loaded", false.into())?;
+        return Ok(out.into());
+    };
+    set("loaded", true.into())?;
+    set("title", view.title().into())?;
+    set("position", (view.position() as f64).into())?;
+    set("time", view.time_secs().into())?;
+    set("duration", view.duration_secs().into())?;
+    set("playing", view.playing.into())?;
+    set("speed", view.speed().into())?;
+    set("error", view.error().map_or(JsValue::NULL, JsValue::from))?;
+    set("fingerprint", format!("{:016x}", view.fingerprint()).into())?;
+    set("followed", view.followed().map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
+    set("ships", (view.scene().ships.len() as f64).into())?;
+    set("players", (view.players().len() as f64).into())?;
+    Ok(out.into())
+}
+
 fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
     use js_sys::{Array, Object, Reflect};
     let app = &game.app;
@@ -509,6 +594,9 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
         crate::app::Conn::Closed { .. } => "closed",
     };
     set(&out, "state", state.into())?;
+    if let Some(theatre) = &game.theatre {
+        set(&out, "replay", debug_replay(&theatre.borrow())?)?;
+    }
     let room = Object::new();
     set(&room, "id", app.target.room.as_str().into())?;
     set(&room, "title", app.target.title.as_str().into())?;
@@ -537,8 +625,7 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
     }
     set(&out, "chat", chat.into())?;
     // The camera and minimap of the last frame, in world units and canvas CSS pixels.
-    let now = game.last_frame_ms.unwrap_or(0.0);
-    if let Some(camera) = game.renderer.camera(app, now) {
+    if let Some(camera) = game.last_camera {
         let (corner, size) = camera.visible();
         let view = Object::new();
         set(&view, "x", f64::from(corner.x).into())?;

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::scene::BeamLine;
 use glam::Vec2;
 use shared::ids::PlayerId;
 use shared::protocol::{self, GameEvent, RosterEntry, ScoreEntry, Scoreboard, Snapshot};
@@ -157,18 +158,23 @@ impl Hud {
         self.roster.get(&id).cloned().unwrap_or_else(|| format!("player {}", id.0))
     }
 
-    /// The beams to draw at `now_ms` as (start, end, shooter, age in ms): a beam without a
-    /// start begins at its shooter's ship as drawn at `ship_at` (skipped if it is not drawn).
+    /// The beams to draw at `now_ms`: a beam without a start begins at its shooter's ship as
+    /// drawn at `ship_at` (skipped if it is not drawn).
     pub fn beam_lines(
         &self,
         ship_at: impl Fn(PlayerId) -> Option<Vec2>,
         now_ms: f64,
-    ) -> Vec<(Vec2, Vec2, PlayerId, f64)> {
+    ) -> Vec<BeamLine> {
         self.beams
             .iter()
             .filter_map(|beam| {
                 let from = beam.from.or_else(|| ship_at(beam.shooter))?;
-                Some((from, beam.to, beam.shooter, now_ms - beam.at_ms))
+                Some(BeamLine {
+                    from,
+                    to: beam.to,
+                    shooter: beam.shooter,
+                    age_ms: now_ms - beam.at_ms,
+                })
             })
             .collect()
     }

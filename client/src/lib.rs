@@ -8,11 +8,17 @@
 //! - [`hud`]: roster, chat, kill feed, beams, scoreboard, frame rate: what the page shows
 //!   around the ships. Tested natively.
 //! - [`determinism`]: a scripted simulation fingerprint, compared between native and wasm32.
+//! - [`replay`]: a recorded match played in the page (the server's `shared::sim`, in wasm):
+//!   speed, pause, seek, follow a player or pan. Tested natively.
+//! - [`scene`]: what one frame shows (map, ships, beams, pickups, camera focus), from the
+//!   live game, a replay or the kill-cam alike; the renderer draws only this.
 //! - [`input`]: keyboard, mouse and touch state → one `InputCmd` per tick.
 //! - `net` (wasm): the web-sys `WebSocket` in arraybuffer mode, owning its callbacks.
 //! - `render` (wasm): draws the app on a `CanvasRenderingContext2d`, crisp on high-DPI screens.
 //! - `lobby` (wasm): the lobby screen: rooms, quick play, create, join by code or link,
 //!   leaderboard.
+//! - `theatre` (wasm): the replay page, `/replay/ID?t=`: download, the replay bar, keys and
+//!   drags for the free camera.
 //! - `ui` (wasm): the DOM around the canvas: chat, scoreboard, kill feed, HUD, room bar, banner.
 //! - `frame_loop` (wasm): `requestAnimationFrame`: socket events → app → socket, render, UI.
 
@@ -24,6 +30,8 @@ pub mod camera;
 pub mod determinism;
 pub mod hud;
 pub mod input;
+pub mod replay;
+pub mod scene;
 
 #[cfg(target_arch = "wasm32")]
 mod frame_loop;
@@ -33,6 +41,8 @@ mod lobby;
 mod net;
 #[cfg(target_arch = "wasm32")]
 mod render;
+#[cfg(target_arch = "wasm32")]
+mod theatre;
 #[cfg(target_arch = "wasm32")]
 mod ui;
 

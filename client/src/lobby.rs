@@ -1,6 +1,7 @@
 //! The lobby screen (wasm): the server's public rooms (polled from `/api/rooms` every two
 //! seconds while it shows), quick play, creating a room, joining by code or from a `/r/CODE`
-//! link, and the leaderboard (all time or the last 7 days). Requests run in the background and
+//! link, the leaderboard (all time or the last 7 days) and the finished matches' replays
+//! (`/api/replays`, each a link to `/replay/ID`). Requests run in the background and
 //! leave their answers in a queue the frame loop drains ([`Lobby::take_events`]); a granted seat
 //! becomes an `app::Target` for `App::join`.
 //!
@@ -22,6 +23,9 @@ use crate::ui::{append, by_id};
 /// How often the room list and the leaderboard refresh while the lobby shows.
 const ROOMS_EVERY_MS: f64 = 2000.0;
 const BOARD_EVERY_MS: f64 = 5000.0;
+const REPLAYS_EVERY_MS: f64 = 10_000.0;
+/// Replays listed (the newest).
+const REPLAYS_SHOWN: usize = 8;
 
 #[derive(Clone, Debug, Deserialize)]
 pub(crate) struct RoomInfo {
@@ -53,6 +57,22 @@ pub(crate) struct BoardEntry {
 pub(crate) struct Board {
     period: String,
     entries: Vec<BoardEntry>,
+}
+
+/// A finished match's replay (`GET /api/replays`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReplayInfo {
+    id: String,
+    title: String,
+    map: String,
+    /// Unix seconds when the match began.
+    started_at: f64,
+    bytes: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Replays {
+    replays: Vec<ReplayInfo>,
 }
 
 /// This player's career (`GET /api/me`).
@@ -109,6 +129,7 @@ pub(crate) enum LobbyEvent {
     Rooms(Rooms),
     Board(Board),
     Career(Career),
+    Replays(Replays),
     /// The name this player last played under (from `POST /api/session`).
     RememberedName(String),
     Seat(Seat),
@@ -130,6 +151,7 @@ pub(crate) enum SeatRequest {
 pub(crate) struct Lobby {
     document: Document,
     room_list: HtmlElement,
+    replay_list: HtmlElement,
     board: HtmlElement,
     pub(crate) code_input: HtmlInputElement,
     pub(crate) room_title: HtmlInputElement,
@@ -142,6 +164,7 @@ pub(crate) struct Lobby {
     events: Rc<RefCell<VecDeque<LobbyEvent>>>,
     rooms_asked_ms: f64,
     board_asked_ms: f64,
+    replays_asked_ms: f64,
     /// `all` or `week`.
     period: &'static str,
     maps_filled: bool,
@@ -182,6 +205,7 @@ impl Lobby {
     pub(crate) fn new(document: &Document) -> Result<Lobby, JsValue> {
         Ok(Lobby {
             room_list: by_id(document, "room-list")?,
+            replay_list: by_id(document, "replay-list")?,
             board: by_id(document, "leaderboard")?,
             code_input: by_id(document, "code-input")?,
             room_title: by_id(document, "room-title")?,
@@ -195,6 +219,7 @@ impl Lobby {
             events: Rc::new(RefCell::new(VecDeque::new())),
             rooms_asked_ms: f64::NEG_INFINITY,
             board_asked_ms: f64::NEG_INFINITY,
+            replays_asked_ms: f64::NEG_INFINITY,
             period: "all",
             maps_filled: false,
             asking: Rc::new(std::cell::Cell::new(false)),
@@ -211,6 +236,17 @@ impl Lobby {
                     && let Ok(rooms) = serde_json::from_str(&body)
                 {
                     events.borrow_mut().push_back(LobbyEvent::Rooms(rooms));
+                }
+            });
+        }
+        if now_ms - self.replays_asked_ms >= REPLAYS_EVERY_MS {
+            self.replays_asked_ms = now_ms;
+            let events = self.events.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok((200, body)) = call("GET", "/api/replays", None).await
+                    && let Ok(replays) = serde_json::from_str(&body)
+                {
+                    events.borrow_mut().push_back(LobbyEvent::Replays(replays));
                 }
             });
         }
@@ -348,6 +384,25 @@ impl Lobby {
             }
             self.room_capacity.set_max(&rooms.max_capacity.to_string());
             self.room_capacity.set_value(&rooms.max_capacity.min(8).to_string());
+        }
+        Ok(())
+    }
+
+    /// The newest replays, each a link to watch it.
+    pub(crate) fn render_replays(&self, replays: &Replays) -> Result<(), JsValue> {
+        self.replay_list.set_text_content(None);
+        if replays.replays.is_empty() {
+            self.add(&self.replay_list, "p", "empty", "No finished matches yet.")?;
+        }
+        for replay in replays.replays.iter().take(REPLAYS_SHOWN) {
+            let row = self.add(&self.replay_list, "div", "room-row replay-row", "")?;
+            self.add(&row, "span", "room-title", &replay.title)?;
+            let when = js_sys::Date::new(&JsValue::from_f64(replay.started_at * 1000.0));
+            let when: String = when.to_locale_string("default", &JsValue::UNDEFINED).into();
+            let kib = replay.bytes.div_ceil(1024);
+            self.add(&row, "span", "room-map", &format!("{} · {when} · {kib} KB", replay.map))?;
+            let link = self.add(&row, "a", "room-join replay-watch", "Watch")?;
+            link.set_attribute("href", &format!("/replay/{}", replay.id))?;
         }
         Ok(())
     }

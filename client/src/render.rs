@@ -1,4 +1,4 @@
-//! Draws a read-only [`App`] on the canvas: floor, walls, pickups, lasers, ships with names and
+//! Draws a [`Scene`] on the canvas (the live game, a replay or the kill-cam alike): floor, walls, pickups, lasers, ships with names and
 //! health, the minimap, and the touch sticks. The canvas backing store follows
 //! `devicePixelRatio`, so the picture stays crisp on high-DPI screens; the world is scaled so
 //! about 1200 × 800 units show, through a [`Camera`] that stops at the map's edges.
@@ -12,10 +12,10 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use shared::map::Map;
 
-use crate::app::{App, Ship};
 use crate::camera::{Camera, Minimap};
 use crate::hud::BEAM_MS;
 use crate::input::{InputState, STICK_RADIUS};
+use crate::scene::{Scene, Ship};
 
 const GRID: f32 = 100.0;
 /// How near (CSS pixels) our ship may come to the minimap before it fades.
@@ -63,12 +63,11 @@ impl Renderer {
         self.canvas.set_height((height * dpr).round() as u32);
     }
 
-    /// This frame's camera: following our ship (or looking at the map's middle), stopped at the
-    /// map's edges. `None` before a map arrives.
-    pub(crate) fn camera(&self, app: &App, now_ms: f64) -> Option<Camera> {
-        let map = app.map()?;
+    /// This frame's camera: looking at the scene's focus (our ship, a followed player, a free
+    /// camera), stopped at the map's edges.
+    pub(crate) fn camera(&self, scene: &Scene<'_>) -> Camera {
         let viewport = Vec2::new(self.css_width as f32, self.css_height as f32);
-        Some(Camera::follow(app.camera(now_ms), map.size(), viewport))
+        Camera::follow(scene.focus, scene.map.size(), viewport)
     }
 
     pub(crate) fn css_size(&self) -> (f64, f64) {
@@ -80,20 +79,20 @@ impl Renderer {
         self.last_minimap.get()
     }
 
-    /// Draws the frame through `camera` (from [`Renderer::camera`]; `None` draws the empty
-    /// backdrop).
+    /// Draws `scene` through `camera` (from [`Renderer::camera`]); no scene draws the empty
+    /// backdrop.
     pub(crate) fn draw(
         &self,
-        app: &App,
+        scene: Option<(&Scene<'_>, &Camera)>,
         input: &InputState,
-        camera: Option<&Camera>,
         now_ms: f64,
     ) -> Result<(), JsValue> {
         let ctx = &self.ctx;
         ctx.set_transform(self.dpr, 0.0, 0.0, self.dpr, 0.0, 0.0)?;
         ctx.set_fill_style_str("#0b0f17");
         ctx.fill_rect(0.0, 0.0, self.css_width, self.css_height);
-        let (Some(map), Some(camera)) = (app.map(), camera) else { return Ok(()) };
+        let Some((scene, camera)) = scene else { return Ok(()) };
+        let map = scene.map;
         let scale = f64::from(camera.scale);
         ctx.save();
         ctx.translate(self.css_width / 2.0, self.css_height / 2.0)?;
@@ -103,7 +102,7 @@ impl Renderer {
         self.draw_floor(map, scale);
 
         // Health pickups: pulsing green crosses.
-        let bits = app.latest().map_or(0, |s| s.pickups);
+        let bits = scene.pickups;
         let pulse = 1.0 + 0.12 * (now_ms / 250.0).sin();
         ctx.set_fill_style_str("#3ddc84");
         for (index, spot) in map.pickups.iter().enumerate() {
@@ -116,14 +115,12 @@ impl Renderer {
             ctx.fill_rect(px - half, py - arm, 2.0 * half, 2.0 * arm);
         }
 
-        // Laser beams, fading; a beam without a start leaves its shooter's ship as drawn.
-        let ships = app.ships(now_ms);
-        self.draw_beams(app, &ships, now_ms);
-        for ship in &ships {
+        self.draw_beams(scene);
+        for ship in &scene.ships {
             self.draw_ship(ship)?;
         }
         ctx.restore();
-        self.draw_minimap(map, camera, &ships)?;
+        self.draw_minimap(map, camera, &scene.ships)?;
         self.draw_sticks(input)
     }
 
@@ -174,19 +171,18 @@ impl Renderer {
         }
     }
 
-    /// Laser beams, fading out over [`BEAM_MS`].
-    fn draw_beams(&self, app: &App, ships: &[Ship], now_ms: f64) {
+    /// Laser beams, fading out over [`BEAM_MS`], in their shooter's colour (ours yellow).
+    fn draw_beams(&self, scene: &Scene<'_>) {
         let ctx = &self.ctx;
         ctx.set_line_width(3.0);
-        for (from, to, shooter, age_ms) in
-            app.hud.beam_lines(|id| ships.iter().find(|s| s.id == id).map(|s| s.pos), now_ms)
-        {
-            let fade = (1.0 - age_ms / BEAM_MS).clamp(0.0, 1.0);
+        for beam in &scene.beams {
+            let fade = (1.0 - beam.age_ms / BEAM_MS).clamp(0.0, 1.0);
+            let is_me = scene.ships.iter().any(|s| s.is_me && s.id == beam.shooter);
             ctx.set_global_alpha(fade);
-            ctx.set_stroke_style_str(&colour(shooter.0, Some(shooter) == app.me()));
+            ctx.set_stroke_style_str(&colour(beam.shooter.0, is_me));
             ctx.begin_path();
-            ctx.move_to(f64::from(from.x), f64::from(from.y));
-            ctx.line_to(f64::from(to.x), f64::from(to.y));
+            ctx.move_to(f64::from(beam.from.x), f64::from(beam.from.y));
+            ctx.line_to(f64::from(beam.to.x), f64::from(beam.to.y));
             ctx.stroke();
         }
         ctx.set_global_alpha(1.0);

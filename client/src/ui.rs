@@ -11,6 +11,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, Node};
 
 use crate::app::{App, Conn};
+use crate::hud::{Hud, ScoreRow};
+use crate::replay::ReplayView;
 
 pub(crate) struct Ui {
     document: Document,
@@ -108,8 +110,8 @@ impl Ui {
             self.shown_version = Some(app.hud.version);
             self.render_room(app);
             self.render_chat(app)?;
-            self.render_scoreboard(app)?;
-            self.render_killfeed(app)?;
+            self.render_scoreboard(&app.score_rows())?;
+            self.render_killfeed(&app.hud)?;
         }
         let banner = app.banner(now_ms);
         if banner != self.banner_text {
@@ -164,10 +166,30 @@ impl Ui {
         Ok(())
     }
 
-    fn render_scoreboard(&self, app: &App) -> Result<(), JsValue> {
+    /// A replay shows its scoreboard and kill feed, nothing of the lobby or a room.
+    pub(crate) fn sync_replay(&mut self, view: &ReplayView) -> Result<(), JsValue> {
+        if self.joined_shown != Some(true) {
+            self.joined_shown = Some(true);
+            self.join_form.set_hidden(true);
+            for panel in [&self.chat_log, &self.hud, &self.room_bar, &self.banner] {
+                panel.set_hidden(true);
+            }
+            self.chat_input.set_hidden(true);
+            self.scoreboard.set_hidden(false);
+            self.killfeed.set_hidden(false);
+        }
+        if self.shown_version != Some(view.hud.version) {
+            self.shown_version = Some(view.hud.version);
+            self.render_scoreboard(&view.score_rows())?;
+            self.render_killfeed(&view.hud)?;
+        }
+        Ok(())
+    }
+
+    fn render_scoreboard(&self, rows: &[ScoreRow]) -> Result<(), JsValue> {
         self.scoreboard.set_text_content(None);
         self.add(&self.scoreboard, "div", "score-title", "Scoreboard  (kills / deaths)")?;
-        for row in app.score_rows() {
+        for row in rows {
             let class = if row.is_me { "score-row me" } else { "score-row" };
             let line = self.add(&self.scoreboard, "div", class, "")?;
             self.add(&line, "span", "score-rank", &format!("{}.", row.rank))?;
@@ -177,9 +199,9 @@ impl Ui {
         Ok(())
     }
 
-    fn render_killfeed(&self, app: &App) -> Result<(), JsValue> {
+    fn render_killfeed(&self, hud: &Hud) -> Result<(), JsValue> {
         self.killfeed.set_text_content(None);
-        for line in &app.hud.killfeed {
+        for line in &hud.killfeed {
             self.add(&self.killfeed, "div", "kill-line", &line.text)?;
         }
         Ok(())

@@ -31,6 +31,7 @@ fn welcome() -> Vec<u8> {
         resume_token: ResumeToken([5; 16]),
         resume_grace_secs: 20,
         resumed: false,
+        spectator: false,
     })))
 }
 

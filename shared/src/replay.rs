@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{decode_replay, encode_replay};
 use crate::ids::PlayerId;
 use crate::map::Map;
-use crate::protocol::InputCmd;
+use crate::protocol::{GameEvent, InputCmd};
 use crate::sim::{self, TickInputs, World};
 use crate::tick::Tick;
 
@@ -317,8 +317,9 @@ pub struct Diverged {
     pub found: u64,
 }
 
-/// Applies one record to `world` the way the room did: seat changes, then the step.
-pub fn apply(world: &mut World, record: &TickRecord, inputs: &mut TickInputs) {
+/// Applies one record to `world` the way the room did: seat changes, then the step; returns
+/// what the step reported (shots, kills, respawns), as the room saw it.
+pub fn apply(world: &mut World, record: &TickRecord, inputs: &mut TickInputs) -> Vec<GameEvent> {
     for change in &record.changes {
         match change {
             Change::Joined { id, .. } => {
@@ -333,7 +334,7 @@ pub fn apply(world: &mut World, record: &TickRecord, inputs: &mut TickInputs) {
     for (id, cmd) in &record.inputs {
         inputs.insert(*id, *cmd);
     }
-    sim::step(world, inputs);
+    sim::step(world, inputs)
 }
 
 /// A replay being watched: the world at the current tick, with keyframes for seeking.
@@ -346,6 +347,8 @@ pub struct Playback {
     /// `(records applied, world)`, every [`KEYFRAME_TICKS`], in order.
     keyframes: Vec<(usize, World)>,
     inputs: TickInputs,
+    /// What the last tick played reported (empty after a seek).
+    events: Vec<GameEvent>,
 }
 
 impl Playback {
@@ -353,7 +356,14 @@ impl Playback {
         let mut world = World::new(replay.header.map.clone(), replay.header.tick_hz);
         world.tick = replay.header.first_tick;
         let keyframes = vec![(0, world.clone())];
-        Playback { replay, world, applied: 0, keyframes, inputs: TickInputs::new() }
+        Playback {
+            replay,
+            world,
+            applied: 0,
+            keyframes,
+            inputs: TickInputs::new(),
+            events: Vec::new(),
+        }
     }
 
     pub fn header(&self) -> &Header {
@@ -362,6 +372,16 @@ impl Playback {
 
     pub fn world(&self) -> &World {
         &self.world
+    }
+
+    /// What the last tick played reported: shots, kills, respawns (empty after a seek).
+    pub fn events(&self) -> &[GameEvent] {
+        &self.events
+    }
+
+    /// The record of tick `index` (0-based from the first recorded tick).
+    pub fn record(&self, index: usize) -> Option<&TickRecord> {
+        self.replay.ticks.get(index)
     }
 
     /// Ticks in the replay.
@@ -393,7 +413,7 @@ impl Playback {
     /// server version's rules) is caught there instead of showing a different match.
     pub fn step(&mut self) -> Result<bool, Diverged> {
         let Some(record) = self.replay.ticks.get(self.applied) else { return Ok(false) };
-        apply(&mut self.world, record, &mut self.inputs);
+        self.events = apply(&mut self.world, record, &mut self.inputs);
         self.applied += 1;
         let checkpoint = self.replay.checkpoints.iter().find(|(at, _)| *at == self.applied);
         if let Some((_, expected)) = checkpoint {
@@ -426,9 +446,12 @@ impl Playback {
         while self.applied < position {
             self.step()?;
         }
+        self.events.clear();
         Ok(())
     }
 }
+
+pub mod script;
 
 #[cfg(test)]
 mod tests;

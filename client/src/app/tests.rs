@@ -325,7 +325,7 @@ fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
     };
     let lines = app.hud.beam_lines(|id| (id == me.id).then_some(me.pos), 50.0);
     assert_eq!(
-        lines.iter().map(|(from, _, shooter, _)| (*from, *shooter)).collect::<Vec<_>>(),
+        lines.iter().map(|line| (line.from, line.shooter)).collect::<Vec<_>>(),
         vec![(Vec2::new(40.0, 50.0), PlayerId(1)), (Vec2::new(5.0, 6.0), PlayerId(9))],
         "from the drawn ship, or the given start; a beam of an undrawn ship without a start is skipped"
     );
