@@ -12,10 +12,10 @@ use crate::sim::{TickInputs, World};
 use crate::tick::Tick;
 
 /// A tiny deterministic generator for the scripted match.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

@@ -1,6 +1,5 @@
-use glam::Vec2;
-
 use super::*;
+use script::Rng;
 
 fn arena() -> Map {
     Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena")
