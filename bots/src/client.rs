@@ -149,9 +149,22 @@ impl BotClient {
         BotClient::handshake(socket, name, room, ticket, None, wait, fidelity).await
     }
 
+    /// Watches `room` (empty: the default room) as spectator `name`: no ship; snapshots are
+    /// built around the camera it moves with `ClientMsg::Look`. Light netcode (decoding only).
+    pub async fn spectate(
+        url: &str,
+        name: &str,
+        room: &str,
+        wait: Duration,
+    ) -> anyhow::Result<BotClient> {
+        let socket = open(url).await?;
+        let hello = shared::netcode::spectate_hello(name, room);
+        BotClient::greet(socket, &hello, wait, Fidelity::Light).await
+    }
+
     /// `Hello` on an open socket, then waits up to `wait` for `Welcome`.
     pub async fn handshake(
-        mut socket: Socket,
+        socket: Socket,
         name: &str,
         room: &str,
         ticket: Option<&str>,
@@ -160,7 +173,18 @@ impl BotClient {
         fidelity: Fidelity,
     ) -> anyhow::Result<BotClient> {
         let hello = shared::netcode::hello(name, room, ticket, resume);
-        let bytes = encode_client(&hello);
+        BotClient::greet(socket, &hello, wait, fidelity).await
+    }
+
+    /// Sends `hello` (and the bot's screen size) on an open socket, then waits up to `wait`
+    /// for `Welcome`.
+    pub async fn greet(
+        mut socket: Socket,
+        hello: &ClientMsg,
+        wait: Duration,
+        fidelity: Fidelity,
+    ) -> anyhow::Result<BotClient> {
+        let bytes = encode_client(hello);
         let tx_bytes = bytes.len() as u64;
         socket.send(Message::Binary(bytes.into())).await.context("sending Hello")?;
         // A bot has no screen; it declares a common one (16:9, 800 units tall), so the server

@@ -10,6 +10,7 @@
 //! - [`tls`]: TLS client settings for `wss://` (web roots plus trusted extra roots).
 //! - [`refusal`]: which server limit refused a connection, and the flag that raises it.
 //! - [`scrape`]: the server's own figures from `/metrics`.
+//! - [`spectator`]: one spectating connection: a moving camera, every snapshot decoded.
 //! - [`run`]: many bots at once: ramp, churn, reconnect storm, progress line, report.
 
 // Tests may run long scripts; the 80-line bound is for the code they test.
@@ -22,5 +23,6 @@ pub mod lobby;
 pub mod refusal;
 pub mod run;
 pub mod scrape;
+pub mod spectator;
 pub mod stats;
 pub mod tls;

@@ -66,6 +66,10 @@ struct Args {
     /// Each bot asks the lobby's matchmaker for a seat, as the page's Quick play button does.
     #[arg(long)]
     quick_play: bool,
+    /// Spectators watching the bots' room besides the bots (no ship, no inputs; each moves
+    /// its camera five times a second and decodes every snapshot).
+    #[arg(long, default_value_t = 0)]
+    spectators: usize,
 }
 
 /// mimalloc: many small, short-lived frames per tick (see the workspace manifest).
@@ -98,9 +102,13 @@ async fn main() -> anyhow::Result<()> {
             (None, false, 0 | 1) => Placement::Default,
             (None, false, rooms) => Placement::Spread(rooms),
         },
+        spectators: args.spectators,
     };
     let report = run(config).await?;
     println!("{}", serde_json::to_string(&report).context("encoding the report")?);
+    if report.spectators < args.spectators {
+        eprintln!("bots: {} of {} spectator(s) connected", report.spectators, args.spectators);
+    }
     if report.failed > 0 || report.dropped > 0 || report.resume_failures > 0 {
         anyhow::bail!(
             "{} bot(s) failed to connect, {} were dropped, {} could not resume",

@@ -16,6 +16,7 @@ use crate::behavior::{Behavior, BotView, Brain, Rng};
 use crate::client::{BotClient, Incoming};
 use crate::refusal::{self, Refusal};
 use crate::scrape::{self, ServerFigures};
+use crate::spectator::{self, Watched};
 use crate::stats::{LatencyTracker, Report, TickSpread, spread2, spread3};
 
 /// One run's settings (the `bots` command's flags).
@@ -44,6 +45,9 @@ pub struct RunConfig {
     pub full_netcode: usize,
     /// Where the bots play.
     pub placement: Placement,
+    /// Spectators that watch the bots' room (the first one when spread; the default room
+    /// for quick play), joining after the bots, moving their camera; no inputs.
+    pub spectators: usize,
 }
 
 /// Where the bots play.
@@ -135,7 +139,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
     let config = Arc::new(config);
     let live = Arc::new(Live::default());
     let start = Instant::now();
-    let ramp_secs = config.count as f64 / config.ramp_per_s.max(0.001);
+    let ramp_secs = (config.count + config.spectators) as f64 / config.ramp_per_s.max(0.001);
     let end = start + Duration::from_secs_f64(ramp_secs) + config.duration;
 
     let mut tasks = Vec::with_capacity(config.count);
@@ -150,6 +154,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
             end,
         )));
     }
+    let watchers = spawn_spectators(&config, start, end);
     let progress = config
         .progress
         .then(|| tokio::spawn(show_progress(live.clone(), config.count, start, end)));
@@ -165,6 +170,10 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
     let mut results = Vec::with_capacity(tasks.len());
     for task in tasks {
         results.push(task.await?);
+    }
+    let mut watched = Vec::with_capacity(watchers.len());
+    for watcher in watchers {
+        watched.push(watcher.await?);
     }
     let steady_secs = steady_started.elapsed().as_secs_f64().max(0.001);
     let bots_cpu_per_s = (heap::process::cpu_seconds() - bots_cpu_before) / steady_secs;
@@ -184,7 +193,54 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
     for refused in &report.refusals {
         eprintln!("bots: {}", refused.hint);
     }
-    Ok(Report { bots_cpu_per_s, storm_to_last_resume_ms, ..report })
+    let (spectators, spectator_rx_bytes_per_s, spectator_snapshot_delivery) =
+        fold_spectators(&watched);
+    Ok(Report {
+        bots_cpu_per_s,
+        storm_to_last_resume_ms,
+        spectators,
+        spectator_rx_bytes_per_s,
+        spectator_snapshot_delivery,
+        ..report
+    })
+}
+
+/// The spectators' tasks: each joins after the bots (at the ramp's pace) and watches until
+/// `end`.
+fn spawn_spectators(
+    config: &Arc<RunConfig>,
+    start: Instant,
+    end: Instant,
+) -> Vec<tokio::task::JoinHandle<Watched>> {
+    let room = match &config.placement {
+        Placement::Default | Placement::QuickPlay => String::new(),
+        Placement::Spread(_) => "room-0".to_string(),
+        Placement::Room(room) => room.clone(),
+    };
+    (0..config.spectators)
+        .map(|index| {
+            let at = (config.count + index) as f64 / config.ramp_per_s.max(0.001);
+            let join_at = start + Duration::from_secs_f64(at);
+            let (url, room) = (config.url.clone(), room.clone());
+            tokio::spawn(async move {
+                sleep_until(join_at).await;
+                spectator::watch(&url, index, &room, CONNECT_WAIT, end).await
+            })
+        })
+        .collect()
+}
+
+/// Spectators connected, bytes each received per second, and the fraction of snapshots
+/// they received.
+fn fold_spectators(watched: &[Watched]) -> (usize, f64, f64) {
+    let connected = watched.iter().filter(|w| w.connected).count();
+    let secs: f64 = watched.iter().map(|w| w.connected_secs).sum();
+    let expected: f64 = watched.iter().map(|w| w.connected_secs * w.expected_hz).sum();
+    let snapshots: u64 = watched.iter().map(|w| w.snapshots).sum();
+    let rx: u64 = watched.iter().map(|w| w.rx_bytes).sum();
+    let per_s = if secs > 0.0 { rx as f64 / secs } else { 0.0 };
+    let delivery = if expected > 0.0 { snapshots as f64 / expected } else { 0.0 };
+    (connected, per_s, delivery)
 }
 
 fn report(
@@ -261,6 +317,10 @@ fn report(
         },
         bots_cpu_per_s: 0.0,
         storm_to_last_resume_ms: 0.0,
+        // Filled in by `run` from the spectators' own figures.
+        spectators: 0,
+        spectator_rx_bytes_per_s: 0.0,
+        spectator_snapshot_delivery: 0.0,
         prediction_corrections: results.iter().map(|r| r.corrections).sum(),
         resumes: results.iter().map(|r| r.resumes).sum(),
         resume_failures: results.iter().map(|r| r.resume_failures).sum(),

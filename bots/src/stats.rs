@@ -69,6 +69,12 @@ pub struct TickSpread {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
     pub bots: usize,
+    /// Spectators connected (`--spectators`), besides the bots.
+    pub spectators: usize,
+    /// Message bytes each spectator received per second.
+    pub spectator_rx_bytes_per_s: f64,
+    /// Snapshots the spectators received over those the room sent them (its send rate).
+    pub spectator_snapshot_delivery: f64,
     pub behavior: String,
     pub duration_s: f64,
     pub connected: usize,

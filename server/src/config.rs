@@ -34,6 +34,10 @@ pub struct ServerConfig {
     /// Players per room.
     #[arg(long, env = "SKIRMISH_MAX_PLAYERS", default_value_t = 32)]
     pub max_players: usize,
+    /// Spectators per room (`Hello` with `spectate`: no ship, no seat; not counted as players).
+    /// More are refused with 1013; 0 turns spectating off.
+    #[arg(long, env = "SKIRMISH_MAX_SPECTATORS", default_value_t = 64)]
+    pub max_spectators: usize,
     /// Rooms that may exist at once (created in the lobby, by quick play, or by naming a new
     /// room in `Hello`; empty means "main").
     #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 64)]

@@ -60,6 +60,7 @@ mod rate;
 mod recording;
 mod room;
 mod session;
+mod spectators;
 mod state;
 mod tls;
 mod upgrade;

@@ -12,12 +12,12 @@
 //! Both sides hold the locks only for a few pointer moves, never across an `.await`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use shared::ids::PlayerId;
-use shared::protocol::{InputCmd, InputMsg, close};
+use shared::protocol::{InputCmd, InputMsg, MapPoint, close};
 use shared::tick::Tick;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +36,8 @@ pub(crate) const MAX_QUEUED_FRAMES: usize = 256;
 
 pub(crate) struct Link {
     pub(crate) player_id: PlayerId,
+    /// A spectator's link: no ship, so its inputs and chat lines are dropped by the session.
+    pub(crate) spectator: bool,
     inbound: Mutex<Inbound>,
     outbound: Mutex<Outbound>,
     wake_writer: Notify,
@@ -50,6 +52,8 @@ pub(crate) struct Link {
     /// Half the width and height of the client's screen in world units (`width << 16 |
     /// height`); 0 until it says.
     view: AtomicU32,
+    /// Where a spectator's camera looks (`1 << 32 | x << 16 | y`); 0 until it says.
+    look: AtomicU64,
     /// Counts replaced snapshots and dropped inputs and chat lines.
     pub(crate) metrics: Arc<Metrics>,
 }
@@ -78,6 +82,7 @@ impl Link {
         };
         Link {
             player_id,
+            spectator: false,
             inbound: Mutex::new(inbound),
             outbound: Mutex::default(),
             wake_writer: Notify::new(),
@@ -87,8 +92,14 @@ impl Link {
             client_ack: AtomicU32::new(0),
             input_messages: AtomicU32::new(0),
             view: AtomicU32::new(0),
+            look: AtomicU64::new(0),
             metrics,
         }
+    }
+
+    /// A link for spectator `id` (see [`Link::spectator`]).
+    pub(crate) fn for_spectator(id: PlayerId, metrics: Arc<Metrics>, tick_hz: u16) -> Link {
+        Link { spectator: true, ..Link::new(id, metrics, tick_hz) }
     }
 
     // ---- session side ----
@@ -155,6 +166,18 @@ impl Link {
         let packed = self.view.load(Ordering::Relaxed);
         (packed != 0)
             .then(|| glam::Vec2::new(f32::from((packed >> 16) as u16), f32::from(packed as u16)))
+    }
+
+    /// A spectator's camera now looks at `at`.
+    pub(crate) fn set_look(&self, at: MapPoint) {
+        let packed = 1 << 32 | u64::from(at.x) << 16 | u64::from(at.y);
+        self.look.store(packed, Ordering::Relaxed);
+    }
+
+    /// Where a spectator's camera looks, or `None` before it said.
+    pub(crate) fn look(&self) -> Option<MapPoint> {
+        let packed = self.look.load(Ordering::Relaxed);
+        (packed != 0).then_some(MapPoint { x: (packed >> 16) as u16, y: packed as u16 })
     }
 
     /// Input messages received so far (a client that is playing keeps this moving).

@@ -50,6 +50,8 @@ pub(crate) struct RoomInfo {
     pub(crate) map: String,
     pub(crate) mode: &'static str,
     pub(crate) players: usize,
+    /// Spectators watching (not counted in `players`, and no seat).
+    pub(crate) spectators: usize,
     pub(crate) capacity: usize,
     pub(crate) public: bool,
     /// `open` while a seat is free, `full` otherwise.
@@ -134,7 +136,8 @@ impl Entry {
     fn info(&self) -> RoomInfo {
         let players = self.seated();
         let status = if players < self.info.capacity { "open" } else { "full" };
-        RoomInfo { players, status, ..self.info.clone() }
+        let spectators = self.handle.stats.spectators.load(Ordering::Relaxed);
+        RoomInfo { players, spectators, status, ..self.info.clone() }
     }
 }
 
@@ -359,6 +362,14 @@ impl Lobby {
         Ok((handle, Some(Pass { lobby: self.clone(), room: id.to_string(), ticket })))
     }
 
+    /// The room a spectator's `Hello` names (an id or code; empty: the default room), which
+    /// must run here: watching never opens a room and takes no seat.
+    pub(crate) fn watch(&self, id: &str) -> Result<RoomHandle, LobbyError> {
+        let id = if id.is_empty() { DEFAULT_ROOM } else { id };
+        let directory = self.directory();
+        directory.rooms.get(id).map(|entry| entry.handle.clone()).ok_or(LobbyError::NoSuchRoom)
+    }
+
     /// Starts a room under `id`; the caller holds the lock.
     fn open(
         &self,
@@ -396,6 +407,7 @@ impl Lobby {
             map: spec.map,
             mode: MODE,
             players: 0,
+            spectators: 0,
             capacity: spec.capacity,
             public: spec.public,
             status: "open",

@@ -40,7 +40,7 @@ pub(crate) struct Members {
 }
 
 /// A fresh random resume token.
-fn new_token() -> ResumeToken {
+pub(crate) fn new_token() -> ResumeToken {
     let mut bytes = [0u8; 16];
     // The OS random source only fails on exotic platforms; a zero token still works once.
     let _ = getrandom::fill(&mut bytes);

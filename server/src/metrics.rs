@@ -108,6 +108,8 @@ pub(crate) struct Metrics {
     pub(crate) inputs_trimmed: AtomicU64,
     pub(crate) chat_dropped: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
+    /// Spectators watching, in all rooms (a gauge).
+    pub(crate) spectators: AtomicU64,
     disconnects: [AtomicU64; DisconnectReason::ALL.len()],
 }
 
@@ -221,7 +223,7 @@ const STORE_PENDING: Named = ("skirmish_store_pending", "Records queued and not 
 /// The figures kept by [`Metrics`] itself, one sample each: name, type, help, value.
 type Counter = (&'static str, &'static str, &'static str, fn(&Metrics) -> f64);
 
-const COUNTERS: [Counter; 13] = [
+const COUNTERS: [Counter; 14] = [
     ("skirmish_tick_duration_max_seconds", "gauge", "Longest tick since start.", |m| {
         load(&m.ticks.max_ns) as f64 / 1e9
     }),
@@ -232,6 +234,9 @@ const COUNTERS: [Counter; 13] = [
         |m| load(&m.tick_overruns) as f64,
     ),
     ("skirmish_connections", "gauge", "Open game sockets.", |m| load(&m.connections) as f64),
+    ("skirmish_spectators", "gauge", "Spectators watching, in all rooms (not players).", |m| {
+        load(&m.spectators) as f64
+    }),
     ("skirmish_connections_total", "counter", "Game sockets accepted since start.", |m| {
         load(&m.connections_total) as f64
     }),

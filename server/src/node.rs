@@ -558,6 +558,8 @@ fn room_info(room: &RoomEntry, id: &str) -> RoomInfo {
         map: room.map.clone(),
         mode: lobby::MODE,
         players,
+        // The directory does not carry spectators (they take no seat).
+        spectators: 0,
         capacity,
         public: room.public,
         status: if players < capacity { "open" } else { "full" },

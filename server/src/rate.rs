@@ -81,17 +81,21 @@ pub(crate) struct Limits {
     pub(crate) inputs: Limit,
     pub(crate) chat: Limit,
     pub(crate) pings: Limit,
+    /// A spectator's camera moves (`Look`).
+    pub(crate) looks: Limit,
 }
 
 impl Limits {
     /// Inputs: twice the tick rate (clients send one per tick; redundancy rides inside).
-    /// Chat: one line a second, bursts of five. Pings: two a second.
+    /// Chat: one line a second, bursts of five. Pings: two a second. Looks: ten a second
+    /// (clients send at most five).
     pub(crate) fn new(tick_hz: u16, now: Instant) -> Limits {
         let tick_hz = f64::from(tick_hz);
         Limits {
             inputs: Limit::new(2.0 * tick_hz, tick_hz, now),
             chat: Limit::new(1.0, 5.0, now),
             pings: Limit::new(2.0, 5.0, now),
+            looks: Limit::new(10.0, 10.0, now),
         }
     }
 }

@@ -2,6 +2,10 @@
 //!
 //! Sessions talk to the room only through a bounded control channel (join, leave) and their
 //! links (inputs in, frames out), so a slow or hostile client can never block a tick.
+//!
+//! Spectators (`spectators`) join through the same channel and get the same frames, built
+//! around their camera instead of a ship; they are never in the world, the roster or the
+//! events, and a closing room closes their connections.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -26,7 +30,8 @@ use crate::config::ServerConfig;
 use crate::link::Link;
 use crate::members::Members;
 use crate::metrics::{Metrics, TickHistogram, add};
-use shared::view::{self, MAX_VIEW_HALF, ViewBuilder};
+use crate::spectators::Spectators;
+use shared::view::{self, MAX_VIEW_HALF, ShotLine, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -42,6 +47,8 @@ pub(crate) struct RoomHandle {
 #[derive(Default)]
 pub(crate) struct RoomStats {
     pub(crate) players: AtomicUsize,
+    /// Spectators watching (not counted in `players`).
+    pub(crate) spectators: AtomicUsize,
     pub(crate) tick: AtomicU32,
     /// This room's tick durations (`/metrics` also has all rooms together).
     pub(crate) ticks: TickHistogram,
@@ -61,6 +68,19 @@ pub(crate) enum JoinError {
     Closed,
     #[error("resume token not valid (expired or already used)")]
     BadResume,
+    #[error("too many spectators")]
+    TooManySpectators,
+    #[error("spectating is off")]
+    SpectatingOff,
+}
+
+/// How a connection came into the room, as its `Welcome` says.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Seated {
+    New,
+    Resumed,
+    /// A spectator: no seat at all.
+    Watching,
 }
 
 enum Control {
@@ -68,6 +88,11 @@ enum Control {
         name: String,
         resume: Option<ResumeToken>,
         player: Option<PlayerKey>,
+        reply: oneshot::Sender<Result<Joined, JoinError>>,
+    },
+    /// A spectator comes to watch.
+    Watch {
+        name: String,
         reply: oneshot::Sender<Result<Joined, JoinError>>,
     },
     Leave {
@@ -89,6 +114,13 @@ impl RoomHandle {
             .send(Control::Join { name, resume, player, reply })
             .await
             .map_err(|_| JoinError::Closed)?;
+        answer.await.map_err(|_| JoinError::Closed)?
+    }
+
+    /// Spectator `name` comes to watch: its link and `Welcome` (`spectator: true`).
+    pub(crate) async fn watch(&self, name: String) -> Result<Joined, JoinError> {
+        let (reply, answer) = oneshot::channel();
+        self.control.send(Control::Watch { name, reply }).await.map_err(|_| JoinError::Closed)?;
         answer.await.map_err(|_| JoinError::Closed)?
     }
 
@@ -117,6 +149,7 @@ pub(crate) fn spawn(
         view: ViewBuilder::new(map.size(), config.view_radius, config.full_snapshots),
         world: World::new(map, config.tick_hz),
         members: Members::default(),
+        spectators: Spectators::new(config.max_spectators),
         events: Vec::new(),
         inputs: TickInputs::new(),
         stats: stats.clone(),
@@ -137,6 +170,7 @@ struct Room {
     capacity: usize,
     world: World,
     members: Members,
+    spectators: Spectators,
     /// Events since the last send tick, sent reliably with the next snapshot.
     events: Vec<GameEvent>,
     /// This tick's commands (kept to reuse the allocation).
@@ -173,7 +207,10 @@ impl Room {
             self.metrics.observe_tick(took);
             self.stats.ticks.observe(took);
         }
-        // Closing (shutdown, or idle): every seat's match ends here, and the replay.
+        // Closing (shutdown, or idle): spectators are told (players are gone or told by the
+        // shutdown), every seat's match ends here, and the replay.
+        let watching = self.spectators.close_all(&Close::new(close::RESTART, "the room closed"));
+        self.metrics.spectators.fetch_sub(watching as u64, Ordering::Relaxed);
         for record in self.careers.all_left(self.world.tick, self.config.tick_hz, unix_now()) {
             self.store.record(record);
         }
@@ -204,6 +241,12 @@ impl Room {
                         self.leave(joined.link.player_id, &joined.link, false);
                     }
                 }
+                Control::Watch { name, reply } => {
+                    let result = self.watch(name);
+                    if let Err(Ok(joined)) = reply.send(result) {
+                        self.leave(joined.link.player_id, &joined.link, true);
+                    }
+                }
                 Control::Leave { id, link, clean } => self.leave(id, &link, clean),
             }
         }
@@ -212,6 +255,7 @@ impl Room {
             self.remove(id, &member.name, "resume grace period over");
         }
         self.stats.players.store(self.members.len(), Ordering::Relaxed);
+        self.stats.spectators.store(self.spectators.len(), Ordering::Relaxed);
     }
 
     fn join(
@@ -238,7 +282,27 @@ impl Room {
         }
         self.events.push(GameEvent::Joined { id, name: name.clone() });
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
-        Ok(Joined { welcome: self.welcome(id, token, false), link })
+        Ok(Joined { welcome: self.welcome(id, token, Seated::New), link })
+    }
+
+    /// A spectator watching: no seat, no ship, no event; its own cap.
+    fn watch(&mut self, name: String) -> Result<Joined, JoinError> {
+        if self.config.max_spectators == 0 {
+            return Err(JoinError::SpectatingOff);
+        }
+        if !self.spectators.has_room() {
+            return Err(JoinError::TooManySpectators);
+        }
+        let (metrics, tick_hz) = (self.metrics.clone(), self.config.tick_hz);
+        let (id, link) = self
+            .spectators
+            .add(name.clone(), |id| Arc::new(Link::for_spectator(id, metrics, tick_hz)));
+        add(&self.metrics.spectators, 1);
+        let spectators = self.spectators.len();
+        tracing::info!(spectator = %id, %name, spectators, "spectator joined");
+        // The token resumes nothing: spectators are never held for a resume.
+        let welcome = self.welcome(id, crate::members::new_token(), Seated::Watching);
+        Ok(Joined { welcome, link })
     }
 
     fn resume(&mut self, token: ResumeToken) -> Result<Joined, JoinError> {
@@ -251,10 +315,13 @@ impl Room {
             stale.kick(Close::new(close::POLICY, "resumed on another connection"));
         }
         tracing::info!(player = %resumed.id, "player resumed");
-        Ok(Joined { welcome: self.welcome(resumed.id, resumed.token, true), link: resumed.link })
+        Ok(Joined {
+            welcome: self.welcome(resumed.id, resumed.token, Seated::Resumed),
+            link: resumed.link,
+        })
     }
 
-    fn welcome(&self, id: PlayerId, token: ResumeToken, resumed: bool) -> Bytes {
+    fn welcome(&self, id: PlayerId, token: ResumeToken, seated: Seated) -> Bytes {
         let welcome = Welcome {
             player_id: id,
             tick_hz: self.config.tick_hz,
@@ -264,13 +331,20 @@ impl Room {
             roster: self.members.roster(),
             resume_token: token,
             resume_grace_secs: self.config.resume_grace_secs,
-            resumed,
-            spectator: false,
+            resumed: seated == Seated::Resumed,
+            spectator: seated == Seated::Watching,
         };
         Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome))))
     }
 
     fn leave(&mut self, id: PlayerId, link: &Arc<Link>, clean: bool) {
+        if link.spectator {
+            if let Some(spectator) = self.spectators.remove(id, link) {
+                self.metrics.spectators.fetch_sub(1, Ordering::Relaxed);
+                tracing::info!(spectator = %id, name = %spectator.name, "spectator left");
+            }
+            return;
+        }
         if let Some(member) = self.members.disconnect(id, link, clean, self.world.tick) {
             self.remove(id, &member.name, "left");
         } else if !clean {
@@ -357,6 +431,14 @@ impl Room {
                 self.view.snapshot_frame(*id, &mut member.viewer, member.last_seq, pickups, held);
             link.publish_snapshot(tick, Bytes::from(frame));
         }
+        let map_size = self.world.map.size();
+        for (_, spectator) in self.spectators.iter_mut() {
+            let link = &spectator.link;
+            let center = view::look_center(link.look(), map_size);
+            let held = link.held_snapshot();
+            let frame = self.view.snapshot_frame_at(center, &mut spectator.viewer, pickups, held);
+            link.publish_snapshot(tick, Bytes::from(frame));
+        }
     }
 
     /// The events since the last send tick, one message per member at most: the beams of the
@@ -379,11 +461,11 @@ impl Room {
             GameEvent::Shot { shooter, .. } => *shooter,
             _ => PlayerId(0),
         });
-        let lines: Vec<_> = shots
+        let lines: Vec<ShotLine> = shots
             .iter()
             .filter_map(|shot| match shot {
                 GameEvent::Shot { shooter, from, to, .. } => {
-                    Some((*shooter, *from, *to, from.to_world(), to.to_world()))
+                    Some(ShotLine::new(*shooter, *from, *to))
                 }
                 _ => None,
             })
@@ -393,36 +475,31 @@ impl Room {
             (!global.is_empty()).then(|| Bytes::from(encode_events_frame(&[], &body)));
         let map_size = self.world.map.size();
         let everyone_visible = self.config.view_radius <= 0.0 || self.config.full_snapshots;
+        let send = |link: &Link, beams: &[Beam]| match &only_global {
+            _ if !beams.is_empty() => {
+                link.send_reliable(Bytes::from(encode_events_frame(beams, &body)));
+            }
+            Some(frame) => link.send_reliable(frame.clone()),
+            None => {}
+        };
         let mut beams = Vec::new();
         for (id, member, link) in self.members.connected() {
             beams.clear();
             if let Some(me) = self.world.players.get(id) {
                 let sight = view::sight(me.pos, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
-                // Shooters come in id order, so the visible set is searched on from where the
-                // last search ended.
-                let mut visible = member.viewer.visible();
-                for (shooter, from, to, start, end) in &lines {
-                    if !view::segment_meets_box(*start, *end, sight) {
-                        continue;
-                    }
-                    let drawn = everyone_visible || shooter == id || {
-                        visible = &visible[visible.partition_point(|v| v < shooter)..];
-                        visible.first() == Some(shooter)
-                    };
-                    beams.push(Beam {
-                        shooter: *shooter,
-                        from: (!drawn).then_some(*from),
-                        to: *to,
-                    });
-                }
+                let seen = (Some(*id), member.viewer.visible());
+                view::beams_in_sight(&lines, sight, seen, everyone_visible, &mut beams);
             }
-            match &only_global {
-                _ if !beams.is_empty() => {
-                    link.send_reliable(Bytes::from(encode_events_frame(&beams, &body)));
-                }
-                Some(frame) => link.send_reliable(frame.clone()),
-                None => {}
-            }
+            send(link, &beams);
+        }
+        for (_, spectator) in self.spectators.iter() {
+            beams.clear();
+            let link = &spectator.link;
+            let center = view::look_center(link.look(), map_size);
+            let sight = view::sight(center, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
+            let seen = (None, spectator.viewer.visible());
+            view::beams_in_sight(&lines, sight, seen, everyone_visible, &mut beams);
+            send(link, &beams);
         }
     }
 
@@ -431,6 +508,12 @@ impl Room {
         for (rank, entry) in ranking.iter().enumerate() {
             if let Some(link) = self.members.get(&entry.id).and_then(|m| m.link.as_ref()) {
                 link.send_reliable(Bytes::from(view::scoreboard_frame(&ranking, rank)));
+            }
+        }
+        if self.spectators.len() > 0 {
+            let frame = Bytes::from(view::spectator_scoreboard_frame(&ranking));
+            for (_, spectator) in self.spectators.iter() {
+                spectator.link.send_reliable(frame.clone());
             }
         }
     }

@@ -142,6 +142,9 @@ async fn admit(
     if let Some(ticket) = &hello.ticket {
         check_ticket(ticket).map_err(|v| Close::new(v.close_code(), v.to_string()))?;
     }
+    if hello.spectate {
+        return watch(app, &hello, name).await;
+    }
     let resuming = hello.resume.is_some();
     if app.draining.is_cancelled() && !resuming {
         return Err(Close::restart_elsewhere());
@@ -168,9 +171,35 @@ async fn admit(
     drop(claim);
     match joined {
         Ok(joined) => Ok((room, joined)),
-        Err(JoinError::Full) => Err(Close::new(close::TRY_AGAIN_LATER, "room is full")),
+        Err(err @ (JoinError::Full | JoinError::TooManySpectators | JoinError::SpectatingOff)) => {
+            Err(Close::new(close::TRY_AGAIN_LATER, err.to_string()))
+        }
         Err(JoinError::Closed) => Err(Close::restart()),
         Err(err @ JoinError::BadResume) => Err(Close::new(close::RESUME_REFUSED, err.to_string())),
+    }
+}
+
+/// A spectator comes to watch the room its `Hello` names (which must run on this process): no
+/// seat, so no ticket and no resume; refused while draining, like a new player.
+async fn watch(app: &AppState, hello: &Hello, name: String) -> Result<(RoomHandle, Joined), Close> {
+    if hello.ticket.is_some() || hello.resume.is_some() {
+        return Err(Close::new(
+            close::POLICY,
+            "a spectator takes no seat: spectate with neither a ticket nor a resume token",
+        ));
+    }
+    if app.draining.is_cancelled() {
+        return Err(Close::restart_elsewhere());
+    }
+    if app.config.max_spectators == 0 {
+        return Err(Close::new(close::TRY_AGAIN_LATER, JoinError::SpectatingOff.to_string()));
+    }
+    let room =
+        app.lobby.watch(&hello.room).map_err(|err| Close::new(close::POLICY, err.to_string()))?;
+    match room.watch(name).await {
+        Ok(joined) => Ok((room, joined)),
+        Err(JoinError::Closed) => Err(Close::restart()),
+        Err(err) => Err(Close::new(close::TRY_AGAIN_LATER, err.to_string())),
     }
 }
 
@@ -360,13 +389,16 @@ fn handle_message(
         ClientMsg::Hello(_) => {
             return Err(Ending::Close(Close::new(close::PROTOCOL_ERROR, "Hello sent twice")));
         }
+        // A spectator has no ship: its commands are dropped (still rate limited).
         ClientMsg::Input(input) => {
-            if admitted(&mut limits.inputs, now, metrics)? {
+            if admitted(&mut limits.inputs, now, metrics)? && !link.spectator {
                 link.push_inputs(&input);
             }
         }
+        // Chat is read-only for spectators.
         ClientMsg::Chat { text } => {
-            if admitted(&mut limits.chat, now, metrics)? && !link.push_chat(text) {
+            if admitted(&mut limits.chat, now, metrics)? && !link.spectator && !link.push_chat(text)
+            {
                 tracing::debug!(player = %link.player_id, "chat line dropped: backlog full");
             }
         }
@@ -376,8 +408,12 @@ fn handle_message(
                 link.send_reliable(Bytes::from(encode_server(&pong)));
             }
         }
-        // Players look from their ship.
-        ClientMsg::Look { .. } => {}
+        // Players look from their ship: only a spectator's camera moves this way.
+        ClientMsg::Look { at } => {
+            if admitted(&mut limits.looks, now, metrics)? && link.spectator {
+                link.set_look(at);
+            }
+        }
         // A resize is as rare as a ping; they share a budget.
         ClientMsg::View { half_width, half_height } => {
             if admitted(&mut limits.pings, now, metrics)? {

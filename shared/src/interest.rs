@@ -68,6 +68,19 @@ pub fn visible_set(
     out: &mut Vec<u32>,
 ) {
     let (viewer_id, center) = players[viewer];
+    visible_around(grid, players, center, Some(viewer_id), (radius, previous), out);
+}
+
+/// [`visible_set`] around any point `center` (a spectator's camera): everyone within the
+/// radius, those in `previous` within the hysteresis margin, and `me` if it is a player.
+pub fn visible_around(
+    grid: &Grid,
+    players: &[(PlayerId, Vec2)],
+    center: Vec2,
+    me: Option<PlayerId>,
+    (radius, previous): (f32, &[PlayerId]),
+    out: &mut Vec<u32>,
+) {
     let enter_sq = radius * radius;
     let stay_sq = enter_sq * HYSTERESIS * HYSTERESIS;
     out.clear();
@@ -75,7 +88,7 @@ pub fn visible_set(
     out.retain(|&index| {
         let (id, pos) = players[index as usize];
         let dist_sq = pos.distance_squared(center);
-        id == viewer_id
+        Some(id) == me
             || dist_sq <= enter_sq
             || (dist_sq <= stay_sq && previous.binary_search(&id).is_ok())
     });
@@ -138,6 +151,24 @@ mod tests {
         let (grid, players) = world(&[(1, 1000.0, 1000.0), (2, 1950.0, 1000.0)]);
         let gone = visible_set(&grid, &players, 0, 800.0, &ids(&[1, 2]));
         assert_eq!(gone, ids(&[1]), "beyond 920 units it leaves");
+    }
+
+    #[test]
+    fn a_point_sees_its_surroundings_and_no_one_in_particular() {
+        let (grid, players) =
+            world(&[(1, 1000.0, 1000.0), (2, 1500.0, 1000.0), (3, 3000.0, 3000.0)]);
+        let mut out = Vec::new();
+        let center = Vec2::new(1250.0, 1000.0);
+        visible_around(&grid, &players, center, None, (300.0, &[]), &mut out);
+        assert_eq!(out, [0, 1], "both within 300 units of the camera");
+        let far = Vec2::new(3000.0, 2500.0);
+        visible_around(&grid, &players, far, None, (300.0, &[]), &mut out);
+        assert!(out.is_empty(), "500 units from the nearest: nobody, and no self");
+        visible_around(&grid, &players, far, None, (300.0, &ids(&[3])), &mut out);
+        assert!(out.is_empty(), "beyond the hysteresis margin too");
+        let edge = Vec2::new(3000.0, 2670.0);
+        visible_around(&grid, &players, edge, None, (300.0, &ids(&[3])), &mut out);
+        assert_eq!(out, [2], "330 units: kept when seen before (limit 345)");
     }
 
     #[test]

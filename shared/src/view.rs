@@ -10,15 +10,20 @@
 //! (nearly all of them, nearly always) those changes *are* its delta entries. Per member
 //! remain the visible-set query, a merge of two id lists and the encoding, all proportional to
 //! what that member sees rather than to the room.
+//!
+//! Spectators are viewers without a ship: their snapshots are built the same way around the
+//! point their camera looks at ([`ViewBuilder::snapshot_frame_at`], [`look_center`]), they see
+//! beams around that point, and their scoreboard ranks no one as "you".
 
 use std::collections::VecDeque;
 
 use crate::codec::{encode_server, encode_snapshot_body, encode_snapshot_frame};
 use crate::delta::{self, Cursor, HISTORY};
 use crate::ids::PlayerId;
-use crate::interest::{Grid, visible_set};
+use crate::interest::{Grid, visible_around, visible_set};
 use crate::protocol::{
-    EntityUpdate, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot, SnapshotDelta,
+    Beam, EntityUpdate, MapPoint, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot,
+    SnapshotDelta,
 };
 use crate::sim::{Player, World};
 use crate::tick::Tick;
@@ -146,10 +151,8 @@ impl ViewBuilder {
         held: Option<Tick>,
     ) -> Vec<u8> {
         let Some(current) = self.samples.back() else { return Vec::new() };
-        let tick = current.tick;
         if self.full_snapshots {
-            let snapshot = Snapshot { tick, ack_input, players: current.states.clone(), pickups };
-            return encode_server(&ServerMsg::Snapshot(delta::encode(None, &snapshot)));
+            return self.keyframe(ack_input, pickups);
         }
         if self.radius > 0.0 {
             match self.positions.binary_search_by_key(&id, |(pid, _)| *pid) {
@@ -167,6 +170,51 @@ impl ViewBuilder {
             self.visible.clear();
             self.visible.extend(0..current.states.len() as u32);
         }
+        self.frame_of_visible(viewer, ack_input, pickups, held)
+    }
+
+    /// The encoded snapshot frame of this tick for a spectator whose camera looks at `center`
+    /// (see [`look_center`]): the players within the view radius of that point, as a delta
+    /// against `held` like a member's. It acknowledges no input.
+    pub fn snapshot_frame_at(
+        &mut self,
+        center: Vec2,
+        viewer: &mut Viewer,
+        pickups: u64,
+        held: Option<Tick>,
+    ) -> Vec<u8> {
+        let Some(current) = self.samples.back() else { return Vec::new() };
+        if self.full_snapshots {
+            return self.keyframe(0, pickups);
+        }
+        if self.radius > 0.0 {
+            let around = (self.radius, viewer.visible());
+            visible_around(&self.grid, &self.positions, center, None, around, &mut self.visible);
+        } else {
+            self.visible.clear();
+            self.visible.extend(0..current.states.len() as u32);
+        }
+        self.frame_of_visible(viewer, 0, pickups, held)
+    }
+
+    /// `--full-snapshots`: every player, in a keyframe.
+    fn keyframe(&self, ack_input: u32, pickups: u64) -> Vec<u8> {
+        let Some(current) = self.samples.back() else { return Vec::new() };
+        let players = current.states.clone();
+        let snapshot = Snapshot { tick: current.tick, ack_input, players, pickups };
+        encode_server(&ServerMsg::Snapshot(delta::encode(None, &snapshot)))
+    }
+
+    /// The frame of the visible set just worked out (`self.visible`), recorded in `viewer`.
+    fn frame_of_visible(
+        &mut self,
+        viewer: &mut Viewer,
+        ack_input: u32,
+        pickups: u64,
+        held: Option<Tick>,
+    ) -> Vec<u8> {
+        let Some(current) = self.samples.back() else { return Vec::new() };
+        let tick = current.tick;
         if let Some(held) = held {
             // Older snapshots can never be a baseline again: the member holds a newer one.
             while viewer.sent.len() > 1 && viewer.sent.front().is_some_and(|s| s.tick < held) {
@@ -287,6 +335,53 @@ pub fn segment_meets_box(a: Vec2, b: Vec2, (min, max): (Vec2, Vec2)) -> bool {
     enter <= leave
 }
 
+/// Where a spectator's camera looks: the point it last sent (`ClientMsg::Look`) kept on the
+/// map, or the map's centre before it sent one.
+pub fn look_center(at: Option<MapPoint>, map_size: Vec2) -> Vec2 {
+    at.map_or(map_size / 2.0, |at| at.to_world().clamp(Vec2::ZERO, map_size))
+}
+
+/// One shot of a send interval, as every member's beams are picked from it: the shooter, the
+/// ends on the wire and in world units (worked out once, not per member).
+#[derive(Clone, Copy, Debug)]
+pub struct ShotLine {
+    pub shooter: PlayerId,
+    pub from: MapPoint,
+    pub to: MapPoint,
+    start: Vec2,
+    end: Vec2,
+}
+
+impl ShotLine {
+    pub fn new(shooter: PlayerId, from: MapPoint, to: MapPoint) -> ShotLine {
+        ShotLine { shooter, from, to, start: from.to_world(), end: to.to_world() }
+    }
+}
+
+/// The beams of `lines` (sorted by shooter) whose line crosses `sight`, into `out`: without
+/// their start when the shooter is drawn on that screen (`me`, in `visible` — sorted ids, the
+/// viewer's visible set — or `everyone_visible`), so the client draws it from the ship.
+pub fn beams_in_sight(
+    lines: &[ShotLine],
+    sight: (Vec2, Vec2),
+    (me, mut visible): (Option<PlayerId>, &[PlayerId]),
+    everyone_visible: bool,
+    out: &mut Vec<Beam>,
+) {
+    for line in lines {
+        if !segment_meets_box(line.start, line.end, sight) {
+            continue;
+        }
+        // Shooters come in id order, so the visible set is searched on from where the last
+        // search ended.
+        let drawn = everyone_visible || Some(line.shooter) == me || {
+            visible = &visible[visible.partition_point(|v| *v < line.shooter)..];
+            visible.first() == Some(&line.shooter)
+        };
+        out.push(Beam { shooter: line.shooter, from: (!drawn).then_some(line.from), to: line.to });
+    }
+}
+
 /// The room's ranking, best first (see [`rank`]).
 pub fn ranking(world: &World) -> Vec<ScoreEntry> {
     rank(world.players.values().map(|p| ScoreEntry { id: p.id, score: p.score, deaths: p.deaths }))
@@ -307,6 +402,18 @@ pub fn scoreboard_frame(ranking: &[ScoreEntry], rank: usize) -> Vec<u8> {
         top: ranking.iter().take(SCOREBOARD_TOP).copied().collect(),
         you: ranking.get(rank).copied().unwrap_or_default(),
         your_rank: rank as u32 + 1,
+        players: ranking.len() as u32,
+    };
+    encode_server(&ServerMsg::Scoreboard(board))
+}
+
+/// The encoded scoreboard summary for a spectator: the top of `ranking`, with no "you"
+/// (`your_rank` 0: the client lists no row of its own).
+pub fn spectator_scoreboard_frame(ranking: &[ScoreEntry]) -> Vec<u8> {
+    let board = Scoreboard {
+        top: ranking.iter().take(SCOREBOARD_TOP).copied().collect(),
+        you: ScoreEntry::default(),
+        your_rank: 0,
         players: ranking.len() as u32,
     };
     encode_server(&ServerMsg::Scoreboard(board))

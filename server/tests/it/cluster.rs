@@ -133,6 +133,7 @@ fn bots(url: String, count: usize, secs: u64, ramp_per_s: f64, placement: Placem
         scrape_server: false,
         full_netcode: 0,
         placement,
+        spectators: 0,
     }
 }
 

@@ -25,6 +25,7 @@ async fn twenty_bots_play_for_a_few_seconds() {
         scrape_server: true,
         full_netcode: usize::MAX,
         placement: bots::run::Placement::Default,
+        spectators: 0,
     };
     let report = run(config).await.expect("the run completes");
     let line = serde_json::to_string(&report).expect("report encodes");

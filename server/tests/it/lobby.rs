@@ -391,6 +391,7 @@ async fn quick_playing_bots_fill_rooms_in_turn() {
         scrape_server: false,
         full_netcode: 0,
         placement: bots::run::Placement::QuickPlay,
+        spectators: 0,
     }));
     // Ten bots joining one after another into rooms of four: 4, 4 and 2.
     tokio::time::sleep(Duration::from_millis(2500)).await;

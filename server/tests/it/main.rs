@@ -19,4 +19,5 @@ mod refusal;
 mod replays;
 mod resume;
 mod soak;
+mod spectate;
 mod tls;

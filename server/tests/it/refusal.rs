@@ -26,6 +26,7 @@ async fn refused_by(config: ServerConfig, bots: usize) -> (usize, Vec<(&'static 
         scrape_server: false,
         full_netcode: usize::MAX,
         placement: bots::run::Placement::Default,
+        spectators: 0,
     })
     .await
     .expect("the run completes");

@@ -39,6 +39,7 @@ async fn a_public_rooms_replay_plays_back_to_the_live_world() {
         scrape_server: false,
         full_netcode: 0,
         placement: Placement::Room("recorded".into()),
+        spectators: 0,
     })
     .await
     .expect("the bots play");

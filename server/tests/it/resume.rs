@@ -125,6 +125,7 @@ async fn a_thousand_bots_survive_a_reconnect_storm() {
         // A few observers run the browser's netcode; the rest decode and acknowledge (light).
         full_netcode: 20,
         placement: bots::run::Placement::Default,
+        spectators: 0,
     })
     .await
     .expect("the run completes");

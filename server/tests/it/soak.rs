@@ -90,6 +90,7 @@ async fn round(url: String, count: usize, secs: u64, seed: u64) -> bots::stats::
         scrape_server: true,
         full_netcode: usize::MAX,
         placement: bots::run::Placement::Default,
+        spectators: 0,
     })
     .await
     .expect("the soak round completes");

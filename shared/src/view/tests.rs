@@ -2,7 +2,7 @@ use super::*;
 use crate::codec::decode_server;
 use crate::delta::Decoder;
 use crate::map::Map;
-use crate::protocol::{DeltaBase, InputCmd};
+use crate::protocol::{DeltaBase, InputCmd, MapPoint, ScoreEntry};
 use crate::sim::{self, TickInputs};
 
 const PLAYERS: u32 = 40;
@@ -252,4 +252,92 @@ fn every_screen_the_client_allows_lies_inside_the_sight_the_server_assumes() {
     let (small, _) = sight(Vec2::splat(2000.0), map, Vec2::new(700.0, 400.0));
     let (large, _) = sight(Vec2::splat(2000.0), map, MAX_VIEW_HALF);
     assert!(small.cmpgt(large).all(), "a smaller screen is sent less");
+}
+
+#[test]
+fn a_spectator_decodes_the_players_around_its_camera_and_never_itself() {
+    let mut room = Room::new(700.0);
+    let mut viewer = Viewer::default();
+    let mut decoder = Decoder::default();
+    let mut held: Option<Tick> = None;
+    let map = room.world.map.size();
+    for t in 0..200u32 {
+        room.step();
+        // The camera pans from one corner of the players' area to the other.
+        let at = Vec2::splat(1000.0 + 10.0 * t as f32);
+        let center = look_center(Some(MapPoint::from_world(at)), map);
+        let bytes = room.view.snapshot_frame_at(center, &mut viewer, 0, held);
+        let Ok(ServerMsg::Snapshot(delta)) = decode_server(&bytes) else { panic!("a snapshot") };
+        let decoded = decoder.decode(&delta).expect("decodes against what it holds");
+        assert_eq!(decoded, room.expected(&viewer, 0), "tick {t}: the camera's view");
+        let radius_sq = (700.0 * crate::interest::HYSTERESIS).powi(2);
+        assert!(
+            decoded
+                .players
+                .iter()
+                .all(|p| room.world.players[&p.id].pos.distance_squared(center) <= radius_sq),
+            "tick {t}: only players near the camera"
+        );
+        assert!(decoded.players.len() < PLAYERS as usize, "tick {t}: not the whole room");
+        held = Some(decoded.tick);
+    }
+    room.step();
+    let far = room.view.snapshot_frame_at(Vec2::new(3990.0, 10.0), &mut viewer, 0, held);
+    let Ok(ServerMsg::Snapshot(delta)) = decode_server(&far) else { panic!("a snapshot") };
+    assert!(decoder.decode(&delta).expect("decodes").players.is_empty(), "nobody in that corner");
+}
+
+#[test]
+fn without_a_radius_a_spectator_sees_everyone_and_shares_the_body() {
+    let mut room = Room::new(0.0);
+    room.step();
+    let (mut member, mut spectator) = (Viewer::default(), Viewer::default());
+    let ours = room.view.snapshot_frame(PlayerId(3), &mut member, 0, 0, None);
+    let theirs = room.view.snapshot_frame_at(Vec2::ZERO, &mut spectator, 0, None);
+    assert_eq!(spectator.visible().len(), PLAYERS as usize, "the whole room");
+    assert_eq!(ours, theirs, "a keyframe acknowledging nothing: the same bytes");
+}
+
+#[test]
+fn a_spectator_looks_at_the_map_centre_until_it_says_and_stays_on_the_map() {
+    let map = Vec2::new(4000.0, 3000.0);
+    assert_eq!(look_center(None, map), Vec2::new(2000.0, 1500.0));
+    let far = MapPoint { x: 60_000, y: 10 };
+    assert_eq!(look_center(Some(far), map), Vec2::new(4000.0, 10.0), "clamped to the map");
+}
+
+#[test]
+fn a_spectator_scoreboard_has_the_top_and_no_you() {
+    let ranking: Vec<ScoreEntry> = (1..=12)
+        .map(|id| ScoreEntry { id: PlayerId(id), score: 20 - id as i32, deaths: 0 })
+        .collect();
+    let Ok(ServerMsg::Scoreboard(board)) = decode_server(&spectator_scoreboard_frame(&ranking))
+    else {
+        panic!("a scoreboard")
+    };
+    assert_eq!(board.top.len(), 10);
+    assert_eq!((board.your_rank, board.you, board.players), (0, ScoreEntry::default(), 12));
+}
+
+#[test]
+fn beams_cross_the_screen_and_lose_their_start_when_the_shooter_is_drawn() {
+    let point = |x: u16, y: u16| MapPoint { x, y };
+    let lines = [
+        ShotLine::new(PlayerId(2), point(50, 50), point(60, 60)),
+        ShotLine::new(PlayerId(5), point(500, 500), point(900, 900)),
+        ShotLine::new(PlayerId(7), point(150, 50), point(50, 50)),
+        ShotLine::new(PlayerId(9), point(300, 50), point(50, 50)),
+    ];
+    let screen = (Vec2::ZERO, Vec2::splat(200.0));
+    let mut beams = Vec::new();
+    beams_in_sight(&lines, screen, (None, &[PlayerId(2), PlayerId(9)]), false, &mut beams);
+    let starts: Vec<_> = beams.iter().map(|b| (b.shooter.0, b.from.is_some())).collect();
+    assert_eq!(starts, [(2, false), (7, true), (9, false)], "5's shot is off screen");
+    beams.clear();
+    beams_in_sight(&lines, screen, (Some(PlayerId(7)), &[]), false, &mut beams);
+    let starts: Vec<_> = beams.iter().map(|b| (b.shooter.0, b.from.is_some())).collect();
+    assert_eq!(starts, [(2, true), (7, false), (9, true)], "its own beam starts at its ship");
+    beams.clear();
+    beams_in_sight(&lines, screen, (None, &[]), true, &mut beams);
+    assert!(beams.iter().all(|b| b.from.is_none()), "everyone drawn: no starts");
 }
