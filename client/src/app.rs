@@ -10,12 +10,13 @@ use shared::interp::DrawnPlayer;
 use shared::map::Map;
 use shared::netcode::{ClientCore, Fidelity};
 use shared::protocol::{
-    ClientMsg, InputCmd, MAX_CHAT_CHARS, PlayerSnap, ResumeToken, ServerMsg, Snapshot, Welcome,
-    close,
+    ClientMsg, GameEvent, InputCmd, MAX_CHAT_CHARS, PlayerSnap, ResumeToken, ServerMsg, Snapshot,
+    Welcome, close,
 };
 use shared::validate::sanitize_chat;
 
 pub use crate::hud::{Hud, ScoreRow};
+use crate::killcam::KillCam;
 pub use crate::scene::{Scene, Ship};
 
 /// Reconnect backoff: first delay, cap.
@@ -127,6 +128,8 @@ pub struct App {
     view: Option<(u16, u16)>,
     view_sent: Option<((u16, u16), f64)>,
     token: Token,
+    /// The last three seconds as drawn, shown again following the killer when we die.
+    killcam: KillCam,
     outgoing: Vec<ClientMsg>,
 }
 
@@ -153,6 +156,7 @@ impl App {
             view: None,
             view_sent: None,
             token: Token::None,
+            killcam: KillCam::default(),
             outgoing: Vec::new(),
         }
     }
@@ -160,6 +164,7 @@ impl App {
     /// The player asked to join `target` as `name`: the shell opens a socket next.
     pub fn join(&mut self, name: &str, target: Target) {
         self.rejoin = None;
+        self.killcam.reset();
         self.name = name.trim().to_string();
         self.target = target;
         self.notice = None;
@@ -175,6 +180,7 @@ impl App {
         self.conn = Conn::Idle;
         self.net = None;
         self.resume = None;
+        self.killcam.reset();
         self.hud.clear();
     }
 
@@ -311,6 +317,11 @@ impl App {
             ServerMsg::Events { beams, events } => {
                 self.hud.on_beams(beams, now_ms);
                 for event in events {
+                    if let GameEvent::Killed { killer, victim } = event
+                        && Some(victim) == self.me()
+                    {
+                        self.killcam.start(killer, self.name_of(killer), now_ms);
+                    }
                     self.hud.on_event(event, now_ms);
                 }
             }
@@ -414,6 +425,14 @@ impl App {
     /// each), pings, expires beams and kill-feed lines, smooths corrections.
     pub fn update(&mut self, now_ms: f64, frame_ms: f64, mut sample: impl FnMut() -> InputCmd) {
         self.hud.frame(now_ms, frame_ms);
+        if self.conn == Conn::Joined {
+            let ships = self.ships(now_ms);
+            let beams = self.hud.beam_lines(
+                |id| ships.iter().find(|ship| ship.id == id).map(|ship| ship.pos),
+                now_ms,
+            );
+            self.killcam.record(now_ms, &ships, &beams);
+        }
         let Some(net) = self.net.as_mut() else { return };
         net.predictor.smooth((frame_ms / 1000.0) as f32);
         if self.conn != Conn::Joined {
@@ -469,6 +488,10 @@ impl App {
             .hud
             .beam_lines(|id| ships.iter().find(|ship| ship.id == id).map(|ship| ship.pos), now_ms);
         let pickups = self.latest().map_or(0, |s| s.pickups);
+        if let Some(replay) = self.killcam.frame(now_ms) {
+            let focus = replay.focus.unwrap_or_else(|| self.camera(now_ms));
+            return Some(Scene { map, ships: replay.ships, beams: replay.beams, pickups, focus });
+        }
         Some(Scene { map, ships, beams, pickups, focus: self.camera(now_ms) })
     }
 
@@ -516,7 +539,12 @@ impl App {
             }
             Conn::Connecting if self.net.is_some() => Some("Reconnecting…".into()),
             _ => match self.my_state() {
-                Some(me) if !me.alive => Some("You were destroyed. Respawning…".into()),
+                Some(me) if !me.alive => Some(match self.killcam.killer(now_ms) {
+                    Some((_, name)) => {
+                        format!("Destroyed by {name} · their last 3 s · respawning…")
+                    }
+                    None => "You were destroyed. Respawning…".into(),
+                }),
                 _ => None,
             },
         }

@@ -8,6 +8,8 @@
 //! - [`hud`]: roster, chat, kill feed, beams, scoreboard, frame rate: what the page shows
 //!   around the ships. Tested natively.
 //! - [`determinism`]: a scripted simulation fingerprint, compared between native and wasm32.
+//! - [`killcam`]: our death's last three seconds again, following the killer, during the
+//!   respawn wait. Tested natively.
 //! - [`replay`]: a recorded match played in the page (the server's `shared::sim`, in wasm):
 //!   speed, pause, seek, follow a player or pan. Tested natively.
 //! - [`scene`]: what one frame shows (map, ships, beams, pickups, camera focus), from the
@@ -30,6 +32,7 @@ pub mod camera;
 pub mod determinism;
 pub mod hud;
 pub mod input;
+pub mod killcam;
 pub mod replay;
 pub mod scene;
 

@@ -422,3 +422,66 @@ fn leaving_gives_the_seat_up_and_clears_the_room() {
         "a fresh seat: {out:?}"
     );
 }
+
+#[test]
+fn dying_shows_the_last_seconds_following_the_killer_during_the_respawn_wait() {
+    let mut app = joined();
+    let joined = ServerMsg::Events {
+        beams: vec![],
+        events: vec![GameEvent::Joined { id: PlayerId(2), name: "Bob".into() }],
+    };
+    app.on_message(&encode_server(&joined), 0.0).expect("Bob joins");
+    // Five seconds: Bob flies right, 2 units a tick; we stand at (100, 100).
+    let bob_x = |tick: u32| 100.0 + 2.0 * tick as f32;
+    let mut now = 0.0;
+    let mut baseline: Option<Snapshot> = None;
+    for tick in 1..=150u32 {
+        let players = vec![
+            PlayerSnap {
+                id: PlayerId(1),
+                x: 1600,
+                y: 1600,
+                health: 100,
+                alive: tick < 150,
+                ..PlayerSnap::default()
+            },
+            PlayerSnap {
+                id: PlayerId(2),
+                x: shared::protocol::quantize_pos(bob_x(tick)),
+                y: 1600,
+                health: 100,
+                alive: true,
+                ..PlayerSnap::default()
+            },
+        ];
+        let snap = Snapshot { tick: Tick(tick), ack_input: 0, players, pickups: 0 };
+        let message = ServerMsg::Snapshot(delta::encode(baseline.as_ref(), &snap));
+        app.on_message(&encode_server(&message), now).expect("snapshot");
+        baseline = Some(snap);
+        for _ in 0..2 {
+            now += 1000.0 / 60.0;
+            app.update(now, 1000.0 / 60.0, InputCmd::default);
+        }
+    }
+    let killed = ServerMsg::Events {
+        beams: vec![],
+        events: vec![GameEvent::Killed { killer: PlayerId(2), victim: PlayerId(1) }],
+    };
+    app.on_message(&encode_server(&killed), now).expect("the kill");
+    let drawn_now = app.ships(now).into_iter().find(|s| s.id == PlayerId(2)).expect("Bob").pos.x;
+    let scene = app.scene(now).expect("a scene");
+    let bob = scene.ships.iter().find(|s| s.id == PlayerId(2)).expect("Bob in the kill-cam");
+    assert!(bob.is_me, "the killer is highlighted");
+    assert_eq!(scene.focus, bob.pos, "the camera follows the killer");
+    let back = drawn_now - scene.focus.x;
+    assert!((170.0..=190.0).contains(&back), "three seconds back (180 units): {back}");
+    let banner = app.banner(now).expect("a banner while dead");
+    assert!(banner.contains("Destroyed by Bob"), "{banner}");
+    let mid = app.scene(now + 1500.0).expect("a scene").focus.x;
+    assert!((mid - scene.focus.x - 90.0).abs() < 8.0, "plays at normal speed: {mid}");
+    let after = app.scene(now + 3100.0).expect("a scene");
+    assert!(
+        !after.ships.iter().any(|s| s.is_me && s.id == PlayerId(2)),
+        "then the live view again"
+    );
+}
