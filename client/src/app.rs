@@ -18,6 +18,7 @@ use shared::validate::sanitize_chat;
 pub use crate::hud::{Hud, ScoreRow};
 use crate::killcam::KillCam;
 pub use crate::scene::{Scene, Ship};
+use crate::watch::Watch;
 
 /// Reconnect backoff: first delay, cap.
 pub const BACKOFF_FIRST_MS: f64 = 500.0;
@@ -43,6 +44,8 @@ pub struct Target {
     /// The lobby gave this seat: when the server closes with 1012 (restarting or draining),
     /// the page asks the lobby for a new seat instead of reconnecting to a room that is gone.
     pub via_lobby: bool,
+    /// Watch the room without a ship (no seat, no ticket).
+    pub spectate: bool,
 }
 
 /// Where the connection stands.
@@ -130,6 +133,8 @@ pub struct App {
     token: Token,
     /// The last three seconds as drawn, shown again following the killer when we die.
     killcam: KillCam,
+    /// A spectator's camera, once the server welcomed us as one.
+    watch: Option<Watch>,
     outgoing: Vec<ClientMsg>,
 }
 
@@ -157,6 +162,7 @@ impl App {
             view_sent: None,
             token: Token::None,
             killcam: KillCam::default(),
+            watch: None,
             outgoing: Vec::new(),
         }
     }
@@ -165,6 +171,7 @@ impl App {
     pub fn join(&mut self, name: &str, target: Target) {
         self.rejoin = None;
         self.killcam.reset();
+        self.watch = None;
         self.name = name.trim().to_string();
         self.target = target;
         self.notice = None;
@@ -180,6 +187,7 @@ impl App {
         self.conn = Conn::Idle;
         self.net = None;
         self.resume = None;
+        self.watch = None;
         self.killcam.reset();
         self.hud.clear();
     }
@@ -262,12 +270,14 @@ impl App {
     pub fn on_open(&mut self) {
         self.conn = Conn::Connecting;
         let ticket = self.target.ticket.as_deref();
-        self.outgoing.push(shared::netcode::hello(
-            &self.name,
-            &self.target.room,
-            ticket,
-            self.resume,
-        ));
+        self.outgoing.push(if self.target.spectate {
+            shared::netcode::spectate_hello(&self.name, &self.target.room)
+        } else {
+            shared::netcode::hello(&self.name, &self.target.room, ticket, self.resume)
+        });
+        if let Some(watch) = &mut self.watch {
+            watch.reconnected();
+        }
         // A new connection knows nothing of our screen yet.
         self.view_sent = None;
         self.flush_view(f64::INFINITY);
@@ -336,7 +346,14 @@ impl App {
     fn on_welcome(&mut self, welcome: Welcome) {
         // A new connection: fresh baselines, buffer and input numbering (the server resets too).
         self.net = Some(ClientCore::new(&welcome, Fidelity::Full));
-        self.resume = Some(welcome.resume_token);
+        // A spectator has no seat to resume: it just watches again.
+        self.resume = (!welcome.spectator).then_some(welcome.resume_token);
+        if welcome.spectator {
+            let size = welcome.map.size();
+            self.watch.get_or_insert_with(|| Watch::new(size));
+        } else {
+            self.watch = None;
+        }
         // The reservation is spent; a later reconnect resumes (or walks in) instead.
         self.target.ticket = None;
         self.conn = Conn::Joined;
@@ -412,7 +429,8 @@ impl App {
 
     /// Queues a chat line (ignored when empty after sanitising).
     pub fn send_chat(&mut self, text: &str) {
-        if self.conn != Conn::Joined {
+        // Spectators read the chat; they do not write in it.
+        if self.conn != Conn::Joined || self.watch.is_some() {
             return;
         }
         if let Ok(text) = sanitize_chat(text) {
@@ -433,6 +451,9 @@ impl App {
             );
             self.killcam.record(now_ms, &ships, &beams);
         }
+        if self.conn == Conn::Joined && self.watch.is_some() {
+            self.update_watch(now_ms, frame_ms, sample());
+        }
         let Some(net) = self.net.as_mut() else { return };
         net.predictor.smooth((frame_ms / 1000.0) as f32);
         if self.conn != Conn::Joined {
@@ -442,10 +463,54 @@ impl App {
             self.last_ping_ms = now_ms;
             self.outgoing.push(ClientMsg::Ping { client_time: now_ms });
         }
+        if self.watch.is_some() {
+            return; // A spectator sends no commands.
+        }
         // One command per server tick of local time, sampled now, in one message.
         let due = net.commands_due(now_ms);
         let commands: Vec<InputCmd> = (0..due).map(|_| sample()).collect();
         self.outgoing.extend(net.input_message(commands, now_ms));
+    }
+
+    /// A spectator's frame: the keys (or the move stick) pan the free camera; the server hears
+    /// where the camera looks.
+    fn update_watch(&mut self, now_ms: f64, frame_ms: f64, keys: InputCmd) {
+        let ships = self.ships(now_ms);
+        let Some(watch) = &mut self.watch else { return };
+        let direction = Vec2::new(f32::from(keys.move_x), f32::from(keys.move_y)) / 127.0;
+        watch.pan(direction.clamp_length_max(1.0), (frame_ms / 1000.0) as f32, &ships);
+        let focus = watch.focus(&ships);
+        if let Some(look) = watch.look(focus, now_ms) {
+            self.outgoing.push(look);
+        }
+    }
+
+    /// Whether we watch without a ship.
+    pub fn watching(&self) -> bool {
+        self.watch.is_some() || (self.target.spectate && self.conn != Conn::Idle)
+    }
+
+    /// The player a spectator follows.
+    pub fn followed(&self) -> Option<PlayerId> {
+        self.watch.as_ref().and_then(Watch::followed)
+    }
+
+    /// A spectator follows `id` (`None`: the free camera).
+    pub fn follow(&mut self, id: Option<PlayerId>, now_ms: f64) {
+        let ships = self.ships(now_ms);
+        if let Some(watch) = &mut self.watch {
+            watch.follow(id, &ships);
+            self.hud.changed();
+        }
+    }
+
+    /// Tab, for a spectator: the next player, then the free camera.
+    pub fn follow_next(&mut self, now_ms: f64) {
+        let ships = self.ships(now_ms);
+        if let Some(watch) = &mut self.watch {
+            watch.follow_next(&ships);
+            self.hud.changed();
+        }
     }
 
     /// Messages for the shell to send, oldest first.
@@ -468,7 +533,7 @@ impl App {
             .into_iter()
             .filter(|p: &DrawnPlayer| p.alive)
             .map(|p| {
-                let is_me = p.id == net.me;
+                let is_me = p.id == net.me || Some(p.id) == self.followed();
                 let pos = if is_me { mine.unwrap_or(p.pos) } else { p.pos };
                 let aim = if is_me {
                     own_aim.map_or(p.aim, |s| shared::protocol::dequantize_angle(s.aim))
@@ -498,6 +563,9 @@ impl App {
     /// Where the camera looks: our ship, or the map's middle.
     pub fn camera(&self, now_ms: f64) -> Vec2 {
         let Some(net) = &self.net else { return Vec2::ZERO };
+        if let Some(watch) = &self.watch {
+            return watch.focus(&self.ships(now_ms));
+        }
         if let Some(pos) = net.predictor.position().map(|_| net.predictor.draw_pos()) {
             return pos;
         }
@@ -515,7 +583,8 @@ impl App {
 
     /// Scoreboard rows: the server's summary when there is one, else the players in view.
     pub fn score_rows(&self) -> Vec<ScoreRow> {
-        self.hud.score_rows(self.me(), self.latest())
+        let me = if self.watch.is_some() { self.followed() } else { self.me() };
+        self.hud.score_rows(me, self.latest())
     }
 
     /// A banner to show, if any.

@@ -16,7 +16,7 @@ use web_sys::{
     CanvasRenderingContext2d, HtmlCanvasElement, KeyboardEvent, PointerEvent, TouchEvent, Window,
 };
 
-use crate::app::{App, Conn, Connect};
+use crate::app::{App, Conn, Connect, Target};
 use crate::camera::Camera;
 use crate::input::{Focus, InputState, KeyOutcome, TouchPhase};
 use crate::lobby::{Lobby, LobbyEvent, SeatRequest, linked_code};
@@ -101,7 +101,11 @@ pub(crate) fn start() -> Result<(), JsValue> {
         last_camera: None,
         theatre: theatre.clone(),
     }));
-    // Opened through a room's link with a name already known: straight into that room.
+    // Opened through a room's link with a name already known: straight into that room; with
+    // `?spectate`, straight to watching it.
+    if let Some(code) = game.borrow().linked.clone().filter(|_| spectate_link(&window)) {
+        game.borrow_mut().watch_room(code.clone(), code, String::new());
+    }
     game.borrow_mut().follow_link();
     let mut listeners = listeners(&window, &game)?;
     if let Some(theatre) = &theatre {
@@ -123,6 +127,15 @@ pub(crate) fn start() -> Result<(), JsValue> {
         })
     });
     Ok(())
+}
+
+/// Whether the page's address asks to watch (`/r/CODE?spectate`).
+fn spectate_link(window: &Window) -> bool {
+    let search = window.location().search().unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .any(|pair| pair == "spectate" || pair.starts_with("spectate="))
 }
 
 fn schedule(slot: &Rc<RefCell<Option<AnimationFrame>>>, game: Rc<RefCell<Game>>) {
@@ -361,6 +374,16 @@ impl Game {
         Ok(())
     }
 
+    /// Watches `room` without a ship, under the name in the form (or "Spectator").
+    fn watch_room(&mut self, room: String, title: String, map: String) {
+        let name =
+            sanitize_name(&self.ui.name_input.value()).unwrap_or_else(|_| "Spectator".to_string());
+        self.linked = None;
+        let target = Target { room, title, map, spectate: true, ..Target::default() };
+        self.app.join(&name, target);
+        let _ = self.canvas.focus();
+    }
+
     /// Back to the lobby: the socket closes cleanly, which frees the seat at once.
     fn leave_room(&mut self) {
         if let Some(socket) = self.socket.take() {
@@ -422,7 +445,24 @@ fn lobby_listeners(
         };
         if let Some(room) = target.get_attribute("data-room") {
             g.borrow_mut().request_seat(SeatRequest::Code(room));
+        } else if let Some(room) = target.get_attribute("data-watch") {
+            let title = target.get_attribute("data-title").unwrap_or_default();
+            let map = target.get_attribute("data-map").unwrap_or_default();
+            g.borrow_mut().watch_room(room, title, map);
         }
+    }));
+    // A click on a name in the scoreboard: a spectator follows that player.
+    let g = game.clone();
+    let board = document.get_element_by_id("scoreboard").ok_or("#scoreboard is missing")?;
+    all.push(EventListener::new(&board, "click", move |event| {
+        let row = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[data-player]").ok().flatten());
+        let Some(id) = row.and_then(|row| row.get_attribute("data-player")) else { return };
+        let mut game = g.borrow_mut();
+        let now = game.last_frame_ms.unwrap_or(0.0);
+        game.app.follow(id.parse().ok().map(shared::ids::PlayerId), now);
     }));
     Ok(all)
 }
@@ -453,6 +493,8 @@ fn keyboard_listeners(
             Focus::Chat
         } else if matches!(g.borrow().app.conn, Conn::Idle | Conn::Closed { .. }) {
             Focus::Lobby
+        } else if g.borrow().app.watching() {
+            Focus::Watching
         } else {
             Focus::Game
         };
@@ -473,6 +515,12 @@ fn keyboard_listeners(
             }
             KeyOutcome::CloseChat => {
                 let _ = chat_box.blur();
+            }
+            KeyOutcome::FollowNext => {
+                event.prevent_default();
+                let mut game = g.borrow_mut();
+                let now = game.last_frame_ms.unwrap_or(0.0);
+                game.app.follow_next(now);
             }
         }
     }));
@@ -604,6 +652,8 @@ fn debug_snapshot(game: &Game) -> Result<JsValue, JsValue> {
     set(&room, "invite", app.target.invite.as_deref().map_or(JsValue::NULL, JsValue::from))?;
     set(&out, "room", room.into())?;
     set(&out, "playerId", app.me().map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
+    set(&out, "watching", app.watching().into())?;
+    set(&out, "followed", app.followed().map_or(JsValue::NULL, |id| f64::from(id.0).into()))?;
     set(&out, "tick", app.latest().map_or(0.0, |s| f64::from(s.tick.0)).into())?;
     let players = Array::new();
     for p in app.latest().into_iter().flat_map(|s| s.players.iter()) {

@@ -42,6 +42,7 @@ pub struct Beam {
 /// One scoreboard row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScoreRow {
+    pub id: PlayerId,
     pub rank: u32,
     pub name: String,
     pub score: i32,
@@ -183,6 +184,7 @@ impl Hud {
     /// (the newest snapshot), ranked the way the server ranks. `me` is highlighted.
     pub fn score_rows(&self, me: Option<PlayerId>, latest: Option<&Snapshot>) -> Vec<ScoreRow> {
         let row = |rank: u32, entry: &ScoreEntry| ScoreRow {
+            id: entry.id,
             rank,
             name: self.name_of(entry.id),
             score: entry.score,

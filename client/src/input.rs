@@ -34,6 +34,9 @@ pub enum Focus {
     Game,
     /// The chat box has focus.
     Chat,
+    /// A room shows and we watch it without a ship: keys move the camera, Tab picks whom to
+    /// follow; the chat is read-only.
+    Watching,
 }
 
 /// What a key press does, for the shell to carry out ([`InputState::key_pressed`]).
@@ -49,6 +52,8 @@ pub enum KeyOutcome {
     SendChat,
     /// Escape in the chat box: leave it.
     CloseChat,
+    /// Tab while watching: follow the next player.
+    FollowNext,
 }
 
 /// A touch on the canvas began, moved or ended (or was cancelled).
@@ -103,6 +108,12 @@ impl InputState {
                 KeyOutcome::Steer
             }
             (Focus::Game, _) => KeyOutcome::Pass,
+            (Focus::Watching, "Tab") => KeyOutcome::FollowNext,
+            (Focus::Watching, _) if InputState::is_game_key(code) && code != FIRE => {
+                self.key_down(code);
+                KeyOutcome::Steer
+            }
+            (Focus::Watching, _) => KeyOutcome::Pass,
         }
     }
 

@@ -14,6 +14,8 @@
 //!   speed, pause, seek, follow a player or pan. Tested natively.
 //! - [`scene`]: what one frame shows (map, ships, beams, pickups, camera focus), from the
 //!   live game, a replay or the kill-cam alike; the renderer draws only this.
+//! - [`watch`]: a spectator's camera (free, or following a player) and the `Look`s that
+//!   tell the server where it looks. Tested natively.
 //! - [`input`]: keyboard, mouse and touch state → one `InputCmd` per tick.
 //! - `net` (wasm): the web-sys `WebSocket` in arraybuffer mode, owning its callbacks.
 //! - `render` (wasm): draws the app on a `CanvasRenderingContext2d`, crisp on high-DPI screens.
@@ -35,6 +37,7 @@ pub mod input;
 pub mod killcam;
 pub mod replay;
 pub mod scene;
+pub mod watch;
 
 #[cfg(target_arch = "wasm32")]
 mod frame_loop;

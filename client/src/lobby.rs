@@ -120,6 +120,7 @@ impl Seat {
             map: self.room.map,
             server: self.ws_url,
             via_lobby: true,
+            spectate: false,
         }
     }
 }
@@ -368,13 +369,20 @@ impl Lobby {
             self.add(&row, "span", "room-map", &format!("{} · {}", room.map, room.mode))?;
             self.add(&row, "span", "room-players", &format!("{}/{}", room.players, room.capacity))?;
             let full = room.players >= room.capacity;
+            let buttons = self.add(&row, "span", "room-buttons", "")?;
             let button =
-                self.add(&row, "button", "room-join", if full { "Full" } else { "Join" })?;
+                self.add(&buttons, "button", "room-join", if full { "Full" } else { "Join" })?;
             button.set_attribute("type", "button")?;
             button.set_attribute("data-room", &room.id)?;
             if full {
                 button.set_attribute("disabled", "")?;
             }
+            // Watching needs no seat: full rooms can be watched too.
+            let watch = self.add(&buttons, "button", "room-watch secondary", "Watch")?;
+            watch.set_attribute("type", "button")?;
+            watch.set_attribute("data-watch", &room.id)?;
+            watch.set_attribute("data-title", &room.title)?;
+            watch.set_attribute("data-map", &room.map)?;
         }
         if !self.maps_filled {
             self.maps_filled = true;

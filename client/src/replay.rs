@@ -266,6 +266,7 @@ impl ReplayView {
             .iter()
             .enumerate()
             .map(|(i, e)| ScoreRow {
+                id: e.id,
                 rank: i as u32 + 1,
                 name: self.hud.name_of(e.id),
                 score: e.score,

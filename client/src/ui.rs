@@ -104,7 +104,8 @@ impl Ui {
             {
                 panel.set_hidden(!in_game);
             }
-            self.chat_input.set_hidden(!in_game);
+            // Spectators read the chat; they do not write in it.
+            self.chat_input.set_hidden(!in_game || app.watching());
         }
         if self.shown_version != Some(app.hud.version) {
             self.shown_version = Some(app.hud.version);
@@ -148,7 +149,12 @@ impl Ui {
         let target = &app.target;
         let title = if target.title.is_empty() { "main" } else { &target.title };
         let map = app.map().map_or(target.map.as_str(), |map| map.id.as_str());
-        self.room_name.set_text_content(Some(&format!("{title} · {map}")));
+        let line = if app.watching() {
+            format!("{title} · {map} · watching: Tab or a name follows, WASD looks around")
+        } else {
+            format!("{title} · {map}")
+        };
+        self.room_name.set_text_content(Some(&line));
         let origin = self.document.location().and_then(|l| l.origin().ok()).unwrap_or_default();
         let invite = target.invite.as_ref().map(|link| format!("Invite: {origin}{link}"));
         self.invite.set_text_content(invite.as_deref());
@@ -192,6 +198,7 @@ impl Ui {
         for row in rows {
             let class = if row.is_me { "score-row me" } else { "score-row" };
             let line = self.add(&self.scoreboard, "div", class, "")?;
+            line.set_attribute("data-player", &row.id.0.to_string())?;
             self.add(&line, "span", "score-rank", &format!("{}.", row.rank))?;
             self.add(&line, "span", "score-name", &row.name)?;
             self.add(&line, "span", "score-kd", &format!("{} / {}", row.score, row.deaths))?;

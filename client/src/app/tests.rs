@@ -369,6 +369,7 @@ fn seat() -> Target {
         invite: Some("/r/k3n8q2x7mp".into()),
         server: None,
         via_lobby: true,
+        spectate: false,
     }
 }
 
@@ -483,5 +484,62 @@ fn dying_shows_the_last_seconds_following_the_killer_during_the_respawn_wait() {
     assert!(
         !after.ships.iter().any(|s| s.is_me && s.id == PlayerId(2)),
         "then the live view again"
+    );
+}
+
+#[test]
+fn a_spectator_says_so_sends_no_commands_follows_and_tells_where_it_looks() {
+    let mut app = App::new();
+    app.join("Eve", Target { room: "main".into(), spectate: true, ..Target::default() });
+    assert!(app.watching());
+    app.on_open();
+    let hello = app.take_outgoing();
+    assert!(
+        matches!(&hello[..], [ClientMsg::Hello(h), ..] if h.spectate && h.ticket.is_none() && h.resume.is_none()),
+        "{hello:?}"
+    );
+    let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
+    let welcome = ServerMsg::Welcome(Box::new(Welcome {
+        player_id: PlayerId(u32::MAX),
+        tick_hz: 30,
+        send_hz: 30,
+        server_tick: Tick(0),
+        map,
+        roster: vec![RosterEntry { id: PlayerId(1), name: "Ada".into() }],
+        resume_token: ResumeToken([7; 16]),
+        resume_grace_secs: 20,
+        resumed: false,
+        spectator: true,
+    }));
+    app.on_message(&encode_server(&welcome), 0.0).expect("welcome");
+    app.on_message(&snapshot(1, 0), 0.0).expect("a snapshot of Ada");
+    for frame in 1..=60 {
+        let now = f64::from(frame) * 1000.0 / 60.0;
+        app.update(now, 1000.0 / 60.0, || InputCmd { move_x: 127, ..InputCmd::default() });
+    }
+    let out = app.take_outgoing();
+    assert!(inputs(&out).is_empty(), "a spectator sends no commands: {out:?}");
+    let looks: Vec<MapPoint> = out
+        .iter()
+        .filter_map(|m| if let ClientMsg::Look { at } = m { Some(*at) } else { None })
+        .collect();
+    assert!(looks.len() >= 2 && looks.len() <= 6, "looks as the camera pans: {looks:?}");
+    assert!(
+        looks.last().unwrap().x > looks[0].x + 400,
+        "the keys moved the camera right: {looks:?}"
+    );
+    app.send_chat("hello");
+    assert!(app.take_outgoing().is_empty(), "the chat is read-only");
+    app.follow_next(1000.0);
+    assert_eq!(app.followed(), Some(PlayerId(1)), "Tab follows Ada");
+    assert_eq!(app.camera(1000.0), Vec2::new(100.0, 100.0), "the camera is on her");
+    assert!(app.score_rows().iter().any(|row| row.is_me && row.name == "Ada"), "highlighted");
+    app.on_close(close::ABNORMAL, "", 2000.0, 0.0);
+    assert!(matches!(app.conn, Conn::Reconnecting { .. }));
+    app.on_open();
+    let again = app.take_outgoing();
+    assert!(
+        matches!(&again[..], [ClientMsg::Hello(h), ..] if h.spectate && h.resume.is_none()),
+        "a spectator watches again, never resumes: {again:?}"
     );
 }

@@ -101,6 +101,13 @@ fn keys_go_where_the_focus_is() {
     assert_eq!(input.key_pressed("Enter", "Enter", Focus::Lobby), KeyOutcome::Pass, "submits");
     input.set_typing(true);
     assert_eq!(input.command().move_y, 0, "opening chat releases held keys");
+    input.set_typing(false);
+    assert_eq!(input.key_pressed("Tab", "Tab", Focus::Watching), KeyOutcome::FollowNext);
+    assert_eq!(input.key_pressed("Tab", "Tab", Focus::Game), KeyOutcome::Pass, "players tab");
+    assert_eq!(input.key_pressed("Enter", "Enter", Focus::Watching), KeyOutcome::Pass, "no chat");
+    assert_eq!(input.key_pressed("Space", " ", Focus::Watching), KeyOutcome::Pass, "no fire");
+    assert_eq!(input.key_pressed("KeyD", "d", Focus::Watching), KeyOutcome::Steer);
+    assert_eq!(input.command().move_x, 127, "keys move a spectator's camera");
 }
 
 #[test]
