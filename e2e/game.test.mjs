@@ -1,7 +1,8 @@
 // End-to-end: the real WASM client in headless Chromium against the real server on 127.0.0.1.
 // Two browser pages join; one moves, fires and chats; the other sees all of it. Two server
 // processes sharing a Redis: a room's link opened on one seats the player on the other, and a
-// drained process sends its players back through the lobby. A finished match is listed in the
+// drained process sends its players back through the lobby. A spectator follows a player; a
+// player's death shows the kill-cam. A finished match is listed in the
 // lobby and plays in the page (the server's simulation, in wasm, to the same fingerprints). The
 // page's icon
 // loads, the camera stays on the map, the minimap is drawn, and the console stays free of
@@ -522,7 +523,7 @@ async function shootUntilKilled(shooter, victim, targetId, line) {
   await shooter.mouse.up();
 }
 
-test('replays: a finished match is listed in the lobby and plays in the page', { timeout: 180_000 }, async () => {
+test('spectators and replays: a spectator follows a player; the finished match is listed in the lobby and plays in the page', { timeout: 180_000 }, async () => {
   mkdirSync(artifacts, { recursive: true });
   const maps = duelMaps();
   const port = await freePort();
@@ -536,12 +537,45 @@ test('replays: a finished match is listed in the lobby and plays in the page', {
     await joinGame(bob, url, 'Bob');
     const room = (await debug(alice)).room;
     await shootUntilKilled(alice, bob, (await debug(bob)).playerId, 'Alice ✸ Bob');
+    // Bob's respawn wait replays his last seconds, following Alice.
+    assert.match(await bob.textContent('#banner'), /Destroyed by Alice/, 'the kill-cam names the killer');
+    await bob.screenshot({ path: join(artifacts, 'killcam.png') });
+
+    // A spectator watches the room through its link: no ship, both players in view, Tab follows
+    // Alice, who moves; the players never see the spectator.
+    const viewerErrors = watchErrors(viewer);
+    await viewer.goto(`http://127.0.0.1:${port}/r/${room.id}?spectate`);
+    await waitFor(viewer, 'the spectator to watch', () => window.skirmishDebug?.().state === 'joined' && window.skirmishDebug().watching);
+    const watched = await waitFor(viewer, 'both players in the spectator\'s view', () => {
+      const d = window.skirmishDebug();
+      return d.players.length === 2 ? d : null;
+    });
+    assert.ok(!watched.players.some((p) => p.id === watched.playerId), 'the spectator has no ship');
+    assert.equal(await viewer.isVisible('#chat-input'), false, 'a spectator does not chat');
+    const aliceId = (await debug(alice)).playerId;
+    for (let i = 0; i < 3 && (await debug(viewer)).followed !== aliceId; i += 1) {
+      await viewer.keyboard.press('Tab');
+    }
+    assert.equal((await debug(viewer)).followed, aliceId, 'Tab follows Alice');
+    const before = (await debug(viewer)).players.find((p) => p.id === aliceId);
+    await alice.keyboard.down('KeyS');
+    await alice.waitForTimeout(700);
+    await alice.keyboard.up('KeyS');
+    const after = await waitFor(viewer, 'the spectator to see Alice move', ([id, y0]) => {
+      const p = window.skirmishDebug().players.find((q) => q.id === id);
+      return p && p.y - y0 > 60 ? p : null;
+    }, [aliceId, before.y]);
+    console.log(`the spectator saw Alice move from y=${before.y.toFixed(1)} to y=${after.y.toFixed(1)}`);
+    assert.equal((await debug(alice)).players.length, 2, 'the players see two ships, no spectator');
+    await viewer.screenshot({ path: join(artifacts, 'spectator.png') });
+    assert.deepEqual(viewerErrors, [], 'no console errors on the spectator\'s page');
 
     // The room's match ends with the server (a room is recorded from open to close); the next
     // server lists its replay.
     await stopServer(server);
     server = await startServer(port, dataDir, join(maps, 'duel.json'));
     const errors = watchErrors(viewer);
+    viewerErrors.length = 0;
     await viewer.goto(url);
     await waitFor(viewer, 'the replay in the lobby', () => document.querySelectorAll('#replay-list .replay-watch').length > 0);
     await viewer.screenshot({ path: join(artifacts, 'lobby-replays.png') });

@@ -103,7 +103,8 @@ pub(crate) fn start() -> Result<(), JsValue> {
     }));
     // Opened through a room's link with a name already known: straight into that room; with
     // `?spectate`, straight to watching it.
-    if let Some(code) = game.borrow().linked.clone().filter(|_| spectate_link(&window)) {
+    let watch_code = game.borrow().linked.clone().filter(|_| spectate_link(&window));
+    if let Some(code) = watch_code {
         game.borrow_mut().watch_room(code.clone(), code, String::new());
     }
     game.borrow_mut().follow_link();

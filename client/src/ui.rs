@@ -129,9 +129,13 @@ impl Ui {
                 .clock
                 .server_tick(now_ms, app.tick_hz())
                 .map_or("–".to_string(), |t| format!("{t:.0}"));
-            let health = app.my_state().map_or(0, |me| me.health);
+            let mine = match (app.watching(), app.followed()) {
+                (true, Some(id)) => format!("following {}", app.name_of(id)),
+                (true, None) => "free camera".to_string(),
+                (false, _) => format!("health {}", app.my_state().map_or(0, |me| me.health)),
+            };
             let mut text = format!(
-                "ping {ping} · {:.0} FPS · tick {tick} · {} players · health {health}",
+                "ping {ping} · {:.0} FPS · tick {tick} · {} players · {mine}",
                 app.hud.fps,
                 app.hud.player_count()
             );
