@@ -281,12 +281,7 @@ const boardRows = (page) => page.evaluate(() =>
 
 test('lobby: a private room by link, quick play, the leaderboard, and a restart', { timeout: 180_000 }, async () => {
   mkdirSync(artifacts, { recursive: true });
-  // A small open map where two ships start in range of each other, beside the shipped arena.
-  const maps = mkdtempSync(join(tmpdir(), 'skirmish-e2e-maps-'));
-  writeFileSync(join(maps, 'duel.json'), JSON.stringify({
-    id: 'duel', width: 900, height: 600, spawns: [[250, 300], [650, 300]], pickups: [],
-  }));
-  copyFileSync(join(root, 'assets/maps/arena.json'), join(maps, 'arena.json'));
+  const maps = duelMaps(true);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'skirmish-e2e-data-'));
   let server = await startServer(port, dataDir, join(maps, 'arena.json'));
@@ -333,18 +328,7 @@ test('lobby: a private room by link, quick play, the leaderboard, and a restart'
     assert.equal(carolRoom.invite, null, 'a public room needs no invite');
 
     // Alice holds the trigger on Bob until he is destroyed (4 hits).
-    const bobId = (await debug(bob)).playerId;
-    const box = await alice.locator('canvas#game').boundingBox();
-    const target = await alice.evaluate((id) => {
-      const { players, view } = window.skirmishDebug();
-      const bobShip = players.find((p) => p.id === id);
-      return { fx: (bobShip.x - view.x) / view.width, fy: (bobShip.y - view.y) / view.height };
-    }, bobId);
-    await alice.mouse.move(box.x + box.width * target.fx, box.y + box.height * target.fy);
-    await alice.mouse.down();
-    await waitFor(bob, 'Bob to be destroyed', () =>
-      [...document.querySelectorAll('#killfeed .kill-line')].some((l) => l.textContent.includes('Alice ✸ Bob')));
-    await alice.mouse.up();
+    await shootUntilKilled(alice, bob, (await debug(bob)).playerId, 'Alice ✸ Bob');
     await alice.screenshot({ path: join(artifacts, 'private-room.png') });
 
     // Both go back to the lobby and see the kill on the leaderboard, all time and this week.
@@ -499,12 +483,14 @@ test('cluster: a link on one process seats the player on another; a drain sends 
   }
 });
 
-/** A small open map where two ships start in range of each other. */
-function duelMaps() {
+/** A folder of maps: a small open one where two ships start in range of each other, and with
+ *  `withArena` the shipped arena beside it (quick play then takes turns between the two). */
+function duelMaps(withArena) {
   const maps = mkdtempSync(join(tmpdir(), 'skirmish-e2e-maps-'));
   writeFileSync(join(maps, 'duel.json'), JSON.stringify({
     id: 'duel', width: 900, height: 600, spawns: [[250, 300], [650, 300]], pickups: [],
   }));
+  if (withArena) copyFileSync(join(root, 'assets/maps/arena.json'), join(maps, 'arena.json'));
   return maps;
 }
 
@@ -525,7 +511,7 @@ async function shootUntilKilled(shooter, victim, targetId, line) {
 
 test('spectators and replays: a spectator follows a player; the finished match is listed in the lobby and plays in the page', { timeout: 180_000 }, async () => {
   mkdirSync(artifacts, { recursive: true });
-  const maps = duelMaps();
+  const maps = duelMaps(false);
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'skirmish-e2e-data-'));
   let server = await startServer(port, dataDir, join(maps, 'duel.json'));
