@@ -9,6 +9,8 @@
 //! table with the server's core-microseconds per player-second and the bots per core, writes the JSON lines to `bench-results/`, names the capacity and the limiting
 //! side, and prints the bandwidth ratio of the full-world mode to the default one. Last, the
 //! cluster row (`cluster_bench`): three processes and Redis, 900 bots through the lobby.
+//! The spectators row runs arena-default at N=200 again with 200 spectators beside the
+//! players and prints the server's CPU both ways (`--only spectators` runs just that pair).
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -22,17 +24,13 @@ struct Options {
     counts: Vec<usize>,
     duration: f64,
     full_at: usize,
-    /// `--only cluster`: just the cluster row.
-    only_cluster: bool,
+    /// `--only cluster` or `--only spectators`: just that row (with its baseline).
+    only: Option<String>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
-    let mut options = Options {
-        counts: vec![100, 250, 500, 1000],
-        duration: 20.0,
-        full_at: 200,
-        only_cluster: false,
-    };
+    let mut options =
+        Options { counts: vec![100, 250, 500, 1000], duration: 20.0, full_at: 200, only: None };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
         let value = args.next().with_context(|| format!("{flag} needs a value"))?;
@@ -46,10 +44,12 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             }
             "--duration" => options.duration = value.parse().context("--duration: seconds")?,
             "--full-at" => options.full_at = value.parse().context("--full-at: a player count")?,
-            "--only" if value == "cluster" => options.only_cluster = true,
-            other => {
-                bail!("unknown flag {other} (--counts, --duration, --full-at, --only cluster)")
+            "--only" if ["cluster", "spectators"].contains(&value.as_str()) => {
+                options.only = Some(value.clone());
             }
+            other => bail!(
+                "unknown flag {other} {value} (--counts, --duration, --full-at, --only cluster|spectators)"
+            ),
         }
     }
     Ok(options)
@@ -59,10 +59,26 @@ struct Workload {
     name: &'static str,
     server_flags: Vec<String>,
     bot_flags: Vec<String>,
+    /// Spectator connections beside the bots.
+    spectators: usize,
 }
 
 fn arena_default() -> Workload {
-    Workload { name: "arena-default", server_flags: vec![], bot_flags: vec![] }
+    Workload { name: "arena-default", server_flags: vec![], bot_flags: vec![], spectators: 0 }
+}
+
+/// Players and spectators in the spectators row.
+const SPECTATED: usize = 200;
+const SPECTATORS: usize = 200;
+
+/// arena-default with [`SPECTATORS`] spectators watching, their cameras panning over the map.
+fn spectated() -> Workload {
+    Workload {
+        name: "spectators",
+        server_flags: vec!["--max-spectators".into(), SPECTATORS.to_string()],
+        bot_flags: vec!["--spectators".into(), SPECTATORS.to_string()],
+        spectators: SPECTATORS,
+    }
 }
 
 fn arena_full() -> Workload {
@@ -72,6 +88,7 @@ fn arena_full() -> Workload {
             .map(String::from)
             .to_vec(),
         bot_flags: ["--input-hz", "20"].map(String::from).to_vec(),
+        spectators: 0,
     }
 }
 
@@ -86,6 +103,7 @@ fn many_rooms() -> Workload {
         name: "4-rooms",
         server_flags: vec![],
         bot_flags: vec!["--rooms".into(), ROOMS.to_string()],
+        spectators: 0,
     }
 }
 
@@ -94,6 +112,7 @@ fn full_world() -> Workload {
         name: "full-world",
         server_flags: vec!["--full-snapshots".into()],
         bot_flags: vec![],
+        spectators: 0,
     }
 }
 
@@ -132,19 +151,31 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
         runs.push(("arena-default", PER_ROOM));
     }
     runs.push(("4-rooms", ROOMS * PER_ROOM));
-    if options.only_cluster {
-        runs.clear();
+    if !options.counts.contains(&SPECTATED) && options.full_at != SPECTATED {
+        runs.push(("arena-default", SPECTATED));
+    }
+    runs.push(("spectators", SPECTATED));
+    match options.only.as_deref() {
+        Some("cluster") => runs.clear(),
+        Some(_) => runs = vec![("arena-default", SPECTATED), ("spectators", SPECTATED)],
+        None => {}
     }
     for (name, count) in runs {
         let workload = match name {
             "arena-full" => arena_full(),
             "full-world" => full_world(),
             "4-rooms" => many_rooms(),
+            "spectators" => spectated(),
             _ => arena_default(),
         };
         let report = run_one(&workload, count, options.duration, pin)?;
         writeln!(results_file, "{}", serde_line(name, count, &report))?;
         rows.push((name, count, report));
+    }
+    if options.only.as_deref() == Some("spectators") {
+        print_table(&rows);
+        println!("results: {results_path}");
+        return Ok(());
     }
     let cluster = crate::cluster_bench::run(options.duration, pin)?;
     writeln!(results_file, "{}", serde_line("cluster-3x300", 900, &cluster))?;
@@ -182,9 +213,9 @@ fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyho
             "--max-players",
             &(count + 16).to_string(),
             "--max-connections",
-            &(count + 64).to_string(),
+            &(count + workload.spectators + 64).to_string(),
             "--max-connections-per-ip",
-            &(count + 64).to_string(),
+            &(count + workload.spectators + 64).to_string(),
         ])
         .args(&workload.server_flags)
         .env("RUST_LOG", "warn")
@@ -229,6 +260,29 @@ fn print_table(rows: &[(&str, usize, String)]) {
     print_capacity(verdicts);
     print_rooms_against_one(rows);
     print_bandwidth_ratio(rows);
+    print_spectators(rows);
+}
+
+/// What spectators cost: the server's CPU with and without them beside the same players.
+fn print_spectators(rows: &[(&str, usize, String)]) {
+    let with = rows.iter().find(|(name, ..)| *name == "spectators");
+    let without = with
+        .and_then(|(_, n, _)| rows.iter().find(|(name, m, _)| *name == "arena-default" && m == n));
+    if let (Some((_, n, with)), Some((_, _, without))) = (with, without) {
+        let (cpu_with, cpu_without) =
+            (field(with, "server_cpu_per_s"), field(without, "server_cpu_per_s"));
+        let watching = field(with, "spectators");
+        println!(
+            "spectators: {watching} watching {n} players: server cpu {cpu_without:.3} without, {cpu_with:.3} with; core-µs per player-second {:.0} without, {:.0} with; per spectator-second {:.0}; each spectator {:.0} B/s, {:.1} % of snapshots delivered; players' delivery {:.1} % with, {:.1} % without",
+            cpu_without * 1e6 / *n as f64,
+            cpu_with * 1e6 / *n as f64,
+            (cpu_with - cpu_without) * 1e6 / watching.max(1.0),
+            field(with, "spectator_rx_bytes_per_s"),
+            field(with, "spectator_snapshot_delivery") * 100.0,
+            field(with, "snapshot_delivery") * 100.0,
+            field(without, "snapshot_delivery") * 100.0,
+        );
+    }
 }
 
 /// One arena-default run's verdict: N, why it missed the bar (empty when it met it), and which

@@ -4,7 +4,7 @@
 //! cargo xtask run [-- <server flags>]   install what is missing, build the client, start the server
 //! cargo xtask test                      install what is missing, run every test
 //! cargo xtask ci                        formatting and lint checks, then `test`
-//! cargo xtask bench [--counts 100,250,500,1000] [--duration 20] [--full-at 200] [--only cluster]
+//! cargo xtask bench [--counts 100,250,500,1000] [--duration 20] [--full-at 200] [--only cluster|spectators]
 //!                                       load benchmark: how many players one core holds,
 //!                                       and three processes sharing Redis
 //! cargo xtask setup                     only install the tools

@@ -14,7 +14,7 @@ use shared::protocol::{
 };
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{TestServer, WAIT, http_get, metric, test_config};
+use crate::harness::{ProcessServer, TestServer, WAIT, http_get, metric, test_config};
 
 /// Spectator ids live at the top of the id space.
 fn is_spectator_id(id: PlayerId) -> bool {
@@ -259,4 +259,27 @@ async fn spectate_hellos_asking_for_a_seat_or_a_missing_room_are_refused() {
 
 async fn spectate_ok(server: &TestServer) -> bool {
     spectate(server, "Eve", "").await.is_ok_and(|eve| eve.welcome.spectator)
+}
+
+#[tokio::test]
+async fn a_draining_server_turns_new_spectators_away_and_closes_the_others_with_1012() {
+    let server = ProcessServer::start(&["--drain-secs", "3"]);
+    let mut ada = server.join("Ada").await;
+    let mut eve = BotClient::spectate(&server.ws_url(), "Eve", "", WAIT).await.expect("Eve");
+    // Ada keeps reading (and so answering pings) through the drain.
+    let ada = tokio::spawn(async move {
+        while let Ok(incoming) = ada.recv().await {
+            if matches!(incoming, Incoming::Closed { .. }) {
+                break;
+            }
+        }
+    });
+    server.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (code, reason) = refusal(BotClient::spectate(&server.ws_url(), "Fay", "", WAIT).await);
+    assert_eq!(code, close::RESTART, "no new spectator while draining: {reason}");
+    let ended = eve.recv_until(Duration::from_secs(10), |_| None::<()>).await;
+    let message = format!("{:#}", ended.expect_err("the drain ends with a close"));
+    assert!(message.contains("closed with 1012"), "{message}");
+    ada.await.expect("Ada's reader");
 }
