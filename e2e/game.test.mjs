@@ -10,7 +10,8 @@
 // e2e/artifacts/ and fails if the canvas is blank.
 //
 // Run through `cargo xtask test`, or by hand with the server built and the client in dist/:
-//   SKIRMISH_SERVER_BIN=target/debug/skirmish-server SKIRMISH_DIST=dist node --test e2e/
+//   SKIRMISH_SERVER_BIN=target/debug/skirmish-server SKIRMISH_BOTS_BIN=target/debug/bots \
+//   SKIRMISH_DIST=dist node --test e2e/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -24,6 +25,7 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const serverBin = process.env.SKIRMISH_SERVER_BIN ?? join(root, 'target/debug/skirmish-server');
+const botsBin = process.env.SKIRMISH_BOTS_BIN ?? join(root, 'target/debug/bots');
 const dist = process.env.SKIRMISH_DIST ?? join(root, 'dist');
 const artifacts = join(here, 'artifacts');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -483,6 +485,19 @@ test('cluster: a link on one process seats the player on another; a drain sends 
   }
 });
 
+/** Runs the bots binary against the server on `port` in `room` with `args`; resolves to its
+ *  JSON report once it exits 0. */
+async function runBots(port, room, args) {
+  const child = spawn(botsBin, ['--url', `ws://127.0.0.1:${port}/ws`, '--room', room, '--no-server-metrics', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = ''; let log = '';
+  child.stdout.on('data', (chunk) => { out += chunk; });
+  child.stderr.on('data', (chunk) => { log += chunk; });
+  const code = await new Promise((ok) => child.once('exit', ok));
+  assert.equal(code, 0, `the bots exit 0:\n${log}`);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
 /** A folder of maps: a small open one where two ships start in range of each other, and with
  *  `withArena` the shipped arena beside it (quick play then takes turns between the two). */
 function duelMaps(withArena) {
@@ -556,6 +571,11 @@ test('spectators and replays: a spectator follows a player; the finished match i
     await viewer.screenshot({ path: join(artifacts, 'spectator.png') });
     assert.deepEqual(viewerErrors, [], 'no console errors on the spectator\'s page');
 
+    // Bots crowd the room for a while, coming and going and chasing each other: the replay
+    // then holds joins, leaves, deaths and three 10-second chunks to check.
+    const report = await runBots(port, room.id, ['--count', '6', '--duration', '15', '--churn', '20', '--behavior', 'chase']);
+    assert.equal(report.connected, 6, `every bot played: ${JSON.stringify(report)}`);
+
     // The room's match ends with the server (a room is recorded from open to close); the next
     // server lists its replay.
     await stopServer(server);
@@ -573,8 +593,8 @@ test('spectators and replays: a spectator follows a player; the finished match i
     assert.equal(await viewer.isVisible('#join-form'), false, 'the lobby gives way to the replay');
     const start = (await debug(viewer)).replay;
     console.log(`replay: ${JSON.stringify(start)}`);
-    assert.ok(start.duration > 1, 'the match lasted more than a second');
     await waitFor(viewer, 'both ships on screen', () => window.skirmishDebug().replay.ships === 2);
+    assert.ok(start.duration > 20, `the match includes the bots' time: ${start.duration} s`);
 
     // Playing advances at the chosen speed; the slider seeks; a moment has a link.
     await viewer.selectOption('#replay-speed', '2');
@@ -596,7 +616,7 @@ test('spectators and replays: a spectator follows a player; the finished match i
     });
     assert.equal(end.error, null, 'the wasm simulation reproduced the live match to its end');
     const board = await viewer.textContent('#scoreboard');
-    assert.match(board, /Alice\s*1 \/ 0/, `the replay's scoreboard at the end has the kill: ${board}`);
+    assert.match(board, /Alice\s*1 \/ \d+/, `the replay's scoreboard at the end has Alice's kill: ${board}`);
     await viewer.click('#replay-share');
     const link = await viewer.inputValue('#replay-link');
     assert.match(link, /\/replay\/[A-Za-z0-9-]+\?t=\d+(\.\d)?$/, `a link to this moment: ${link}`);

@@ -80,10 +80,16 @@ pub(crate) fn test() -> anyhow::Result<()> {
         "server",
         "--bin",
         "skirmish-server",
+        "--package",
+        "bots",
+        "--bin",
+        "bots",
     ]))?;
     let server_bin = Path::new("target/debug/skirmish-server")
         .canonicalize()
         .context("locating the server binary")?;
+    let bots_bin =
+        Path::new("target/debug/bots").canonicalize().context("locating the bots binary")?;
     // 4. The message decoders and handlers, and the replay reader, under libFuzzer, for a
     //    bounded time each.
     for target in ["client_msg", "server_msg", "replay"] {
@@ -107,6 +113,7 @@ pub(crate) fn test() -> anyhow::Result<()> {
         .command("node")
         .args(["--test", "--test-reporter=spec", "e2e/game.test.mjs"])
         .env("SKIRMISH_SERVER_BIN", server_bin)
+        .env("SKIRMISH_BOTS_BIN", bots_bin)
         .env("SKIRMISH_DIST", Path::new("dist").canonicalize()?))
 }
 
