@@ -11,6 +11,8 @@
 //! cluster row (`cluster_bench`): three processes and Redis, 900 bots through the lobby.
 //! The spectators row runs arena-default at N=200 again with 200 spectators beside the
 //! players and prints the server's CPU both ways (`--only spectators` runs just that pair).
+//! The replays row runs N=200 with the recorder off (`--replay-keep 0`) and prints what the
+//! recorder adds per tick and the bytes it writes per player-minute (`--only replays`).
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -24,7 +26,7 @@ struct Options {
     counts: Vec<usize>,
     duration: f64,
     full_at: usize,
-    /// `--only cluster` or `--only spectators`: just that row (with its baseline).
+    /// `--only cluster`, `spectators` or `replays`: just that row (with its baseline).
     only: Option<String>,
 }
 
@@ -44,11 +46,11 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             }
             "--duration" => options.duration = value.parse().context("--duration: seconds")?,
             "--full-at" => options.full_at = value.parse().context("--full-at: a player count")?,
-            "--only" if ["cluster", "spectators"].contains(&value.as_str()) => {
+            "--only" if ["cluster", "spectators", "replays"].contains(&value.as_str()) => {
                 options.only = Some(value.clone());
             }
             other => bail!(
-                "unknown flag {other} {value} (--counts, --duration, --full-at, --only cluster|spectators)"
+                "unknown flag {other} {value} (--counts, --duration, --full-at, --only cluster|spectators|replays)"
             ),
         }
     }
@@ -78,6 +80,16 @@ fn spectated() -> Workload {
         server_flags: vec!["--max-spectators".into(), SPECTATORS.to_string()],
         bot_flags: vec!["--spectators".into(), SPECTATORS.to_string()],
         spectators: SPECTATORS,
+    }
+}
+
+/// arena-default with the replay recorder off: the baseline for what recording costs.
+fn no_replays() -> Workload {
+    Workload {
+        name: "no-replays",
+        server_flags: vec!["--replay-keep".into(), "0".into()],
+        bot_flags: vec![],
+        spectators: 0,
     }
 }
 
@@ -155,8 +167,10 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
         runs.push(("arena-default", SPECTATED));
     }
     runs.push(("spectators", SPECTATED));
+    runs.push(("no-replays", SPECTATED));
     match options.only.as_deref() {
         Some("cluster") => runs.clear(),
+        Some("replays") => runs = vec![("arena-default", SPECTATED), ("no-replays", SPECTATED)],
         Some(_) => runs = vec![("arena-default", SPECTATED), ("spectators", SPECTATED)],
         None => {}
     }
@@ -166,21 +180,22 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
             "full-world" => full_world(),
             "4-rooms" => many_rooms(),
             "spectators" => spectated(),
+            "no-replays" => no_replays(),
             _ => arena_default(),
         };
         let report = run_one(&workload, count, options.duration, pin)?;
         writeln!(results_file, "{}", serde_line(name, count, &report))?;
         rows.push((name, count, report));
     }
-    if options.only.as_deref() == Some("spectators") {
-        print_table(&rows);
+    if matches!(options.only.as_deref(), Some("spectators" | "replays")) {
+        print_table(&rows, options.duration);
         println!("results: {results_path}");
         return Ok(());
     }
     let cluster = crate::cluster_bench::run(options.duration, pin)?;
     writeln!(results_file, "{}", serde_line("cluster-3x300", 900, &cluster))?;
     rows.push(("cluster-3x300", 900, cluster.clone()));
-    print_table(&rows);
+    print_table(&rows, options.duration);
     println!(
         "cluster (3 processes x {}, quick play through one lobby): join p50 {:.1} ms, p99 {:.1} ms; per join {:.1} round trips to Redis, {:.1} commands run there (heartbeats apart: {:.1} commands/s idle); srv cpu is the first process's",
         crate::cluster_bench::PER_PROCESS,
@@ -239,11 +254,25 @@ fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyho
     let output = bots.output().context("running the bots")?;
     let report =
         String::from_utf8_lossy(&output.stdout).lines().last().unwrap_or_default().to_string();
+    // Stopping finishes the room's replay: what it wrote is on disk then.
     server.stop();
     if report.is_empty() {
         bail!("the bots printed no report (exit {})", output.status);
     }
-    Ok(report)
+    let mut report: serde_json::Value =
+        serde_json::from_str(&report).context("the bots' report is not JSON")?;
+    report["replay_bytes"] = folder_bytes(&data_dir.join("replays")).into();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    Ok(report.to_string())
+}
+
+/// The bytes of the files in `dir` (0 when it does not exist).
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
+        })
+        .unwrap_or(0)
 }
 
 /// Pulls a number out of the report line by JSON path (e.g. `input_latency_ms.p99`).
@@ -255,12 +284,36 @@ fn field(report: &str, path: &str) -> f64 {
     value.as_f64().unwrap_or(f64::NAN)
 }
 
-fn print_table(rows: &[(&str, usize, String)]) {
+fn print_table(rows: &[(&str, usize, String)], duration: f64) {
     let verdicts = print_rows(rows);
     print_capacity(verdicts);
     print_rooms_against_one(rows);
     print_bandwidth_ratio(rows);
     print_spectators(rows);
+    print_recorder(rows, duration);
+}
+
+/// What recording replays costs: the tick and the CPU with and without the recorder, and the
+/// file's bytes per player-minute of play.
+fn print_recorder(rows: &[(&str, usize, String)], duration: f64) {
+    let off = rows.iter().find(|(name, ..)| *name == "no-replays");
+    let on = off
+        .and_then(|(_, n, _)| rows.iter().find(|(name, m, _)| *name == "arena-default" && m == n));
+    if let (Some((_, n, off)), Some((_, _, on))) = (off, on) {
+        let tick_hz = field(on, "server_tick_hz").max(1.0);
+        let per_tick_us = |report: &str| field(report, "server_cpu_per_s") * 1e6 / tick_hz;
+        let player_minutes = *n as f64 * duration / 60.0;
+        println!(
+            "replays: {n} players, recorder on / off: server cpu {:.3} / {:.3} ({:+.1} µs per tick), tick p99 {:.2} / {:.2} ms; {:.0} bytes on disk per player-minute ({} bytes for {player_minutes:.0} player-minutes)",
+            field(on, "server_cpu_per_s"),
+            field(off, "server_cpu_per_s"),
+            per_tick_us(on) - per_tick_us(off),
+            field(on, "server_tick_ms.p99"),
+            field(off, "server_tick_ms.p99"),
+            field(on, "replay_bytes") / player_minutes.max(1e-9),
+            field(on, "replay_bytes"),
+        );
+    }
 }
 
 /// What spectators cost: the server's CPU with and without them beside the same players.
