@@ -456,6 +456,17 @@ test('cluster: a link on one process seats the player on another; a drain sends 
     await waitFor(carol, 'Carol to quick-play', () => window.skirmishDebug?.().state === 'joined');
     assert.equal(await playersOn(portA), 1, 'Carol plays on A');
 
+    // Alice leaves her room for B's lobby and watches Carol's room, which runs on A: the page
+    // opens A's own page for it, and there she sees Carol.
+    await alice.click('#leave-button');
+    await waitFor(alice, 'Carol\'s room in B\'s lobby', () =>
+      [...document.querySelectorAll('#room-list .room-watch')].some((b) => b.dataset.watchUrl));
+    await alice.click('#room-list .room-watch');
+    await waitFor(alice, 'Alice watching on A', () => window.skirmishDebug?.().watching && window.skirmishDebug().state === 'joined');
+    assert.equal(new URL(alice.url()).port, String(portA), 'the page moved to A');
+    await waitFor(alice, 'Alice to see Carol', () => window.skirmishDebug().players.some((p) => p.name === 'Carol'));
+    assert.equal(await playersOn(portA), 1, 'a spectator is not a player');
+
     // B drains: Bob (whose page is A's) is told 1012 and asks A's lobby again; his private room
     // is going away with B, so the lobby says so instead of sending him back to B.
     const drained = new Promise((ok) => serverB.child.once('exit', (code) => ok(code)));

@@ -446,6 +446,9 @@ fn lobby_listeners(
         };
         if let Some(room) = target.get_attribute("data-room") {
             g.borrow_mut().request_seat(SeatRequest::Code(room));
+        } else if let Some(url) = target.get_attribute("data-watch-url") {
+            // A room of the cluster: its own process serves the page that watches it.
+            let _ = web_sys::window().map(|window| window.location().assign(&url));
         } else if let Some(room) = target.get_attribute("data-watch") {
             let title = target.get_attribute("data-title").unwrap_or_default();
             let map = target.get_attribute("data-map").unwrap_or_default();

@@ -36,6 +36,9 @@ pub(crate) struct RoomInfo {
     pub(crate) players: usize,
     pub(crate) capacity: usize,
     pub(crate) public: bool,
+    /// In a cluster: the page of the room's own process that watches it (`/r/ID?spectate`).
+    #[serde(default)]
+    pub(crate) watch: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -383,6 +386,9 @@ impl Lobby {
             watch.set_attribute("data-watch", &room.id)?;
             watch.set_attribute("data-title", &room.title)?;
             watch.set_attribute("data-map", &room.map)?;
+            if let Some(url) = &room.watch {
+                watch.set_attribute("data-watch-url", url)?;
+            }
         }
         if !self.maps_filled {
             self.maps_filled = true;

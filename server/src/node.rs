@@ -262,14 +262,26 @@ impl Node {
         let mut rooms = self.directory.rooms().await.ok()?;
         rooms.retain(|room| room.public);
         rooms.sort_by(|a, b| b.players.cmp(&a.players).then_with(|| a.title.cmp(&b.title)));
+        let peers = self.peers();
         let rooms = rooms
             .into_iter()
             .map(|room| {
                 let info = room_info(&room, &room.code);
+                // Watching needs no seat, so no reservation: the page opens the room's own
+                // process at `/r/ID?spectate` (that process knows the room by its local id).
+                let base = if room.process == self.id {
+                    Some(self.public_url.as_str())
+                } else {
+                    peers.get(&room.process).map(|peer| peer.public_url.as_str())
+                };
+                let local =
+                    room.code.strip_suffix(&format!("@{}", room.process)).unwrap_or(&room.code);
+                let watch =
+                    base.map(|base| format!("{}/r/{local}?spectate", base.trim_end_matches('/')));
                 serde_json::json!({
                     "id": info.id, "title": info.title, "map": info.map, "mode": info.mode,
                     "players": info.players, "capacity": info.capacity, "public": true,
-                    "status": info.status, "process": room.process,
+                    "status": info.status, "process": room.process, "watch": watch,
                 })
             })
             .collect();

@@ -269,9 +269,7 @@ fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyho
 /// The bytes of the files in `dir` (0 when it does not exist).
 fn folder_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
-        .map(|entries| {
-            entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()
-        })
+        .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
         .unwrap_or(0)
 }
 
