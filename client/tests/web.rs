@@ -6,7 +6,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use client::app::{App, Conn};
-use client::determinism::{NATIVE_FINGERPRINT, scripted_fingerprint};
+use client::determinism::{
+    NATIVE_FINGERPRINT, NATIVE_REPLAY_FINGERPRINT, replayed_fingerprint, scripted_fingerprint,
+};
 use shared::codec::{decode_server, encode_server};
 use shared::delta;
 use shared::ids::PlayerId;
@@ -88,5 +90,14 @@ fn the_simulation_is_bit_identical_to_native() {
         scripted_fingerprint(),
         NATIVE_FINGERPRINT,
         "wasm32 and native simulate the same bits"
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_recorded_match_replays_to_the_native_world() {
+    assert_eq!(
+        replayed_fingerprint(),
+        NATIVE_REPLAY_FINGERPRINT,
+        "the page's replay player in wasm32 ends where the native one does"
     );
 }
