@@ -34,6 +34,9 @@ pub(crate) struct RoomInfo {
     pub(crate) map: String,
     pub(crate) mode: String,
     pub(crate) players: usize,
+    /// Watching without a seat (absent from a cluster's listing).
+    #[serde(default)]
+    pub(crate) spectators: usize,
     pub(crate) capacity: usize,
     pub(crate) public: bool,
     /// In a cluster: the page of the room's own process that watches it (`/r/ID?spectate`).
@@ -370,7 +373,12 @@ impl Lobby {
             let row = self.add(&self.room_list, "div", "room-row", "")?;
             self.add(&row, "span", "room-title", &room.title)?;
             self.add(&row, "span", "room-map", &format!("{} · {}", room.map, room.mode))?;
-            self.add(&row, "span", "room-players", &format!("{}/{}", room.players, room.capacity))?;
+            let watching = match room.spectators {
+                0 => String::new(),
+                n => format!(" · {n} watching"),
+            };
+            let players = format!("{}/{}{watching}", room.players, room.capacity);
+            self.add(&row, "span", "room-players", &players)?;
             let full = room.players >= room.capacity;
             let buttons = self.add(&row, "span", "room-buttons", "")?;
             let button =
