@@ -443,7 +443,7 @@ impl App {
     /// each), pings, expires beams and kill-feed lines, smooths corrections.
     pub fn update(&mut self, now_ms: f64, frame_ms: f64, mut sample: impl FnMut() -> InputCmd) {
         self.hud.frame(now_ms, frame_ms);
-        if self.conn == Conn::Joined {
+        if self.conn == Conn::Joined && self.watch.is_none() && self.killcam.wants(now_ms) {
             let ships = self.ships(now_ms);
             let beams = self.hud.beam_lines(
                 |id| ships.iter().find(|ship| ship.id == id).map(|ship| ship.pos),

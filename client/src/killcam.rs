@@ -53,15 +53,19 @@ pub struct KillCamFrame {
 }
 
 impl KillCam {
-    /// Keeps what was drawn at `now_ms` (at most 30 times a second, three seconds back).
-    /// Nothing is kept while the kill-cam shows.
-    pub fn record(&mut self, now_ms: f64, ships: &[Ship], beams: &[BeamLine]) {
+    /// Whether a frame drawn at `now_ms` would be kept (so the caller only gathers it then):
+    /// at most 30 a second, none while the kill-cam shows.
+    pub fn wants(&mut self, now_ms: f64) -> bool {
         if self.showing.as_ref().is_some_and(|s| now_ms - s.started_ms >= KILLCAM_MS) {
             self.showing = None;
         }
-        if self.showing.is_some()
-            || self.recent.back().is_some_and(|last| now_ms - last.at_ms < SAMPLE_EVERY_MS)
-        {
+        self.showing.is_none()
+            && self.recent.back().is_none_or(|last| now_ms - last.at_ms >= SAMPLE_EVERY_MS)
+    }
+
+    /// Keeps what was drawn at `now_ms`, if [`KillCam::wants`] it, three seconds back.
+    pub fn record(&mut self, now_ms: f64, ships: &[Ship], beams: &[BeamLine]) {
+        if !self.wants(now_ms) {
             return;
         }
         while self.recent.front().is_some_and(|first| now_ms - first.at_ms > KILLCAM_MS) {
