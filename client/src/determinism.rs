@@ -64,15 +64,16 @@ pub fn scripted_fingerprint() -> u64 {
 
 /// The world's fingerprint at the end of [`replayed_fingerprint`]'s match, natively on
 /// x86-64.
-pub const NATIVE_REPLAY_FINGERPRINT: u64 = 0xc1cb_6c6a_3865_8065;
+pub const NATIVE_REPLAY_FINGERPRINT: u64 = 0x67e0_c7de_1241_664c;
 
-/// A scripted match (joins, leaves, deaths; `shared::replay::script`) recorded, then played
-/// back the way the page plays replays; the world's fingerprint at its end. In the browser
-/// this is the wasm32 simulation replaying a file whose checkpoints it also checks.
+/// Two minutes of a scripted match at 30 Hz (joins, leaves, deaths; `shared::replay::script`)
+/// recorded, then played back the way the page plays replays; the world's fingerprint at its
+/// end. In the browser this is the wasm32 simulation replaying a file whose twelve checkpoints
+/// (one per 10 s chunk) it checks on the way.
 pub fn replayed_fingerprint() -> u64 {
     let map = Map::from_json(include_str!("../../assets/maps/arena.json"))
         .expect("the shipped arena parses");
-    let (file, _) = shared::replay::script::scripted_match(map, 600);
+    let (file, _) = shared::replay::script::scripted_match(map, 3600);
     let mut view = crate::replay::ReplayView::open(&file).expect("the recorded match opens");
     view.seek(f64::MAX);
     assert_eq!(view.error(), None, "every checkpoint matched");
