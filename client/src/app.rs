@@ -350,7 +350,8 @@ impl App {
         self.resume = (!welcome.spectator).then_some(welcome.resume_token);
         if welcome.spectator {
             let size = welcome.map.size();
-            self.watch.get_or_insert_with(|| Watch::new(size));
+            self.watch.get_or_insert_with(|| Watch::new(size, welcome.spectators_chat)).chat =
+                welcome.spectators_chat;
         } else {
             self.watch = None;
         }
@@ -429,8 +430,7 @@ impl App {
 
     /// Queues a chat line (ignored when empty after sanitising).
     pub fn send_chat(&mut self, text: &str) {
-        // Spectators read the chat; they do not write in it.
-        if self.conn != Conn::Joined || self.watch.is_some() {
+        if !self.may_chat() {
             return;
         }
         if let Ok(text) = sanitize_chat(text) {
@@ -483,6 +483,12 @@ impl App {
         if let Some(look) = watch.look(focus, now_ms) {
             self.outgoing.push(look);
         }
+    }
+
+    /// Whether we may write in the chat: in a room, as a player or as a spectator of a room
+    /// that lets spectators chat.
+    pub fn may_chat(&self) -> bool {
+        self.conn == Conn::Joined && self.watch.as_ref().is_none_or(|watch| watch.chat)
     }
 
     /// Whether we watch without a ship.

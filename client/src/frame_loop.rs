@@ -315,6 +315,7 @@ impl Game {
             map: lobby.room_map.value(),
             capacity: lobby.room_capacity.value().parse().unwrap_or(8),
             public: lobby.room_public.checked(),
+            spectators_chat: lobby.room_spectator_chat.checked(),
         };
         self.request_seat(request);
     }

@@ -118,12 +118,9 @@ impl Hud {
             GameEvent::Left { id } => {
                 self.roster.remove(&id);
             }
-            GameEvent::Chat { from, text } => {
-                let from = self.name_of(from);
-                if self.chat.len() == CHAT_LINES {
-                    self.chat.pop_front();
-                }
-                self.chat.push_back(ChatLine { from, text });
+            GameEvent::Chat { from, text } => self.push_chat(self.name_of(from), text),
+            GameEvent::WatcherChat { name, text } => {
+                self.push_chat(format!("{name} (watching)"), text);
             }
             GameEvent::Killed { killer, victim } => {
                 let text = format!("{} ✸ {}", self.name_of(killer), self.name_of(victim));
@@ -138,6 +135,14 @@ impl Hud {
             }
         }
         self.changed();
+    }
+
+    /// The newest chat line, the oldest dropped past [`CHAT_LINES`].
+    fn push_chat(&mut self, from: String, text: String) {
+        if self.chat.len() == CHAT_LINES {
+            self.chat.pop_front();
+        }
+        self.chat.push_back(ChatLine { from, text });
     }
 
     /// A frame `frame_ms` long ended at `now_ms`: the frame rate, and beams and kill-feed lines

@@ -152,7 +152,7 @@ pub(crate) enum LobbyEvent {
 pub(crate) enum SeatRequest {
     QuickPlay,
     Code(String),
-    Create { title: String, map: String, capacity: usize, public: bool },
+    Create { title: String, map: String, capacity: usize, public: bool, spectators_chat: bool },
 }
 
 pub(crate) struct Lobby {
@@ -165,6 +165,7 @@ pub(crate) struct Lobby {
     pub(crate) room_map: HtmlSelectElement,
     pub(crate) room_capacity: HtmlInputElement,
     pub(crate) room_public: HtmlInputElement,
+    pub(crate) room_spectator_chat: HtmlInputElement,
     board_tabs: [HtmlElement; 2],
     notice: HtmlElement,
     career: HtmlElement,
@@ -219,6 +220,7 @@ impl Lobby {
             room_map: by_id(document, "room-map")?,
             room_capacity: by_id(document, "room-capacity")?,
             room_public: by_id(document, "room-public")?,
+            room_spectator_chat: by_id(document, "room-spectator-chat")?,
             board_tabs: [by_id(document, "board-all")?, by_id(document, "board-week")?],
             notice: by_id(document, "lobby-notice")?,
             career: by_id(document, "career")?,
@@ -311,9 +313,10 @@ impl Lobby {
             let (path, body) = match request {
                 SeatRequest::QuickPlay => ("/api/quick-play".to_string(), None),
                 SeatRequest::Code(code) => (format!("/api/rooms/{code}/join"), None),
-                SeatRequest::Create { title, map, capacity, public } => {
+                SeatRequest::Create { title, map, capacity, public, spectators_chat } => {
                     let body = serde_json::json!({
-                        "title": title, "map": map, "capacity": capacity, "public": public
+                        "title": title, "map": map, "capacity": capacity, "public": public,
+                        "spectators_chat": spectators_chat,
                     });
                     ("/api/rooms".to_string(), Some(body.to_string()))
                 }

@@ -104,8 +104,11 @@ impl Ui {
             {
                 panel.set_hidden(!in_game);
             }
-            // Spectators read the chat; they do not write in it.
-            self.chat_input.set_hidden(!in_game || app.watching());
+        }
+        // Spectators write in the chat only where the room lets them (known from `Welcome`).
+        let chat_hidden = !in_game || (app.watching() && !app.may_chat());
+        if self.chat_input.hidden() != chat_hidden {
+            self.chat_input.set_hidden(chat_hidden);
         }
         if self.shown_version != Some(app.hud.version) {
             self.shown_version = Some(app.hud.version);

@@ -1,6 +1,7 @@
 //! A spectator's camera: free (moved by WASD, the arrows or the move stick) or following one
 //! player (Tab cycles, a click on a name picks), and the `Look` messages that tell the server
-//! where it looks, so the players it is sent are the ones around the camera. Pure state,
+//! where it looks, so the players it is sent are the ones around the camera; and whether the
+//! room lets it chat. Pure state,
 //! tested natively.
 
 use glam::Vec2;
@@ -24,12 +25,15 @@ pub struct Watch {
     map_size: Vec2,
     /// The last `Look` sent: where, and when.
     sent: Option<(Vec2, f64)>,
+    /// The room lets spectators chat (its `Welcome` says).
+    pub chat: bool,
 }
 
 impl Watch {
-    /// A spectator's camera over a map of `map_size`, starting at its middle.
-    pub fn new(map_size: Vec2) -> Watch {
-        Watch { follow: None, free: map_size / 2.0, map_size, sent: None }
+    /// A spectator's camera over a map of `map_size`, starting at its middle; `chat`: the room
+    /// lets spectators chat.
+    pub fn new(map_size: Vec2, chat: bool) -> Watch {
+        Watch { follow: None, free: map_size / 2.0, map_size, sent: None, chat }
     }
 
     pub fn followed(&self) -> Option<PlayerId> {
@@ -114,7 +118,7 @@ mod tests {
     #[test]
     fn tab_cycles_through_the_players_then_frees_the_camera_where_it_was() {
         let ships = [ship(7, 100.0, 100.0), ship(3, 500.0, 400.0)];
-        let mut watch = Watch::new(Vec2::new(1600.0, 1200.0));
+        let mut watch = Watch::new(Vec2::new(1600.0, 1200.0), false);
         assert_eq!(watch.focus(&ships), Vec2::new(800.0, 600.0), "the map's middle first");
         watch.follow_next(&ships);
         assert_eq!(
@@ -137,7 +141,7 @@ mod tests {
     #[test]
     fn panning_frees_the_camera_and_stays_on_the_map() {
         let ships = [ship(3, 500.0, 400.0)];
-        let mut watch = Watch::new(Vec2::new(1600.0, 1200.0));
+        let mut watch = Watch::new(Vec2::new(1600.0, 1200.0), false);
         watch.follow(Some(PlayerId(3)), &ships);
         watch.pan(Vec2::X, 0.5, &ships);
         assert_eq!(watch.followed(), None);
@@ -152,7 +156,7 @@ mod tests {
 
     #[test]
     fn looks_are_sent_when_the_camera_moved_at_most_five_times_a_second() {
-        let mut watch = Watch::new(Vec2::new(1600.0, 1200.0));
+        let mut watch = Watch::new(Vec2::new(1600.0, 1200.0), false);
         let at = |msg: Option<ClientMsg>| match msg {
             Some(ClientMsg::Look { at }) => Some(at.to_world()),
             _ => None,

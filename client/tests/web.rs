@@ -34,6 +34,7 @@ fn welcome() -> Vec<u8> {
         resume_grace_secs: 20,
         resumed: false,
         spectator: false,
+        spectators_chat: false,
     })))
 }
 

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `GET /api/rooms` | public rooms, maps, limits, versions |
 //! | `POST /api/quick-play` | a seat in the fullest public room with one free (a new room if none) |
-//! | `POST /api/rooms` `{title, map, capacity, public}` | a new room (private ones get a code and a `/r/CODE` link) and a seat in it |
+//! | `POST /api/rooms` `{title, map, capacity, public, spectators_chat?}` | a new room (private ones get a code and a `/r/CODE` link) and a seat in it |
 //! | `POST /api/rooms/{code}/join` | a seat in that room; 404 for any code that is not a room |
 //! | `GET /api/leaderboard?period=all\|week` | the top players |
 //! | `GET /api/me` | the player's name and career (`{"player": null}` before a session) |
@@ -149,6 +149,9 @@ pub(crate) struct CreateRoom {
     map: String,
     capacity: usize,
     public: bool,
+    /// Spectators may chat (absent: read-only).
+    #[serde(default)]
+    spectators_chat: bool,
 }
 
 pub(crate) async fn create_room(
@@ -165,8 +168,13 @@ pub(crate) async fn create_room(
         Ok(title) => title,
         Err(violation) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, violation.to_string()),
     };
-    let spec =
-        NewRoom { title, map: request.map, capacity: request.capacity, public: request.public };
+    let spec = NewRoom {
+        title,
+        map: request.map,
+        capacity: request.capacity,
+        public: request.public,
+        spectators_chat: request.spectators_chat,
+    };
     offered(match &state.node {
         Some(node) => node.create(&state.lobby, spec, &holder, &holder).await,
         None => state.lobby.create(spec, &holder),

@@ -38,6 +38,10 @@ pub struct ServerConfig {
     /// More are refused with 1013; 0 turns spectating off.
     #[arg(long, env = "SKIRMISH_MAX_SPECTATORS", default_value_t = 64)]
     pub max_spectators: usize,
+    /// Let spectators chat in rooms opened by quick play or by name (a room created in the
+    /// lobby has its own switch); without it their chat is read-only.
+    #[arg(long, env = "SKIRMISH_SPECTATOR_CHAT")]
+    pub spectator_chat: bool,
     /// Rooms that may exist at once (created in the lobby, by quick play, or by naming a new
     /// room in `Hello`; empty means "main").
     #[arg(long, env = "SKIRMISH_MAX_ROOMS", default_value_t = 64)]

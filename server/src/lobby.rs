@@ -66,6 +66,8 @@ pub(crate) struct NewRoom {
     pub(crate) map: String,
     pub(crate) capacity: usize,
     pub(crate) public: bool,
+    /// Spectators may chat.
+    pub(crate) spectators_chat: bool,
 }
 
 /// A reserved seat: the room and the ticket its `Hello` must carry.
@@ -226,7 +228,13 @@ impl Lobby {
         let map = self.maps.next_after(&directory.last_map).id.clone();
         directory.last_map.clone_from(&map);
         let title = format!("{} {}", title_case(&map), directory.serial + 1);
-        let spec = NewRoom { title, map, capacity: self.config.max_players, public: true };
+        let spec = NewRoom {
+            title,
+            map,
+            capacity: self.config.max_players,
+            public: true,
+            spectators_chat: self.config.spectator_chat,
+        };
         let code = code.unwrap_or_else(|| fresh_code(directory));
         self.open(directory, code, spec)
     }
@@ -347,6 +355,7 @@ impl Lobby {
                         map: self.maps.default_map().id.clone(),
                         capacity: self.config.max_players,
                         public: true,
+                        spectators_chat: self.config.spectator_chat,
                     };
                     self.open(&mut directory, id.to_string(), spec)?;
                 }
@@ -391,10 +400,11 @@ impl Lobby {
             let world = shared::sim::World::new(map.clone(), self.config.tick_hz);
             replays.record(&label, &spec.title, map, &world)
         });
+        let rules = room::Rules { capacity: spec.capacity, spectators_chat: spec.spectators_chat };
         let handle = room::spawn(
             self.config.clone(),
             map.clone(),
-            spec.capacity,
+            rules,
             self.metrics.clone(),
             self.store.clone(),
             recording,

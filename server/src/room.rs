@@ -131,11 +131,20 @@ impl RoomHandle {
     }
 }
 
+/// What a room's creator chose beside its map.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rules {
+    /// Seats, held ones included.
+    pub(crate) capacity: usize,
+    /// Spectators' chat lines reach the room (as `WatcherChat`); otherwise they are dropped.
+    pub(crate) spectators_chat: bool,
+}
+
 /// Starts a room task; it stops when `cancel` fires (shutdown, or the lobby closing it).
 pub(crate) fn spawn(
     config: Arc<ServerConfig>,
     map: Map,
-    capacity: usize,
+    rules: Rules,
     metrics: Arc<Metrics>,
     store: Store,
     recording: Option<crate::recording::Recording>,
@@ -154,7 +163,8 @@ pub(crate) fn spawn(
         inputs: TickInputs::new(),
         stats: stats.clone(),
         metrics,
-        capacity,
+        capacity: rules.capacity,
+        spectators_chat: rules.spectators_chat,
         careers: Careers::default(),
         store,
         recording,
@@ -168,6 +178,8 @@ struct Room {
     config: Arc<ServerConfig>,
     /// Seats, held ones included (at most `--max-players`).
     capacity: usize,
+    /// Whether spectators' chat lines reach the room.
+    spectators_chat: bool,
     world: World,
     members: Members,
     spectators: Spectators,
@@ -333,6 +345,7 @@ impl Room {
             resume_grace_secs: self.config.resume_grace_secs,
             resumed: seated == Seated::Resumed,
             spectator: seated == Seated::Watching,
+            spectators_chat: self.spectators_chat,
         };
         Bytes::from(encode_server(&ServerMsg::Welcome(Box::new(welcome))))
     }
@@ -405,6 +418,16 @@ impl Room {
             }
             while let Some(text) = link.take_chat() {
                 self.events.push(GameEvent::Chat { from: *id, text });
+            }
+        }
+        for (_, spectator) in self.spectators.iter() {
+            while let Some(text) = spectator.link.take_chat() {
+                if self.spectators_chat {
+                    let name = spectator.name.clone();
+                    self.events.push(GameEvent::WatcherChat { name, text });
+                } else {
+                    add(&self.metrics.chat_dropped, 1);
+                }
             }
         }
     }

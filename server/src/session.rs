@@ -395,10 +395,10 @@ fn handle_message(
                 link.push_inputs(&input);
             }
         }
-        // Chat is read-only for spectators.
+        // A spectator's line goes to the room too, which passes it on only if it lets
+        // spectators chat.
         ClientMsg::Chat { text } => {
-            if admitted(&mut limits.chat, now, metrics)? && !link.spectator && !link.push_chat(text)
-            {
+            if admitted(&mut limits.chat, now, metrics)? && !link.push_chat(text) {
                 tracing::debug!(player = %link.player_id, "chat line dropped: backlog full");
             }
         }

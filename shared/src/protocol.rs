@@ -13,7 +13,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 7;
+pub const PROTOCOL_VERSION: u16 = 8;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -234,6 +234,9 @@ pub struct Welcome {
     /// A spectator: `player_id` names this connection, not a ship (it is in no snapshot and
     /// no roster), and `resume_token` is never honoured (a spectator just connects again).
     pub spectator: bool,
+    /// Whether this room lets spectators chat (their lines reach everyone as
+    /// [`GameEvent::WatcherChat`]); otherwise the chat is read-only for them.
+    pub spectators_chat: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -377,6 +380,12 @@ pub enum GameEvent {
     PickedUp {
         id: PlayerId,
         pickup: u8,
+    },
+    /// A spectator's chat line, in a room that lets spectators chat (they have no id anyone
+    /// knows, so the line carries their name).
+    WatcherChat {
+        name: String,
+        text: String,
     },
 }
 

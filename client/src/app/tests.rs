@@ -20,6 +20,7 @@ fn welcome(id: u32, token: u8) -> Vec<u8> {
         resume_grace_secs: 20,
         resumed: false,
         spectator: false,
+        spectators_chat: false,
     })))
 }
 
@@ -510,6 +511,7 @@ fn a_spectator_says_so_sends_no_commands_follows_and_tells_where_it_looks() {
         resume_grace_secs: 20,
         resumed: false,
         spectator: true,
+        spectators_chat: false,
     }));
     app.on_message(&encode_server(&welcome), 0.0).expect("welcome");
     app.on_message(&snapshot(1, 0), 0.0).expect("a snapshot of Ada");
@@ -542,4 +544,40 @@ fn a_spectator_says_so_sends_no_commands_follows_and_tells_where_it_looks() {
         matches!(&again[..], [ClientMsg::Hello(h), ..] if h.spectate && h.resume.is_none()),
         "a spectator watches again, never resumes: {again:?}"
     );
+}
+
+#[test]
+fn a_spectator_chats_only_where_the_room_lets_it_and_its_lines_carry_its_name() {
+    for allowed in [false, true] {
+        let mut app = App::new();
+        app.join("Eve", Target { room: "main".into(), spectate: true, ..Target::default() });
+        app.on_open();
+        let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
+        let welcome = ServerMsg::Welcome(Box::new(Welcome {
+            player_id: PlayerId(u32::MAX),
+            tick_hz: 30,
+            send_hz: 30,
+            server_tick: Tick(0),
+            map,
+            roster: vec![],
+            resume_token: ResumeToken([7; 16]),
+            resume_grace_secs: 20,
+            resumed: false,
+            spectator: true,
+            spectators_chat: allowed,
+        }));
+        app.on_message(&encode_server(&welcome), 0.0).expect("welcome");
+        app.take_outgoing();
+        assert_eq!(app.may_chat(), allowed);
+        app.send_chat("gg");
+        let sent = app.take_outgoing().iter().any(|m| matches!(m, ClientMsg::Chat { .. }));
+        assert_eq!(sent, allowed, "a spectator's line goes out only where the room allows");
+        let line = ServerMsg::Events {
+            beams: vec![],
+            events: vec![GameEvent::WatcherChat { name: "Eve".into(), text: "gg".into() }],
+        };
+        app.on_message(&encode_server(&line), 0.0).expect("the line comes back");
+        let shown = app.hud.chat.back().map(|l| (l.from.clone(), l.text.clone()));
+        assert_eq!(shown, Some(("Eve (watching)".into(), "gg".into())));
+    }
 }

@@ -45,7 +45,13 @@ async fn quick_play_fills_the_fullest_room_before_opening_another() {
     // Between two rooms with free seats, the one with more players wins.
     let other = lobby
         .create(
-            NewRoom { title: "Busy".into(), map: "open".into(), capacity: 3, public: true },
+            NewRoom {
+                title: "Busy".into(),
+                map: "open".into(),
+                capacity: 3,
+                public: true,
+                spectators_chat: false,
+            },
             "p5",
         )
         .expect("created");
@@ -59,7 +65,13 @@ async fn one_free_seat_goes_to_one_of_many_racing_players() {
     let lobby = lobby_with(|config| config.max_players = 8).await;
     let room = lobby
         .create(
-            NewRoom { title: "Race".into(), map: "arena".into(), capacity: 8, public: true },
+            NewRoom {
+                title: "Race".into(),
+                map: "arena".into(),
+                capacity: 8,
+                public: true,
+                spectators_chat: false,
+            },
             "host",
         )
         .expect("created");
@@ -83,7 +95,13 @@ async fn reservations_expire_and_free_their_seat() {
     let lobby = lobby_with(|config| config.max_players = 2).await;
     let room = lobby
         .create(
-            NewRoom { title: "Duel".into(), map: "arena".into(), capacity: 2, public: false },
+            NewRoom {
+                title: "Duel".into(),
+                map: "arena".into(),
+                capacity: 2,
+                public: false,
+                spectators_chat: false,
+            },
             "a",
         )
         .expect("created");
@@ -101,7 +119,13 @@ async fn a_player_holds_one_reservation_at_a_time() {
     let lobby = lobby_with(|config| config.max_players = 2).await;
     let room = lobby
         .create(
-            NewRoom { title: "Duel".into(), map: "arena".into(), capacity: 2, public: true },
+            NewRoom {
+                title: "Duel".into(),
+                map: "arena".into(),
+                capacity: 2,
+                public: true,
+                spectators_chat: false,
+            },
             "a",
         )
         .expect("created");
@@ -137,7 +161,13 @@ async fn private_rooms_are_unlisted_and_their_code_stays_out_of_labels() {
     let lobby = lobby_with(|_| {}).await;
     let secret = lobby
         .create(
-            NewRoom { title: "Secret".into(), map: "corridors".into(), capacity: 2, public: false },
+            NewRoom {
+                title: "Secret".into(),
+                map: "corridors".into(),
+                capacity: 2,
+                public: false,
+                spectators_chat: false,
+            },
             "a",
         )
         .expect("created");
@@ -151,14 +181,26 @@ async fn private_rooms_are_unlisted_and_their_code_stays_out_of_labels() {
     assert_eq!(lobby.join("zzzzzzzzzz", "c"), Err(LobbyError::NoSuchRoom));
     assert_eq!(
         lobby.create(
-            NewRoom { title: "x".into(), map: "moon".into(), capacity: 2, public: true },
+            NewRoom {
+                title: "x".into(),
+                map: "moon".into(),
+                capacity: 2,
+                public: true,
+                spectators_chat: false
+            },
             "d"
         ),
         Err(LobbyError::UnknownMap("moon".into()))
     );
     assert_eq!(
         lobby.create(
-            NewRoom { title: "x".into(), map: "open".into(), capacity: 9, public: true },
+            NewRoom {
+                title: "x".into(),
+                map: "open".into(),
+                capacity: 9,
+                public: true,
+                spectators_chat: false
+            },
             "d"
         ),
         Err(LobbyError::BadCapacity(3))

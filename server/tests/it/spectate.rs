@@ -71,6 +71,7 @@ async fn a_spectator_watches_the_players_without_being_one() {
     let mut eve = spectate(&server, "Eve", "").await.expect("Eve watches the default room");
     let eve_id = eve.welcome.player_id;
     assert!(eve.welcome.spectator, "Welcome says spectator");
+    assert!(!eve.welcome.spectators_chat, "by default a spectator's chat is read-only");
     assert!(is_spectator_id(eve_id), "an id from the spectators' range: {eve_id}");
     let roster: Vec<_> = eve.welcome.roster.iter().map(|r| r.id).collect();
     assert_eq!(roster, [ada_id, bob_id], "the roster is the players");
@@ -186,6 +187,33 @@ async fn a_spectators_look_moves_its_view() {
         assert!(snap.players.iter().all(|p| !is_spectator_id(p.id)), "never the spectator");
     }
     drop((ada, bob, eve));
+    server.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn where_the_room_lets_spectators_chat_their_lines_reach_everyone_with_their_name() {
+    let mut config = test_config();
+    config.spectator_chat = true;
+    let server = TestServer::start_with(config).await;
+    let mut ada = server.join("Ada").await;
+    let mut eve = spectate(&server, "Eve", "").await.expect("Eve watches");
+    assert!(eve.welcome.spectators_chat, "the Welcome says she may chat");
+    assert!(ada.welcome.spectators_chat, "the room's rule, the same in every Welcome");
+    eve.send(&ClientMsg::Chat { text: "nice shot".into() }).await.expect("Eve chats");
+    let watcher_line = |m: &Incoming| match m.message()? {
+        ServerMsg::Events { events, .. } => events.iter().find_map(|e| match e {
+            GameEvent::WatcherChat { name, text } => Some((name.clone(), text.clone())),
+            GameEvent::Chat { from, .. } if is_spectator_id(*from) => {
+                panic!("a spectator's id in a chat event: {e:?}")
+            }
+            _ => None,
+        }),
+        _ => None,
+    };
+    let heard = ada.recv_until(WAIT, watcher_line).await.expect("Ada hears Eve");
+    assert_eq!(heard, ("Eve".to_string(), "nice shot".to_string()));
+    let echoed = eve.recv_until(WAIT, watcher_line).await.expect("Eve sees her line");
+    assert_eq!(echoed.0, "Eve");
     server.shutdown().await.expect("clean shutdown");
 }
 

@@ -61,6 +61,7 @@ fn server_messages_round_trip() {
             resume_grace_secs: 20,
             resumed: false,
             spectator: false,
+            spectators_chat: false,
         })),
         ServerMsg::Snapshot(crate::delta::encode(
             None,

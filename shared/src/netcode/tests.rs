@@ -23,6 +23,7 @@ fn welcome(id: u32, tick_hz: u16, send_hz: u16) -> Welcome {
         resume_grace_secs: 20,
         resumed: false,
         spectator: false,
+        spectators_chat: false,
     }
 }
 
