@@ -51,10 +51,7 @@ pub(crate) struct Theatre {
 pub(crate) fn replay_id(window: &Window) -> Option<String> {
     let path = window.location().pathname().ok()?;
     let id = path.strip_prefix("/replay/")?.trim_end_matches('/');
-    let valid = !id.is_empty()
-        && id.len() <= 80
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    valid.then(|| id.to_string())
+    shared::replay::is_replay_id(id).then(|| id.to_string())
 }
 
 /// `?t=83.5` → 83.5 seconds.

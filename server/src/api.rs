@@ -316,9 +316,7 @@ fn read_header(path: &std::path::Path) -> anyhow::Result<shared::replay::Header>
 
 /// One replay file, by the id `/api/replays` lists (letters, digits and `-` only).
 pub(crate) async fn replay(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let valid = !id.is_empty()
-        && id.len() <= 80
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let valid = shared::replay::is_replay_id(&id);
     let Some(replays) = state.lobby.replays().filter(|_| valid) else {
         return refuse(StatusCode::NOT_FOUND, "no such replay");
     };

@@ -51,6 +51,12 @@ pub const MAX_PER_TICK: usize = 4096;
 /// How often [`Playback`] keeps a copy of the world for seeking.
 pub const KEYFRAME_TICKS: u32 = 150;
 
+/// Whether `id` is shaped like a replay's id as the server names them (letters, digits and
+/// `-`, at most 80): the server and the page refuse anything else before looking further.
+pub fn is_replay_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 80 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// What a replay says about itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Header {

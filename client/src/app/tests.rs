@@ -24,6 +24,24 @@ fn welcome(id: u32, token: u8) -> Vec<u8> {
     })))
 }
 
+/// A spectator's `Welcome` to a room with Ada in it; `chat`: spectators may chat there.
+fn spectator_welcome(chat: bool) -> Vec<u8> {
+    let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
+    encode_server(&ServerMsg::Welcome(Box::new(Welcome {
+        player_id: PlayerId(u32::MAX),
+        tick_hz: 30,
+        send_hz: 30,
+        server_tick: Tick(0),
+        map,
+        roster: vec![RosterEntry { id: PlayerId(1), name: "Ada".into() }],
+        resume_token: ResumeToken([7; 16]),
+        resume_grace_secs: 20,
+        resumed: false,
+        spectator: true,
+        spectators_chat: chat,
+    })))
+}
+
 fn joined() -> App {
     let mut app = App::new();
     app.join("Ada", Target::default());
@@ -499,21 +517,7 @@ fn a_spectator_says_so_sends_no_commands_follows_and_tells_where_it_looks() {
         matches!(&hello[..], [ClientMsg::Hello(h), ..] if h.spectate && h.ticket.is_none() && h.resume.is_none()),
         "{hello:?}"
     );
-    let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
-    let welcome = ServerMsg::Welcome(Box::new(Welcome {
-        player_id: PlayerId(u32::MAX),
-        tick_hz: 30,
-        send_hz: 30,
-        server_tick: Tick(0),
-        map,
-        roster: vec![RosterEntry { id: PlayerId(1), name: "Ada".into() }],
-        resume_token: ResumeToken([7; 16]),
-        resume_grace_secs: 20,
-        resumed: false,
-        spectator: true,
-        spectators_chat: false,
-    }));
-    app.on_message(&encode_server(&welcome), 0.0).expect("welcome");
+    app.on_message(&spectator_welcome(false), 0.0).expect("welcome");
     app.on_message(&snapshot(1, 0), 0.0).expect("a snapshot of Ada");
     for frame in 1..=60 {
         let now = f64::from(frame) * 1000.0 / 60.0;
@@ -552,21 +556,7 @@ fn a_spectator_chats_only_where_the_room_lets_it_and_its_lines_carry_its_name() 
         let mut app = App::new();
         app.join("Eve", Target { room: "main".into(), spectate: true, ..Target::default() });
         app.on_open();
-        let map = Map::from_json(include_str!("../../../assets/maps/arena.json")).expect("arena");
-        let welcome = ServerMsg::Welcome(Box::new(Welcome {
-            player_id: PlayerId(u32::MAX),
-            tick_hz: 30,
-            send_hz: 30,
-            server_tick: Tick(0),
-            map,
-            roster: vec![],
-            resume_token: ResumeToken([7; 16]),
-            resume_grace_secs: 20,
-            resumed: false,
-            spectator: true,
-            spectators_chat: allowed,
-        }));
-        app.on_message(&encode_server(&welcome), 0.0).expect("welcome");
+        app.on_message(&spectator_welcome(allowed), 0.0).expect("welcome");
         app.take_outgoing();
         assert_eq!(app.may_chat(), allowed);
         app.send_chat("gg");

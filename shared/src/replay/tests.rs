@@ -102,3 +102,11 @@ fn bad_files_are_refused_with_a_reason_never_a_panic() {
         let _ = Replay::parse(&damaged);
     }
 }
+
+#[test]
+fn replay_ids_are_letters_digits_and_dashes() {
+    assert!(is_replay_id("1796566669-main-3"));
+    for bad in ["", "../etc/passwd", "a b", "x.skrp", &"a".repeat(81)] {
+        assert!(!is_replay_id(bad), "{bad:?}");
+    }
+}
