@@ -4,6 +4,11 @@
 //! looking only at the cells a view circle covers. A player enters a client's view within the
 //! view radius and leaves it only beyond [`HYSTERESIS`] times that radius, so players on the
 //! edge do not flicker in and out (each flicker would cost a full entity in the delta).
+//!
+//! The query is the hottest loop of the send path (every member, every send tick): cells hold
+//! positions beside indices, the chosen indices are gathered as bits (so they come out sorted
+//! without a sort), and while no one joins or leaves "seen before" is a bit test on the
+//! previous set's indices rather than a search of its ids ([`Seen`]).
 
 use glam::Vec2;
 
@@ -12,12 +17,14 @@ use crate::ids::PlayerId;
 /// A visible player stays visible until this multiple of the view radius.
 pub const HYSTERESIS: f32 = 1.15;
 
+/// Each cell lists its players' indices with their positions, so a query measures candidates
+/// without looking them up elsewhere.
 #[derive(Debug, Clone)]
 pub struct Grid {
     cell: f32,
     cols: usize,
     rows: usize,
-    cells: Vec<Vec<u32>>,
+    cells: Vec<Vec<(u32, Vec2)>>,
 }
 
 impl Grid {
@@ -41,30 +48,59 @@ impl Grid {
 
     pub fn insert(&mut self, index: u32, pos: Vec2) {
         let (col, row) = self.cell_of(pos);
-        self.cells[row * self.cols + col].push(index);
+        self.cells[row * self.cols + col].push((index, pos));
     }
 
-    /// Every index in the cells the circle touches (a superset of those inside it).
-    pub fn query(&self, center: Vec2, radius: f32, out: &mut Vec<u32>) {
+    /// Every (index, position) in the cells the circle touches (a superset of those inside it).
+    pub fn near(&self, center: Vec2, radius: f32) -> impl Iterator<Item = (u32, Vec2)> + '_ {
         let (col0, row0) = self.cell_of(center - radius);
         let (col1, row1) = self.cell_of(center + radius);
-        for row in row0..=row1 {
-            for col in col0..=col1 {
-                out.extend_from_slice(&self.cells[row * self.cols + col]);
+        (row0..=row1)
+            .flat_map(move |row| (col0..=col1).map(move |col| row * self.cols + col))
+            .flat_map(|cell| self.cells[cell].iter().copied())
+    }
+}
+
+/// Whom a viewer saw on its previous snapshot, to keep them within the hysteresis margin.
+#[derive(Clone, Copy, Debug)]
+pub enum Seen<'a> {
+    /// Their ids, sorted.
+    Ids(&'a [PlayerId]),
+    /// Their indices in `players` as bits (bit `i % 64` of word `i / 64`): only when the room's
+    /// players are the same, in the same order, as when the set was made. A test is one load
+    /// rather than a binary search.
+    Bits(&'a [u64]),
+}
+
+impl Seen<'_> {
+    fn contains(self, index: u32, id: PlayerId) -> bool {
+        match self {
+            Seen::Ids(ids) => ids.binary_search(&id).is_ok(),
+            Seen::Bits(words) => {
+                words.get(index as usize / 64).is_some_and(|word| word >> (index % 64) & 1 == 1)
             }
         }
     }
 }
 
-/// Whom `viewer` sees: itself, everyone within `radius`, and those it saw before (`previous`,
-/// ids, sorted) still within `radius × HYSTERESIS`. `players` are (id, position) in id order,
+/// `indices` (below `count`) as the bits of [`Seen::Bits`], into `words`.
+pub fn index_bits(indices: &[u32], count: usize, words: &mut Vec<u64>) {
+    words.clear();
+    words.resize(count.div_ceil(64), 0);
+    for &index in indices {
+        words[index as usize / 64] |= 1 << (index % 64);
+    }
+}
+
+/// Whom `viewer` sees: itself, everyone within `radius`, and those it saw before (`previous`)
+/// still within `radius × HYSTERESIS`. `players` are (id, position) in id order,
 /// indexed as in `grid`; the result is their indices, sorted (so in id order too), in `out`.
 pub fn visible_set(
     grid: &Grid,
     players: &[(PlayerId, Vec2)],
     viewer: usize,
     radius: f32,
-    previous: &[PlayerId],
+    previous: Seen<'_>,
     out: &mut Vec<u32>,
 ) {
     let (viewer_id, center) = players[viewer];
@@ -78,22 +114,44 @@ pub fn visible_around(
     players: &[(PlayerId, Vec2)],
     center: Vec2,
     me: Option<PlayerId>,
-    (radius, previous): (f32, &[PlayerId]),
+    (radius, previous): (f32, Seen<'_>),
     out: &mut Vec<u32>,
 ) {
     let enter_sq = radius * radius;
     let stay_sq = enter_sq * HYSTERESIS * HYSTERESIS;
-    out.clear();
-    grid.query(center, radius * HYSTERESIS, out);
-    out.retain(|&index| {
-        let (id, pos) = players[index as usize];
+    // The chosen indices as bits, read back in increasing order: sorted without a sort.
+    let mut chosen = [0u64; 64];
+    let mut spill: Vec<u32> = Vec::new();
+    let mut choose = |index: u32| match chosen.get_mut(index as usize / 64) {
+        Some(word) => *word |= 1 << (index % 64),
+        None => spill.push(index),
+    };
+    if let Some(Ok(index)) = me.map(|me| players.binary_search_by_key(&me, |(id, _)| *id)) {
+        choose(index as u32);
+    }
+    for (index, pos) in grid.near(center, radius * HYSTERESIS) {
         let dist_sq = pos.distance_squared(center);
-        Some(id) == me
-            || dist_sq <= enter_sq
-            || (dist_sq <= stay_sq && previous.binary_search(&id).is_ok())
-    });
-    // Each index sits in one cell, so the cells' lists never repeat one.
-    out.sort_unstable();
+        if dist_sq <= enter_sq
+            || (dist_sq <= stay_sq && previous.contains(index, players[index as usize].0))
+        {
+            choose(index);
+        }
+    }
+    out.clear();
+    let words = players.len().div_ceil(64).min(chosen.len());
+    for (word_index, &word) in chosen[..words].iter().enumerate() {
+        let mut bits = word;
+        while bits != 0 {
+            out.push(word_index as u32 * 64 + bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+    }
+    if !spill.is_empty() {
+        // Rooms beyond 4,096 players: the rest are sorted the usual way.
+        spill.sort_unstable();
+        spill.dedup();
+        out.extend(spill);
+    }
 }
 
 #[cfg(test)]
@@ -123,7 +181,7 @@ mod tests {
         previous: &[PlayerId],
     ) -> Vec<PlayerId> {
         let mut indices = Vec::new();
-        super::visible_set(grid, players, viewer, radius, previous, &mut indices);
+        super::visible_set(grid, players, viewer, radius, Seen::Ids(previous), &mut indices);
         indices.iter().map(|&i| players[i as usize].0).collect()
     }
 
@@ -159,15 +217,15 @@ mod tests {
             world(&[(1, 1000.0, 1000.0), (2, 1500.0, 1000.0), (3, 3000.0, 3000.0)]);
         let mut out = Vec::new();
         let center = Vec2::new(1250.0, 1000.0);
-        visible_around(&grid, &players, center, None, (300.0, &[]), &mut out);
+        visible_around(&grid, &players, center, None, (300.0, Seen::Ids(&[])), &mut out);
         assert_eq!(out, [0, 1], "both within 300 units of the camera");
         let far = Vec2::new(3000.0, 2500.0);
-        visible_around(&grid, &players, far, None, (300.0, &[]), &mut out);
+        visible_around(&grid, &players, far, None, (300.0, Seen::Ids(&[])), &mut out);
         assert!(out.is_empty(), "500 units from the nearest: nobody, and no self");
-        visible_around(&grid, &players, far, None, (300.0, &ids(&[3])), &mut out);
+        visible_around(&grid, &players, far, None, (300.0, Seen::Ids(&ids(&[3]))), &mut out);
         assert!(out.is_empty(), "beyond the hysteresis margin too");
         let edge = Vec2::new(3000.0, 2670.0);
-        visible_around(&grid, &players, edge, None, (300.0, &ids(&[3])), &mut out);
+        visible_around(&grid, &players, edge, None, (300.0, Seen::Ids(&ids(&[3]))), &mut out);
         assert_eq!(out, [2], "330 units: kept when seen before (limit 345)");
     }
 
@@ -177,5 +235,39 @@ mod tests {
             world(&[(1, 0.0, 0.0), (2, 300.0, 300.0), (3, 4000.0, 4000.0), (4, 3700.0, 3990.0)]);
         assert_eq!(visible_set(&grid, &players, 0, 800.0, &[]), ids(&[1, 2]));
         assert_eq!(visible_set(&grid, &players, 2, 800.0, &[]), ids(&[3, 4]));
+    }
+
+    #[test]
+    fn matches_measuring_everyone_in_small_and_huge_rooms() {
+        for count in [300_u32, 5_000] {
+            let positions: Vec<_> = (0..count)
+                .map(|i| {
+                    let h = i.wrapping_mul(2_654_435_761);
+                    (i * 3 + 1, (h % 4000) as f32, ((h >> 12) % 4000) as f32)
+                })
+                .collect();
+            let (grid, players) = world(&positions);
+            let previous: Vec<_> = players.iter().step_by(2).map(|(id, _)| *id).collect();
+            for viewer in [0, 7, count as usize / 2, count as usize - 1] {
+                let center = players[viewer].1;
+                let expected: Vec<u32> = (0..count)
+                    .filter(|&i| {
+                        let (id, pos) = players[i as usize];
+                        let d = pos.distance(center);
+                        i as usize == viewer
+                            || d <= 800.0
+                            || (d <= 800.0 * HYSTERESIS && previous.binary_search(&id).is_ok())
+                    })
+                    .collect();
+                let mut out = Vec::new();
+                super::visible_set(&grid, &players, viewer, 800.0, Seen::Ids(&previous), &mut out);
+                assert_eq!(out, expected, "{count} players, viewer {viewer}, previous as ids");
+                let previous_indices: Vec<u32> = (0..count).step_by(2).collect();
+                let mut bits = Vec::new();
+                index_bits(&previous_indices, players.len(), &mut bits);
+                super::visible_set(&grid, &players, viewer, 800.0, Seen::Bits(&bits), &mut out);
+                assert_eq!(out, expected, "{count} players, viewer {viewer}, previous as bits");
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use crate::codec::{encode_server, encode_snapshot_body, encode_snapshot_frame};
 use crate::delta::{self, Cursor, HISTORY};
 use crate::ids::PlayerId;
-use crate::interest::{Grid, visible_around, visible_set};
+use crate::interest::{Grid, Seen, index_bits, visible_around, visible_set};
 use crate::protocol::{
     Beam, EntityUpdate, MapPoint, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot,
     SnapshotDelta,
@@ -48,20 +48,36 @@ impl Viewer {
     pub fn visible(&self) -> &[PlayerId] {
         self.sent.back().map_or(&[], |sent| &sent.ids)
     }
+
+    /// The newest snapshot's players for the visible-set query: as bits of sample indices
+    /// while the room's roster is the one they were made with, else as ids.
+    fn seen(&self, roster: u64) -> Seen<'_> {
+        match self.sent.back() {
+            Some(sent) if sent.roster == roster => Seen::Bits(&sent.bits),
+            Some(sent) => Seen::Ids(&sent.ids),
+            None => Seen::Ids(&[]),
+        }
+    }
 }
 
-/// One snapshot sent to a member: the players of the room's sample of `tick` in `ids`.
+/// One snapshot sent to a member: the players of the room's sample of `tick` in `ids`, also
+/// as bits of their indices in that sample, valid for every sample of the same `roster`.
 struct Sent {
     tick: Tick,
     ack_input: u32,
     ids: Vec<PlayerId>,
+    roster: u64,
+    bits: Vec<u64>,
 }
 
 /// The room's player states at one send tick, sorted by id. Every member's snapshot is a
-/// selection of these, so a member's baseline is a (tick, ids) pair.
+/// selection of these, so a member's baseline is a (tick, ids) pair. Consecutive samples of
+/// the same players (no join or leave between them) share a `roster` number, so indices
+/// into one are indices into the other.
 struct Sample {
     tick: Tick,
     states: Vec<PlayerSnap>,
+    roster: u64,
 }
 
 /// How a player changed from the previous sample to the newest one.
@@ -91,6 +107,8 @@ pub struct ViewBuilder {
     /// Without interest management, every member holding the whole sample of one baseline tick
     /// (or none: a keyframe) gets the same delta body: encoded once per send tick, by baseline.
     bodies: Vec<(Option<Tick>, Vec<u8>)>,
+    /// The roster number of the next sample whose players differ from the one before.
+    next_roster: u64,
 }
 
 impl ViewBuilder {
@@ -108,6 +126,7 @@ impl ViewBuilder {
             samples: VecDeque::with_capacity(ROOM_HISTORY),
             steps: Vec::new(),
             bodies: Vec::new(),
+            next_roster: 0,
         }
     }
 
@@ -137,7 +156,18 @@ impl ViewBuilder {
             None => Change::New,
             Some(base) => delta::changes(base, dt, now).map_or(Change::Same, Change::Changed),
         }));
-        self.samples.push_back(Sample { tick: world.tick, states });
+        let same_players = previous.is_some_and(|p| {
+            p.states.len() == states.len()
+                && p.states.iter().zip(&states).all(|(a, b)| a.id == b.id)
+        });
+        let roster = match previous {
+            Some(previous) if same_players => previous.roster,
+            _ => {
+                self.next_roster += 1;
+                self.next_roster
+            }
+        };
+        self.samples.push_back(Sample { tick: world.tick, states, roster });
     }
 
     /// The encoded snapshot frame of this tick for member `id`, against the snapshot of tick
@@ -161,7 +191,7 @@ impl ViewBuilder {
                     &self.positions,
                     index,
                     self.radius,
-                    viewer.visible(),
+                    viewer.seen(current.roster),
                     &mut self.visible,
                 ),
                 Err(_) => self.visible.clear(),
@@ -188,7 +218,7 @@ impl ViewBuilder {
             return self.keyframe(0, pickups);
         }
         if self.radius > 0.0 {
-            let around = (self.radius, viewer.visible());
+            let around = (self.radius, viewer.seen(current.roster));
             visible_around(&self.grid, &self.positions, center, None, around, &mut self.visible);
         } else {
             self.visible.clear();
@@ -246,13 +276,17 @@ impl ViewBuilder {
                 }
             }
         };
-        let mut ids = match viewer.sent.len() {
-            HISTORY => viewer.sent.pop_front().map(|s| s.ids).unwrap_or_default(),
-            _ => Vec::new(),
+        let (mut ids, mut bits) = match viewer.sent.len() {
+            HISTORY => viewer.sent.pop_front().map(|s| (s.ids, s.bits)).unwrap_or_default(),
+            _ => Default::default(),
         };
         ids.clear();
         ids.extend(self.visible.iter().map(|&i| current.states[i as usize].id));
-        viewer.sent.push_back(Sent { tick, ack_input, ids });
+        if self.radius > 0.0 {
+            index_bits(&self.visible, current.states.len(), &mut bits);
+        }
+        let roster = current.roster;
+        viewer.sent.push_back(Sent { tick, ack_input, ids, roster, bits });
         frame
     }
 

@@ -8,21 +8,36 @@ use crate::tick::ticks_for_secs;
 
 /// The spawn point farthest from every living ship (the first such point on ties).
 pub(super) fn safest_spawn(world: &World) -> Vec2 {
-    let mut best = (f32::NEG_INFINITY, world.map.spawns[0]);
-    for spawn in &world.map.spawns {
-        let nearest = world
-            .players
-            .values()
-            .filter(|p| p.alive())
-            .map(|p| p.pos.distance_squared(*spawn))
-            .fold(f32::INFINITY, f32::min);
-        if nearest > best.0 {
-            best = (nearest, *spawn);
+    let spawns = &world.map.spawns;
+    spawns[safest(&clearances(world, spawns))]
+}
+
+/// Per spawn point, the squared distance to the nearest living ship (infinite when none): one
+/// pass over the ships for all the points.
+fn clearances(world: &World, spawns: &[Vec2]) -> Vec<f32> {
+    let mut nearest = vec![f32::INFINITY; spawns.len()];
+    for player in world.players.values().filter(|p| p.alive()) {
+        for (clearance, spawn) in nearest.iter_mut().zip(spawns) {
+            *clearance = clearance.min(player.pos.distance_squared(*spawn));
+        }
+    }
+    nearest
+}
+
+/// The index of the largest clearance, the first on ties (0 when all are equal).
+fn safest(clearances: &[f32]) -> usize {
+    let mut best = (f32::NEG_INFINITY, 0);
+    for (index, &clearance) in clearances.iter().enumerate() {
+        if clearance > best.0 {
+            best = (clearance, index);
         }
     }
     best.1
 }
 
+/// Brings back every ship whose respawn time has come, each at the safest point given the
+/// living ships and those brought back before it: the clearances are measured once a tick and
+/// updated with each ship placed, rather than measured again per ship.
 pub(super) fn respawn_players(world: &mut World, events: &mut Vec<GameEvent>) {
     let tick = world.tick;
     let due: Vec<_> = world
@@ -31,8 +46,13 @@ pub(super) fn respawn_players(world: &mut World, events: &mut Vec<GameEvent>) {
         .filter(|p| p.respawn_at.is_some_and(|at| tick >= at))
         .map(|p| p.id)
         .collect();
+    if due.is_empty() {
+        return;
+    }
+    let spawns = world.map.spawns.clone();
+    let mut clearances = clearances(world, &spawns);
     for id in due {
-        let pos = safest_spawn(world);
+        let pos = spawns[safest(&clearances)];
         if let Some(player) = world.players.get_mut(&id) {
             player.pos = pos;
             player.vel = Vec2::ZERO;
@@ -40,6 +60,9 @@ pub(super) fn respawn_players(world: &mut World, events: &mut Vec<GameEvent>) {
             player.respawn_at = None;
             player.next_fire = tick;
             events.push(GameEvent::Respawned { id });
+            for (clearance, spawn) in clearances.iter_mut().zip(&spawns) {
+                *clearance = clearance.min(pos.distance_squared(*spawn));
+            }
         }
     }
 }

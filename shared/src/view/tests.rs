@@ -341,3 +341,44 @@ fn beams_cross_the_screen_and_lose_their_start_when_the_shooter_is_drawn() {
     beams_in_sight(&lines, screen, (None, &[]), true, &mut beams);
     assert!(beams.iter().all(|b| b.from.is_none()), "everyone drawn: no starts");
 }
+
+#[test]
+fn the_visible_set_keeps_hysteresis_across_joins_and_leaves() {
+    // Between joins and leaves the previous set is tested as sample indices, across them as
+    // ids: either way the set is the one the rule gives, measured on everyone.
+    let radius = 700.0;
+    let mut room = Room::new(radius);
+    let mut viewer = Viewer::default();
+    let mut next_id = PLAYERS + 1;
+    let (mut kept_by_margin, mut roster_changes) = (0, 0);
+    for t in 0..300 {
+        if t % 25 == 12 {
+            let gone = PlayerId(2 + t / 25);
+            room.world.remove_player(gone);
+            room.world.add_player(PlayerId(next_id));
+            room.headings.push((3, -2));
+            next_id += 1;
+            roster_changes += 1;
+        }
+        room.step();
+        let previous = viewer.visible().to_vec();
+        room.view.snapshot_frame(PlayerId(1), &mut viewer, 0, 0, None);
+        let me = room.world.players[&PlayerId(1)].pos;
+        let expected: Vec<PlayerId> = room
+            .world
+            .players
+            .values()
+            .filter(|p| {
+                let d = p.pos.distance_squared(me);
+                d <= radius * radius
+                    || (d <= (radius * crate::interest::HYSTERESIS).powi(2)
+                        && previous.contains(&p.id))
+            })
+            .map(|p| p.id)
+            .collect();
+        kept_by_margin +=
+            expected.iter().filter(|id| room.world.players[id].pos.distance(me) > radius).count();
+        assert_eq!(viewer.visible(), expected, "tick {t}");
+    }
+    assert!(roster_changes >= 10 && kept_by_margin > 0, "{roster_changes}, {kept_by_margin}");
+}
