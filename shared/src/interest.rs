@@ -6,7 +6,8 @@
 //! edge do not flicker in and out (each flicker would cost a full entity in the delta).
 //!
 //! The query is the hottest loop of the send path (every member, every send tick): cells hold
-//! positions beside indices, the chosen indices are gathered as bits (so they come out sorted
+//! positions beside indices, cells beyond the margin are skipped whole and the players of cells
+//! wholly inside the radius are taken without being measured, the chosen indices are gathered as bits (so they come out sorted
 //! without a sort), and while no one joins or leaves "seen before" is a bit test on the
 //! previous set's indices rather than a search of its ids ([`Seen`]).
 
@@ -28,7 +29,8 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// A grid over a `size` map with square cells of side `cell` (about the view radius).
+    /// A grid over a `size` map with square cells of side `cell` (a fraction of the view
+    /// radius: smaller cells mean fewer players measured, more cells visited).
     pub fn new(size: Vec2, cell: f32) -> Grid {
         let cell = cell.max(16.0);
         let cols = ((size.x / cell).ceil() as usize).clamp(1, 4096);
@@ -51,13 +53,38 @@ impl Grid {
         self.cells[row * self.cols + col].push((index, pos));
     }
 
-    /// Every (index, position) in the cells the circle touches (a superset of those inside it).
-    pub fn near(&self, center: Vec2, radius: f32) -> impl Iterator<Item = (u32, Vec2)> + '_ {
-        let (col0, row0) = self.cell_of(center - radius);
-        let (col1, row1) = self.cell_of(center + radius);
-        (row0..=row1)
-            .flat_map(move |row| (col0..=col1).map(move |col| row * self.cols + col))
-            .flat_map(|cell| self.cells[cell].iter().copied())
+    /// The cells within `reach` of `center`, each with whether all of it lies within `inside`
+    /// of `center` (then every player listed there does, and need not be measured).
+    fn cells_near(
+        &self,
+        center: Vec2,
+        (reach, inside): (f32, f32),
+    ) -> impl Iterator<Item = (&[(u32, Vec2)], bool)> + '_ {
+        let (col0, row0) = self.cell_of(center - reach);
+        let (col1, row1) = self.cell_of(center + reach);
+        // A cell's span along one axis; the edge cells also hold whatever lies beyond the map.
+        let span = move |index: usize, last: usize| {
+            let low = if index == 0 { f32::NEG_INFINITY } else { index as f32 * self.cell };
+            let high = if index == last { f32::INFINITY } else { (index + 1) as f32 * self.cell };
+            (low, high)
+        };
+        let (reach_sq, inside_sq) = (reach * reach, inside * inside);
+        (row0..=row1).flat_map(move |row| {
+            let (top, bottom) = span(row, self.rows - 1);
+            (col0..=col1).filter_map(move |col| {
+                let (left, right) = span(col, self.cols - 1);
+                let nearest = Vec2::new(center.x.clamp(left, right), center.y.clamp(top, bottom));
+                if nearest.distance_squared(center) > reach_sq {
+                    return None;
+                }
+                let far = Vec2::new(
+                    (center.x - left).abs().max((right - center.x).abs()),
+                    (center.y - top).abs().max((bottom - center.y).abs()),
+                );
+                let within = far.length_squared() <= inside_sq;
+                Some((&self.cells[row * self.cols + col][..], within))
+            })
+        })
     }
 }
 
@@ -129,12 +156,18 @@ pub fn visible_around(
     if let Some(Ok(index)) = me.map(|me| players.binary_search_by_key(&me, |(id, _)| *id)) {
         choose(index as u32);
     }
-    for (index, pos) in grid.near(center, radius * HYSTERESIS) {
-        let dist_sq = pos.distance_squared(center);
-        if dist_sq <= enter_sq
-            || (dist_sq <= stay_sq && previous.contains(index, players[index as usize].0))
-        {
-            choose(index);
+    for (cell, within) in grid.cells_near(center, (radius * HYSTERESIS, radius)) {
+        for &(index, pos) in cell {
+            if within {
+                choose(index);
+                continue;
+            }
+            let dist_sq = pos.distance_squared(center);
+            if dist_sq <= enter_sq
+                || (dist_sq <= stay_sq && previous.contains(index, players[index as usize].0))
+            {
+                choose(index);
+            }
         }
     }
     out.clear();
@@ -159,7 +192,11 @@ mod tests {
     use super::*;
 
     fn world(positions: &[(u32, f32, f32)]) -> (Grid, Vec<(PlayerId, Vec2)>) {
-        let mut grid = Grid::new(Vec2::new(4000.0, 4000.0), 800.0);
+        world_in_cells(positions, 800.0)
+    }
+
+    fn world_in_cells(positions: &[(u32, f32, f32)], cell: f32) -> (Grid, Vec<(PlayerId, Vec2)>) {
+        let mut grid = Grid::new(Vec2::new(4000.0, 4000.0), cell);
         let players: Vec<_> =
             positions.iter().map(|&(id, x, y)| (PlayerId(id), Vec2::new(x, y))).collect();
         for (index, (_, pos)) in players.iter().enumerate() {
@@ -239,14 +276,15 @@ mod tests {
 
     #[test]
     fn matches_measuring_everyone_in_small_and_huge_rooms() {
-        for count in [300_u32, 5_000] {
+        // Cells of the radius (none wholly inside a view), of half and a fifth of it (many).
+        for (count, cell) in [(300_u32, 800.0), (300, 400.0), (5_000, 800.0), (5_000, 160.0)] {
             let positions: Vec<_> = (0..count)
                 .map(|i| {
                     let h = i.wrapping_mul(2_654_435_761);
                     (i * 3 + 1, (h % 4000) as f32, ((h >> 12) % 4000) as f32)
                 })
                 .collect();
-            let (grid, players) = world(&positions);
+            let (grid, players) = world_in_cells(&positions, cell);
             let previous: Vec<_> = players.iter().step_by(2).map(|(id, _)| *id).collect();
             for viewer in [0, 7, count as usize / 2, count as usize - 1] {
                 let center = players[viewer].1;
@@ -261,12 +299,12 @@ mod tests {
                     .collect();
                 let mut out = Vec::new();
                 super::visible_set(&grid, &players, viewer, 800.0, Seen::Ids(&previous), &mut out);
-                assert_eq!(out, expected, "{count} players, viewer {viewer}, previous as ids");
+                assert_eq!(out, expected, "{count} players, {cell} cells, viewer {viewer}, ids");
                 let previous_indices: Vec<u32> = (0..count).step_by(2).collect();
                 let mut bits = Vec::new();
                 index_bits(&previous_indices, players.len(), &mut bits);
                 super::visible_set(&grid, &players, viewer, 800.0, Seen::Bits(&bits), &mut out);
-                assert_eq!(out, expected, "{count} players, viewer {viewer}, previous as bits");
+                assert_eq!(out, expected, "{count} players, {cell} cells, viewer {viewer}, bits");
             }
         }
     }

@@ -114,8 +114,11 @@ pub struct ViewBuilder {
 impl ViewBuilder {
     pub fn new(map_size: Vec2, radius: f32, full_snapshots: bool) -> ViewBuilder {
         let radius = if full_snapshots { 0.0 } else { radius.max(0.0) };
-        // Half the radius: a view circle then covers less area outside itself than with
-        // radius-sized cells, so fewer candidates are measured.
+        // Half the radius: the cells a view circle touches cover less area outside it than
+        // radius-sized cells (fewer players measured for nothing), and some lie wholly inside it
+        // (their players are taken unmeasured); smaller cells cost more in cells visited than
+        // they save (measured: 2.2 µs a query at 1,000 players for a half or a third, 2.7 for a
+        // quarter).
         let cell = if radius > 0.0 { radius / 2.0 } else { map_size.max_element() };
         ViewBuilder {
             radius,
