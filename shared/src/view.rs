@@ -109,6 +109,8 @@ pub struct ViewBuilder {
     bodies: Vec<(Option<Tick>, Vec<u8>)>,
     /// The roster number of the next sample whose players differ from the one before.
     next_roster: u64,
+    /// The visible set being built, as bits of its indices (with a radius only).
+    visible_bits: Vec<u64>,
 }
 
 impl ViewBuilder {
@@ -130,6 +132,7 @@ impl ViewBuilder {
             steps: Vec::new(),
             bodies: Vec::new(),
             next_roster: 0,
+            visible_bits: Vec::new(),
         }
     }
 
@@ -248,6 +251,9 @@ impl ViewBuilder {
     ) -> Vec<u8> {
         let Some(current) = self.samples.back() else { return Vec::new() };
         let tick = current.tick;
+        if self.radius > 0.0 {
+            index_bits(&self.visible, current.states.len(), &mut self.visible_bits);
+        }
         if let Some(held) = held {
             // Older snapshots can never be a baseline again: the member holds a newer one.
             while viewer.sent.len() > 1 && viewer.sent.front().is_some_and(|s| s.tick < held) {
@@ -285,9 +291,7 @@ impl ViewBuilder {
         };
         ids.clear();
         ids.extend(self.visible.iter().map(|&i| current.states[i as usize].id));
-        if self.radius > 0.0 {
-            index_bits(&self.visible, current.states.len(), &mut bits);
-        }
+        std::mem::swap(&mut bits, &mut self.visible_bits);
         let roster = current.roster;
         viewer.sent.push_back(Sent { tick, ack_input, ids, roster, bits });
         frame
@@ -303,6 +307,20 @@ impl ViewBuilder {
         let base_tick = baseline.map(|(sent, _)| sent.tick);
         // The common case: the member holds the previous sample, and the shared steps apply.
         let shared_steps = base_tick.is_some() && base_tick == previous_tick;
+        // Commonest of all: it also sees the same players as then (same roster, same bits):
+        // nothing removed or entering, and its updates are the shared steps of what it sees.
+        let same_players = baseline.is_some_and(|(sent, _)| {
+            self.radius > 0.0 && sent.roster == current.roster && sent.bits == self.visible_bits
+        });
+        if shared_steps && same_players {
+            let updates =
+                self.visible.iter().filter_map(|&index| match self.steps[index as usize] {
+                    Change::Same => None,
+                    Change::Changed(update) => Some(update),
+                    Change::New => Some(delta::entering(&current.states[index as usize])),
+                });
+            return (Vec::new(), updates.collect());
+        }
         let dt = base_tick.map_or(0, |t| current.tick.0.wrapping_sub(t.0) as i32);
         let mut base_at = Cursor::new(base_states);
         delta::walk(
