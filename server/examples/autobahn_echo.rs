@@ -4,7 +4,7 @@
 //! 32 MiB), because the cases send messages up to 16 MiB; the game itself caps them at 1 KiB.
 //!
 //! ```text
-//! cargo run --release -p server --example autobahn_echo -- 127.0.0.1:9001
+//! cargo run -p server --example autobahn_echo -- 127.0.0.1:9001
 //! kosoku 127.0.0.1:9001 -x '12.*' -x '13.*'
 //! ```
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 
@@ -11,13 +12,17 @@ pub(crate) fn repo_root() -> anyhow::Result<PathBuf> {
     manifest.parent().map(PathBuf::from).context("xtask lives one level below the repository root")
 }
 
-/// Echoes and runs `command`, failing unless it exits 0.
+/// Echoes and runs `command`, failing unless it exits 0; says how long it took, so a CI log
+/// shows where its minutes go.
 pub(crate) fn run(command: &mut Command) -> anyhow::Result<()> {
     println!("$ {}", describe(command));
+    let started = Instant::now();
     let status = command.status().with_context(|| format!("starting `{}`", describe(command)))?;
+    let took = started.elapsed().as_secs_f64();
     if !status.success() {
-        bail!("`{}` failed with {status}", describe(command));
+        bail!("`{}` failed with {status} after {took:.0} s", describe(command));
     }
+    println!("(took {took:.0} s: {})", describe(command));
     Ok(())
 }
 
