@@ -45,6 +45,7 @@ mod auth;
 mod career;
 mod close;
 mod drain;
+mod feed;
 mod flow;
 mod http;
 mod link;

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use shared::codec::{encode_events_body, encode_events_frame, encode_server};
+use shared::codec::encode_server;
 use shared::ids::PlayerId;
 use shared::map::Map;
-use shared::protocol::{Beam, GameEvent, InputCmd, ResumeToken, ServerMsg, Welcome, close};
+use shared::protocol::{GameEvent, InputCmd, ResumeToken, ServerMsg, Welcome, close};
 use shared::sim::{self, TickInputs, World};
 use shared::tick::{Tick, ticks_for_secs};
 use tokio::sync::{mpsc, oneshot};
@@ -27,11 +27,12 @@ use store::{PlayerKey, Store};
 use crate::career::Careers;
 use crate::close::Close;
 use crate::config::ServerConfig;
+use crate::feed::Feed;
 use crate::link::Link;
 use crate::members::Members;
 use crate::metrics::{Metrics, TickHistogram, add};
 use crate::spectators::Spectators;
-use shared::view::{self, MAX_VIEW_HALF, ShotLine, ViewBuilder};
+use shared::view::{self, MAX_VIEW_HALF, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -464,65 +465,26 @@ impl Room {
         }
     }
 
-    /// The events since the last send tick, one message per member at most: the beams of the
-    /// shots it could see on its screen (`view::sight`), without their start when the shooter
-    /// is in its view, plus the room-wide events (encoded once and shared).
+    /// The events since the last send tick, one message per member at most (see `feed`).
     fn publish_events(&mut self) {
-        if self.events.is_empty() {
-            return;
-        }
-        // Respawns and pickups are not sent: every snapshot shows them (positions, `alive`,
-        // the pickup bits).
-        let (mut shots, global): (Vec<GameEvent>, Vec<GameEvent>) =
-            std::mem::take(&mut self.events)
-                .into_iter()
-                .filter(|e| !matches!(e, GameEvent::Respawned { .. } | GameEvent::PickedUp { .. }))
-                .partition(|e| matches!(e, GameEvent::Shot { .. }));
-        // Beams travel in shooter order (stable: a shooter's shots stay in order); each shot's
-        // ends in world units are worked out once, not per member.
-        shots.sort_by_key(|shot| match shot {
-            GameEvent::Shot { shooter, .. } => *shooter,
-            _ => PlayerId(0),
-        });
-        let lines: Vec<ShotLine> = shots
-            .iter()
-            .filter_map(|shot| match shot {
-                GameEvent::Shot { shooter, from, to, .. } => {
-                    Some(ShotLine::new(*shooter, *from, *to))
-                }
-                _ => None,
-            })
-            .collect();
-        let body = encode_events_body(&global);
-        let only_global =
-            (!global.is_empty()).then(|| Bytes::from(encode_events_frame(&[], &body)));
-        let map_size = self.world.map.size();
+        let events = std::mem::take(&mut self.events);
         let everyone_visible = self.config.view_radius <= 0.0 || self.config.full_snapshots;
-        let send = |link: &Link, beams: &[Beam]| match &only_global {
-            _ if !beams.is_empty() => {
-                link.send_reliable(Bytes::from(encode_events_frame(beams, &body)));
-            }
-            Some(frame) => link.send_reliable(frame.clone()),
-            None => {}
-        };
-        let mut beams = Vec::new();
+        let Some(mut feed) = Feed::new(events, &self.world, everyone_visible) else { return };
+        let map_size = self.world.map.size();
         for (id, member, link) in self.members.connected() {
-            beams.clear();
-            if let Some(me) = self.world.players.get(id) {
-                let sight = view::sight(me.pos, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
-                let seen = (Some(*id), member.viewer.visible());
-                view::beams_in_sight(&lines, sight, seen, everyone_visible, &mut beams);
+            let half = link.view().unwrap_or(MAX_VIEW_HALF);
+            let sight = self.world.players.get(id).map(|me| view::sight(me.pos, map_size, half));
+            if let Some(frame) = feed.frame_for(Some(*id), sight, member.viewer.visible()) {
+                link.send_reliable(frame);
             }
-            send(link, &beams);
         }
         for (_, spectator) in self.spectators.iter() {
-            beams.clear();
             let link = &spectator.link;
             let center = view::look_center(link.look(), map_size);
             let sight = view::sight(center, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
-            let seen = (None, spectator.viewer.visible());
-            view::beams_in_sight(&lines, sight, seen, everyone_visible, &mut beams);
-            send(link, &beams);
+            if let Some(frame) = feed.frame_for(None, Some(sight), spectator.viewer.visible()) {
+                link.send_reliable(frame);
+            }
         }
     }
 

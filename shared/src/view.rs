@@ -1,7 +1,7 @@
 //! What each member of a room is told (the pure part of the server's send path): its visible
 //! players (interest management), encoded as a delta against the snapshot it holds (one shared
 //! body per baseline when everyone sees everyone); which part of the map its screen shows, for
-//! the beams it is sent; and the scoreboard summary.
+//! the beams and kills it is sent; and the scoreboard summary.
 //!
 //! Shared work happens once per send tick in [`ViewBuilder::prepare`]: the room's player states
 //! are kept as one sample in a short room-wide history (so a member's baseline is just the tick
@@ -435,6 +435,31 @@ pub fn beams_in_sight(
         };
         out.push(Beam { shooter: line.shooter, from: (!drawn).then_some(line.from), to: line.to });
     }
+}
+
+/// Rooms of at most this many players tell everyone of every kill: their kill feed is short
+/// enough to read whole. Larger rooms tell each member of the kills it is part of or can see
+/// ([`kill_in_sight`]): at 1,000 players a room-wide feed is over a hundred kills a second,
+/// unreadable and about 800 bytes a second to every member.
+pub const WHOLE_KILL_FEED_PLAYERS: usize = 32;
+
+/// A kill as the send path weighs it: who, and where both ships were when it was sent.
+#[derive(Clone, Copy, Debug)]
+pub struct KillLine {
+    pub killer: PlayerId,
+    pub victim: PlayerId,
+    pub killer_at: Vec2,
+    pub victim_at: Vec2,
+}
+
+/// Whether the member `me` (`None`: a spectator) whose screen can show `sight` is told of
+/// `kill` in a large room: its own kills and deaths, and those with the killer or the victim on
+/// its screen.
+pub fn kill_in_sight(kill: &KillLine, me: Option<PlayerId>, (min, max): (Vec2, Vec2)) -> bool {
+    let on_screen = |at: Vec2| at.cmpge(min).all() && at.cmple(max).all();
+    me.is_some_and(|me| me == kill.killer || me == kill.victim)
+        || on_screen(kill.killer_at)
+        || on_screen(kill.victim_at)
 }
 
 /// The room's ranking, best first (see [`rank`]).

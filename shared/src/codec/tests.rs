@@ -229,6 +229,29 @@ fn an_events_frame_from_a_shared_body_is_the_same_bytes() {
 }
 
 #[test]
+fn an_events_body_joined_from_encoded_events_is_the_same_bytes() {
+    let events: Vec<GameEvent> = (0..300)
+        .map(|i| match i % 3 {
+            0 => GameEvent::Killed { killer: PlayerId(i), victim: PlayerId(i * 1000 + 1) },
+            1 => GameEvent::Chat { from: PlayerId(i), text: format!("line {i}") },
+            _ => GameEvent::Joined { id: PlayerId(i), name: "Bob".into() },
+        })
+        .collect();
+    // Bodies of up to 300 events: the count's varint grows past one byte on the way.
+    for (common, extra) in [(0, 0), (0, 3), (2, 0), (2, 5), (250, 0), (100, 200)] {
+        let common_bytes: Vec<u8> = events[..common].iter().flat_map(encode_event).collect();
+        let extra_bytes: Vec<Vec<u8>> =
+            events[common..common + extra].iter().map(encode_event).collect();
+        let extra_refs: Vec<&[u8]> = extra_bytes.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            join_events_body(common, &common_bytes, &extra_refs),
+            encode_events_body(&events[..common + extra]),
+            "{common} common, {extra} extra"
+        );
+    }
+}
+
+#[test]
 fn a_beam_costs_five_bytes_from_the_shooters_view() {
     let one = |beams: Vec<Beam>| encode_server(&ServerMsg::Events { beams, events: vec![] }).len();
     let beam =

@@ -382,3 +382,25 @@ fn the_visible_set_keeps_hysteresis_across_joins_and_leaves() {
     }
     assert!(roster_changes >= 10 && kept_by_margin > 0, "{roster_changes}, {kept_by_margin}");
 }
+
+#[test]
+fn a_kill_is_told_to_those_in_it_and_those_who_can_see_it() {
+    let sight = sight(Vec2::new(1000.0, 1000.0), Vec2::new(4000.0, 4000.0), MAX_VIEW_HALF);
+    let kill = |killer_at: Vec2, victim_at: Vec2| KillLine {
+        killer: PlayerId(7),
+        victim: PlayerId(8),
+        killer_at,
+        victim_at,
+    };
+    let far = Vec2::new(3500.0, 3500.0);
+    let near = Vec2::new(1200.0, 900.0);
+    let me = Some(PlayerId(1));
+    assert!(!kill_in_sight(&kill(far, far), me, sight), "across the map: not told");
+    assert!(kill_in_sight(&kill(near, far), me, sight), "the killer on screen");
+    assert!(kill_in_sight(&kill(far, near), me, sight), "the victim on screen");
+    assert!(kill_in_sight(&kill(far, far), Some(PlayerId(7)), sight), "its own kill");
+    assert!(kill_in_sight(&kill(far, far), Some(PlayerId(8)), sight), "its own death");
+    assert!(!kill_in_sight(&kill(far, far), None, sight), "a spectator: only what it sees");
+    let edge = Vec2::new(sight.1.x - 1.0, sight.0.y + 1.0);
+    assert!(kill_in_sight(&kill(far, edge), None, sight), "the screen's edge counts");
+}
