@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::scene::BeamLine;
 use glam::Vec2;
 use shared::ids::PlayerId;
-use shared::protocol::{self, GameEvent, RosterEntry, ScoreEntry, Scoreboard, Snapshot};
+use shared::protocol::{self, GameEvent, Ray, RosterEntry, ScoreEntry, Scoreboard, Snapshot};
 
 /// Chat lines kept on screen.
 pub const CHAT_LINES: usize = 50;
@@ -34,7 +34,8 @@ pub struct FeedLine {
 pub struct Beam {
     /// `None`: from the shooter's ship as drawn (it is in view).
     pub from: Option<Vec2>,
-    pub to: Vec2,
+    /// Its direction and length from wherever it starts.
+    pub ray: Ray,
     pub shooter: PlayerId,
     pub at_ms: f64,
 }
@@ -99,7 +100,7 @@ impl Hud {
         self.shots_seen += beams.len() as u64;
         self.beams.extend(beams.into_iter().map(|beam| Beam {
             from: beam.from.map(|from| from.to_world()),
-            to: beam.to.to_world(),
+            ray: beam.ray,
             shooter: beam.shooter,
             at_ms: now_ms,
         }));
@@ -177,7 +178,7 @@ impl Hud {
                 let from = beam.from.or_else(|| ship_at(beam.shooter))?;
                 Some(BeamLine {
                     from,
-                    to: beam.to,
+                    to: beam.ray.end(from),
                     shooter: beam.shooter,
                     age_ms: now_ms - beam.at_ms,
                 })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use glam::Vec2;
 use shared::ids::PlayerId;
-use shared::protocol::{self, GameEvent, ScoreEntry};
+use shared::protocol::{self, GameEvent, Ray, ScoreEntry};
 use shared::replay::{Change, Playback, Replay};
 
 use crate::hud::{Hud, ScoreRow};
@@ -132,7 +132,8 @@ impl ReplayView {
         let events: Vec<GameEvent> = self.playback.events().to_vec();
         for event in events {
             if let GameEvent::Shot { shooter, from, to, .. } = event {
-                let beam = protocol::Beam { shooter, from: Some(from), to };
+                let beam =
+                    protocol::Beam { shooter, from: Some(from), ray: Ray::between(from, to) };
                 self.hud.on_beams(vec![beam], self.clock_ms);
             } else {
                 self.hud.on_event(event, self.clock_ms);

@@ -123,7 +123,7 @@ mod tests {
     use super::*;
     use shared::codec::decode_server;
     use shared::map::Map;
-    use shared::protocol::{MapPoint, ServerMsg};
+    use shared::protocol::{MapPoint, Ray, ServerMsg};
     use shared::view::MAX_VIEW_HALF;
 
     /// A world of `count` players in a row along y = 500, 100 units apart from x = 100.
@@ -190,7 +190,8 @@ mod tests {
         assert_eq!((beams.len(), told), (0, vec![kill(30, 31)]), "the whole feed, no beam");
         let near = view::sight(Vec2::new(300.0, 500.0), Vec2::splat(4000.0), MAX_VIEW_HALF);
         let (beams, _) = events_of(feed.frame_for(Some(PlayerId(1)), Some(near), &[PlayerId(2)]));
-        let drawn = Beam { shooter: PlayerId(2), from: None, to: MapPoint { x: 900, y: 500 } };
+        let ray = Ray { angle: 0, steps: 175 };
+        let drawn = Beam { shooter: PlayerId(2), from: None, ray };
         assert_eq!(beams, vec![drawn], "the beam on screen, from the ship it sees");
         let quiet = vec![GameEvent::Respawned { id: PlayerId(4) }];
         assert!(Feed::new(quiet, &world, false).is_none(), "respawns alone tell nothing");

@@ -13,7 +13,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 8;
+pub const PROTOCOL_VERSION: u16 = 9;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -389,14 +389,50 @@ pub enum GameEvent {
     },
 }
 
-/// A laser beam to draw: `shooter` fired and the beam ended at `to` (a wall, the range, or the
-/// ship it hit). `from` is omitted when the shooter is in the receiver's view: the beam is then
-/// drawn from the ship as the receiver shows it.
+/// A laser beam to draw: `shooter` fired along `ray`, which ends where the beam did (a wall,
+/// the range, or the ship it hit). `from` is omitted when the shooter is in the receiver's
+/// view: the beam is then drawn from the ship as the receiver shows it, along the same ray.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Beam {
     pub shooter: PlayerId,
     pub from: Option<MapPoint>,
-    pub to: MapPoint,
+    pub ray: Ray,
+}
+
+/// A beam's direction and length from its start: the angle in [`Ray::TURN`]ths of a full turn
+/// (under half a unit at the laser's range) and the length in [`Ray::STEP`]-unit steps. On
+/// the wire the angle shares two bytes with the beam's flags and the length takes one more,
+/// none when the beam ran its full range ([`Ray::FULL`]): where an end point takes four.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ray {
+    /// `0..Ray::TURN`.
+    pub angle: u16,
+    pub steps: u8,
+}
+
+impl Ray {
+    /// Angle steps in a full turn.
+    pub const TURN: u16 = 1 << 14;
+    /// Units per length step: a beam's end is drawn within about two units of where it ended.
+    pub const STEP: f32 = 4.0;
+    /// The length of a beam that hit nothing: the laser's range (`sim::LASER_RANGE`, tested).
+    pub const FULL: u8 = 250;
+
+    /// The ray from `from` to `to`.
+    pub fn between(from: MapPoint, to: MapPoint) -> Ray {
+        let d = to.to_world() - from.to_world();
+        let turns = (d.y.atan2(d.x) / std::f32::consts::TAU).rem_euclid(1.0);
+        let angle = ((turns * f32::from(Ray::TURN)).round() as u32 % u32::from(Ray::TURN)) as u16;
+        let steps = (d.length() / Ray::STEP).round().min(f32::from(u8::MAX)) as u8;
+        Ray { angle, steps }
+    }
+
+    /// Where a beam along this ray starting at `start` ends.
+    pub fn end(self, start: glam::Vec2) -> glam::Vec2 {
+        let radians = f32::from(self.angle) / f32::from(Ray::TURN) * std::f32::consts::TAU;
+        let length = f32::from(self.steps) * Ray::STEP;
+        start + glam::Vec2::new(radians.cos(), radians.sin()) * length
+    }
 }
 
 /// A point of the map to the nearest whole unit, for effects (beams), which need no finer

@@ -22,7 +22,7 @@ use crate::delta::{self, Cursor, HISTORY};
 use crate::ids::PlayerId;
 use crate::interest::{Grid, Seen, index_bits, visible_around, visible_set};
 use crate::protocol::{
-    Beam, EntityUpdate, MapPoint, PlayerSnap, ScoreEntry, Scoreboard, ServerMsg, Snapshot,
+    Beam, EntityUpdate, MapPoint, PlayerSnap, Ray, ScoreEntry, Scoreboard, ServerMsg, Snapshot,
     SnapshotDelta,
 };
 use crate::sim::{Player, World};
@@ -402,14 +402,15 @@ pub fn look_center(at: Option<MapPoint>, map_size: Vec2) -> Vec2 {
 pub struct ShotLine {
     pub shooter: PlayerId,
     pub from: MapPoint,
-    pub to: MapPoint,
+    pub ray: Ray,
     start: Vec2,
     end: Vec2,
 }
 
 impl ShotLine {
     pub fn new(shooter: PlayerId, from: MapPoint, to: MapPoint) -> ShotLine {
-        ShotLine { shooter, from, to, start: from.to_world(), end: to.to_world() }
+        let ray = Ray::between(from, to);
+        ShotLine { shooter, from, ray, start: from.to_world(), end: to.to_world() }
     }
 }
 
@@ -433,7 +434,11 @@ pub fn beams_in_sight(
             visible = &visible[visible.partition_point(|v| *v < line.shooter)..];
             visible.first() == Some(&line.shooter)
         };
-        out.push(Beam { shooter: line.shooter, from: (!drawn).then_some(line.from), to: line.to });
+        out.push(Beam {
+            shooter: line.shooter,
+            from: (!drawn).then_some(line.from),
+            ray: line.ray,
+        });
     }
 }
 

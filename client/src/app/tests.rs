@@ -1,6 +1,8 @@
 use shared::codec::encode_server;
 use shared::delta;
-use shared::protocol::{Beam as WireBeam, InputMsg, MAX_INPUTS_PER_MSG, MapPoint, RosterEntry};
+use shared::protocol::{
+    Beam as WireBeam, InputMsg, MAX_INPUTS_PER_MSG, MapPoint, Ray, RosterEntry,
+};
 use shared::tick::Tick;
 
 use super::*;
@@ -323,13 +325,14 @@ fn garbage_from_the_server_is_an_error() {
 fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
     let mut app = joined();
     let beams = vec![
-        WireBeam { shooter: PlayerId(1), from: None, to: MapPoint { x: 100, y: 0 } },
+        // 100 units along +x, and 20 along +y (a quarter turn).
+        WireBeam { shooter: PlayerId(1), from: None, ray: Ray { angle: 0, steps: 25 } },
         WireBeam {
             shooter: PlayerId(9),
             from: Some(MapPoint { x: 5, y: 6 }),
-            to: MapPoint::default(),
+            ray: Ray { angle: Ray::TURN / 4, steps: 5 },
         },
-        WireBeam { shooter: PlayerId(9), from: None, to: MapPoint::default() },
+        WireBeam { shooter: PlayerId(9), from: None, ray: Ray::default() },
     ];
     let message = ServerMsg::Events { beams, events: vec![] };
     app.on_message(&encode_server(&message), 0.0).expect("beams");
@@ -348,6 +351,8 @@ fn beams_are_counted_and_drawn_briefly_from_the_ship_when_it_is_in_view() {
         vec![(Vec2::new(40.0, 50.0), PlayerId(1)), (Vec2::new(5.0, 6.0), PlayerId(9))],
         "from the drawn ship, or the given start; a beam of an undrawn ship without a start is skipped"
     );
+    assert!(lines[0].to.distance(Vec2::new(140.0, 50.0)) < 0.01, "along its ray from the ship");
+    assert!(lines[1].to.distance(Vec2::new(5.0, 26.0)) < 0.01, "and from its start");
     app.update(BEAM_MS + 1.0, 16.0, InputCmd::default);
     assert!(app.hud.beams.is_empty(), "the beam fades out");
 }

@@ -85,13 +85,21 @@ fn server_messages_round_trip() {
         )),
         ServerMsg::Events {
             beams: vec![
-                Beam { shooter: PlayerId(3), from: None, to: MapPoint { x: 3, y: 65535 } },
+                Beam {
+                    shooter: PlayerId(3),
+                    from: None,
+                    ray: Ray { angle: Ray::TURN - 1, steps: 0 },
+                },
                 Beam {
                     shooter: PlayerId(3),
                     from: Some(MapPoint { x: 1, y: 2 }),
-                    to: MapPoint::default(),
+                    ray: Ray { angle: 7, steps: Ray::FULL },
                 },
-                Beam { shooter: PlayerId(4_000_000), from: None, to: MapPoint { x: 9, y: 9 } },
+                Beam {
+                    shooter: PlayerId(4_000_000),
+                    from: Some(MapPoint { x: 9, y: 9 }),
+                    ray: Ray { angle: 300, steps: 255 },
+                },
             ],
             events: vec![
                 GameEvent::Joined { id: PlayerId(8), name: "Bob".into() },
@@ -207,7 +215,7 @@ fn an_events_frame_from_a_shared_body_is_the_same_bytes() {
             .map(|i| Beam {
                 shooter: PlayerId(i * 7 / 2 + 1),
                 from: (i % 3 == 0).then_some(MapPoint { x: i as u16, y: 7 }),
-                to: MapPoint { x: 4000, y: i as u16 },
+                ray: Ray { angle: (i * 1000 % 16384) as u16, steps: (i * 37 % 256) as u8 },
             })
             .collect()
     };
@@ -252,9 +260,54 @@ fn an_events_body_joined_from_encoded_events_is_the_same_bytes() {
 }
 
 #[test]
-fn a_beam_costs_five_bytes_from_the_shooters_view() {
+fn a_beam_from_a_drawn_shooter_costs_three_or_four_bytes() {
     let one = |beams: Vec<Beam>| encode_server(&ServerMsg::Events { beams, events: vec![] }).len();
-    let beam =
-        |shooter: u32| Beam { shooter: PlayerId(shooter), from: None, to: MapPoint { x: 1, y: 2 } };
-    assert_eq!(one((1..=40).map(|i| beam(i * 20)).collect()) - one(vec![]), 40 * 5);
+    let beam = |shooter: u32, steps: u8| Beam {
+        shooter: PlayerId(shooter),
+        from: None,
+        ray: Ray { angle: 10_000, steps },
+    };
+    let beams = |gap: u32, steps: u8| (1..=40).map(|i| beam(i * gap, steps)).collect();
+    // Shooters under 128 ids apart: a byte of gap, two of angle and flags, one of length.
+    assert_eq!(one(beams(20, 100)) - one(vec![]), 40 * 4);
+    assert_eq!(one(beams(20, Ray::FULL)) - one(vec![]), 40 * 3, "no length at full range");
+    // Up to 16,383 ids apart (a member seeing a few of a thousand shooters): one byte more.
+    assert_eq!(one(beams(300, Ray::FULL)) - one(vec![]), 40 * 4);
+}
+
+#[test]
+fn a_ray_ends_within_two_units_of_the_beams_end() {
+    let from = MapPoint { x: 2000, y: 1500 };
+    for i in 0..720 {
+        let radians = i as f32 / 720.0 * std::f32::consts::TAU;
+        for length in [0.0, 3.0, 17.0, 250.0, 999.0, crate::sim::LASER_RANGE] {
+            let end = from.to_world() + glam::Vec2::new(radians.cos(), radians.sin()) * length;
+            let to = MapPoint::from_world(end);
+            let drawn = Ray::between(from, to).end(from.to_world());
+            let off = drawn.distance(to.to_world());
+            assert!(off <= 2.1, "{length} units at {i} half-degrees: {off} units off");
+        }
+    }
+    let full = MapPoint::from_world(from.to_world() + glam::Vec2::new(0.6, 0.8) * 1000.0);
+    assert_eq!(Ray::between(from, full).steps, Ray::FULL, "the laser's range is the full ray");
+    assert_eq!(f32::from(Ray::FULL) * Ray::STEP, crate::sim::LASER_RANGE);
+}
+
+#[test]
+fn a_beams_shooter_gap_that_runs_on_or_overflows_is_refused() {
+    let frame = |beam: &[u8]| {
+        let mut bytes = encode_server(&ServerMsg::Events { beams: vec![], events: vec![] });
+        // `Events` tag, then the beams' count (0) to replace with 1 and the beam.
+        let count_at = bytes.iter().position(|&b| b == 0).expect("an empty list's count");
+        bytes[count_at] = 1;
+        bytes.splice(count_at + 1..count_at + 1, beam.iter().copied());
+        bytes
+    };
+    let good = frame(&[0x81, 0x01, 0x01, 0x00]);
+    let Ok(ServerMsg::Events { beams, .. }) = decode_server(&good) else { panic!("decodes") };
+    assert_eq!(beams[0].shooter, PlayerId(129), "two base-128 digits");
+    assert_eq!(beams[0].ray, Ray { angle: 0, steps: Ray::FULL });
+    assert!(decode_server(&frame(&[0xff, 0xff, 0xff, 0xff, 0x7f, 0x01, 0x00])).is_err(), "33 bits");
+    assert!(decode_server(&frame(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00])).is_err(), "six");
+    assert!(decode_server(&frame(&[0x05, 0x00])).is_err(), "cut short before its length");
 }
