@@ -78,7 +78,8 @@ impl Replays {
             .with_context(|| format!("creating the replay directory {}", dir.display()))?;
         let (writes, queue) = mpsc::channel(QUEUE);
         let chunks = Arc::new(AtomicU64::new(0));
-        let writer = Writer { dir: dir.clone(), keep, max_bytes, open: HashMap::new() };
+        let buffers = replay::ChunkBuffers::default();
+        let writer = Writer { dir: dir.clone(), keep, max_bytes, open: HashMap::new(), buffers };
         let task = tokio::spawn(writer.run(queue, chunks.clone()));
         Ok(Arc::new(Replays {
             dir,
@@ -221,6 +222,8 @@ struct Writer {
     keep: usize,
     max_bytes: u64,
     open: HashMap<Arc<Path>, std::fs::File>,
+    /// Kept between chunks (see `replay::ChunkBuffers`).
+    buffers: replay::ChunkBuffers,
 }
 
 impl Writer {
@@ -256,7 +259,7 @@ impl Writer {
             }
             Write::Chunk { path, chunk } => {
                 if let Some(file) = self.open.get_mut(&path) {
-                    file.write_all(&replay::encode_chunk(&chunk))
+                    file.write_all(replay::encode_chunk_with(&chunk, &mut self.buffers))
                         .with_context(|| format!("writing {}", path.display()))?;
                     chunks.fetch_add(1, Ordering::Relaxed);
                 }

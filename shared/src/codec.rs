@@ -148,6 +148,13 @@ pub fn encode_replay<T: Serialize>(part: &T) -> Vec<u8> {
     encode(part)
 }
 
+/// [`encode_replay`] into `out` (cleared first, its allocation reused).
+pub fn encode_replay_into<T: Serialize>(part: &T, out: &mut Vec<u8>) {
+    out.clear();
+    bincode::serde::encode_into_std_write(part, out, bincode::config::standard())
+        .expect("replay parts always encode");
+}
+
 /// The largest decompressed replay chunk a reader accepts: 300 ticks of 1,000 players'
 /// commands.
 pub const MAX_REPLAY_CHUNK_BYTES: usize = 8 * 1024 * 1024;

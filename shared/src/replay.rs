@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{decode_replay, encode_replay};
+use crate::codec::{decode_replay, encode_replay, encode_replay_into};
 use crate::ids::PlayerId;
 use crate::map::Map;
 use crate::protocol::{GameEvent, InputCmd};
@@ -151,13 +151,32 @@ pub fn encode_header(header: &Header) -> Vec<u8> {
 
 /// One chunk as it goes in the file after the header.
 pub fn encode_chunk(chunk: &Chunk) -> Vec<u8> {
-    let raw = encode_replay(chunk);
-    let packed = lz4_flex::block::compress(&raw);
-    let mut bytes = Vec::with_capacity(8 + packed.len());
-    bytes.extend_from_slice(&len_u32(raw.len()).to_le_bytes());
-    bytes.extend_from_slice(&len_u32(packed.len()).to_le_bytes());
-    bytes.extend_from_slice(&packed);
-    bytes
+    encode_chunk_with(chunk, &mut ChunkBuffers::default()).to_vec()
+}
+
+/// The buffers [`encode_chunk_with`] encodes and compresses into. A recorder's writer keeps
+/// one: a chunk of a busy room is megabytes, and fresh buffers each time would be fresh pages
+/// for the kernel to map and zero every ten seconds.
+#[derive(Debug, Default)]
+pub struct ChunkBuffers {
+    raw: Vec<u8>,
+    packed: Vec<u8>,
+}
+
+/// [`encode_chunk`] in `buffers`: the bytes to write, borrowed from them.
+pub fn encode_chunk_with<'a>(chunk: &Chunk, buffers: &'a mut ChunkBuffers) -> &'a [u8] {
+    let ChunkBuffers { raw, packed } = buffers;
+    encode_replay_into(chunk, raw);
+    // Grows (zeroing only what is new) at most to the largest chunk seen.
+    let bound = 8 + lz4_flex::block::get_maximum_output_size(raw.len());
+    if packed.len() < bound {
+        packed.resize(bound, 0);
+    }
+    let size = lz4_flex::block::compress_into(raw, &mut packed[8..])
+        .expect("the output holds LZ4's bound");
+    packed[..4].copy_from_slice(&len_u32(raw.len()).to_le_bytes());
+    packed[4..8].copy_from_slice(&len_u32(size).to_le_bytes());
+    &packed[..8 + size]
 }
 
 fn len_u32(len: usize) -> u32 {

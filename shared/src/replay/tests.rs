@@ -110,3 +110,39 @@ fn replay_ids_are_letters_digits_and_dashes() {
         assert!(!is_replay_id(bad), "{bad:?}");
     }
 }
+
+#[test]
+fn chunks_encoded_in_kept_buffers_are_the_same_bytes() {
+    let chunk = |ticks: u32, players: u32| Chunk {
+        first_tick: Tick(1000),
+        ticks: (0..ticks)
+            .map(|t| TickRecord {
+                changes: Vec::new(),
+                inputs: (0..players)
+                    .map(|p| {
+                        let cmd = InputCmd {
+                            seq: t * 7 + p,
+                            move_x: (p % 100) as i8,
+                            ..InputCmd::default()
+                        };
+                        (PlayerId(p + 1), cmd)
+                    })
+                    .collect(),
+            })
+            .collect(),
+        fingerprint: u64::from(ticks) << 32 | u64::from(players),
+    };
+    let mut buffers = ChunkBuffers::default();
+    // A big chunk, then smaller ones in the same (now larger than needed) buffers.
+    for (ticks, players) in [(300, 500), (10, 3), (300, 40), (0, 0)] {
+        let chunk = chunk(ticks, players);
+        let kept = encode_chunk_with(&chunk, &mut buffers).to_vec();
+        // Built apart: the encoding, LZ4's own allocating compressor, the two lengths.
+        let raw = crate::codec::encode_replay(&chunk);
+        let packed = lz4_flex::block::compress(&raw);
+        let mut expected = (raw.len() as u32).to_le_bytes().to_vec();
+        expected.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        expected.extend_from_slice(&packed);
+        assert_eq!(kept, expected, "{ticks} ticks of {players} players");
+    }
+}
