@@ -169,10 +169,25 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMsg, DecodeError> {
     decode::<ClientMsg, MAX_CLIENT_MSG_BYTES>(bytes)
 }
 
-/// Decodes a server message, bounded by [`MAX_SERVER_MSG_BYTES`].
+/// Decodes a server message, bounded by [`MAX_SERVER_MSG_BYTES`]. Snapshots take a
+/// hand-written fast path ([`snapshot`]) that falls back here for anything it does not read
+/// whole.
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
+    if bytes.len() <= MAX_SERVER_MSG_BYTES
+        && let Some(delta) = snapshot::read(bytes)
+    {
+        return Ok(ServerMsg::Snapshot(delta));
+    }
     decode::<ServerMsg, MAX_SERVER_MSG_BYTES>(bytes)
 }
+
+/// The serde path alone (tests compare the fast one with it).
+#[cfg(test)]
+fn decode_server_slowly(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
+    decode::<ServerMsg, MAX_SERVER_MSG_BYTES>(bytes)
+}
+
+mod snapshot;
 
 #[cfg(test)]
 mod tests;

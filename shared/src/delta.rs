@@ -145,12 +145,11 @@ fn apply_into(
     delta: &SnapshotDelta,
     players: &mut Vec<PlayerSnap>,
 ) -> Result<(Tick, u32), DeltaError> {
-    let increasing = |ids: &mut dyn Iterator<Item = PlayerId>| {
-        let ids: Vec<_> = ids.collect();
-        ids.windows(2).all(|pair| pair[0] < pair[1])
-    };
-    if !increasing(&mut delta.updates.iter().map(|u| u.id))
-        || !increasing(&mut delta.removed.iter().copied())
+    fn increasing(mut ids: impl Iterator<Item = PlayerId>) -> bool {
+        let Some(mut previous) = ids.next() else { return true };
+        ids.all(|id| std::mem::replace(&mut previous, id) < id)
+    }
+    if !increasing(delta.updates.iter().map(|u| u.id)) || !increasing(delta.removed.iter().copied())
     {
         return Err(DeltaError::Unordered);
     }

@@ -311,3 +311,113 @@ fn a_beams_shooter_gap_that_runs_on_or_overflows_is_refused() {
     assert!(decode_server(&frame(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00])).is_err(), "six");
     assert!(decode_server(&frame(&[0x05, 0x00])).is_err(), "cut short before its length");
 }
+
+/// A reproducible stream of numbers for the fast-path tests.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value of any size class: small, two-byte, four-byte, and the extremes.
+    fn int(&mut self) -> i64 {
+        match self.next() % 6 {
+            0 => (self.next() % 500) as i64 - 250,
+            1 => (self.next() % 140_000) as i64 - 70_000,
+            2 => i64::from(self.next() as i32),
+            3 => i64::from(i32::MIN),
+            4 => i64::from(i32::MAX),
+            _ => 0,
+        }
+    }
+}
+
+fn random_delta(rng: &mut Xorshift) -> SnapshotDelta {
+    let base = if rng.next().is_multiple_of(3) {
+        DeltaBase::Keyframe { tick: Tick(rng.int() as u32), ack_input: rng.int() as u32 }
+    } else {
+        DeltaBase::Delta {
+            baseline_low: rng.next() as u8,
+            age: rng.int() as u32,
+            ack_advance: rng.int() as u32,
+        }
+    };
+    let ids = |rng: &mut Xorshift, count: u64| -> Vec<PlayerId> {
+        let mut id = (rng.next() % 3) as u32 * 40_000;
+        (0..rng.next() % count)
+            .map(|_| {
+                id += 1 + (rng.next() % 400) as u32;
+                PlayerId(id)
+            })
+            .collect()
+    };
+    let removed = ids(rng, 20);
+    let updates = ids(rng, 300)
+        .into_iter()
+        .map(|id| {
+            let mask = rng.next();
+            let on = |bit: u32| mask & (1 << bit) != 0;
+            EntityUpdate {
+                id,
+                pos: on(0).then(|| (rng.int() as i32, rng.int() as i32)),
+                vel: on(1).then(|| (rng.int() as i32, rng.int() as i32)),
+                aim: on(2).then(|| rng.next() as u8),
+                health: on(3).then(|| rng.next() as u8),
+                score: on(4).then(|| rng.int() as i32),
+                deaths: on(5).then(|| rng.int() as u32),
+                alive: on(6).then(|| on(7)),
+            }
+        })
+        .collect();
+    SnapshotDelta { base, pickups: rng.next() >> (rng.next() % 64), removed, updates }
+}
+
+#[test]
+fn the_snapshot_fast_path_reads_every_delta_as_serde_does() {
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..2_000 {
+        let message = ServerMsg::Snapshot(random_delta(&mut rng));
+        let bytes = encode_server(&message);
+        let ServerMsg::Snapshot(delta) = &message else { unreachable!() };
+        assert_eq!(snapshot::read(&bytes).as_ref(), Some(delta), "the fast path takes it");
+        assert_eq!(decode_server_slowly(&bytes), Ok(message));
+    }
+}
+
+#[test]
+fn the_snapshot_fast_path_takes_no_bytes_serde_would_refuse_or_read_otherwise() {
+    let mut rng = Xorshift(0x2545_f491_4f6c_dd1d);
+    let (mut taken, mut damaged) = (0, 0);
+    for _ in 0..3_000 {
+        let mut bytes = encode_server(&ServerMsg::Snapshot(random_delta(&mut rng)));
+        match rng.next() % 4 {
+            0 => bytes.truncate((rng.next() % (bytes.len() as u64 + 1)) as usize),
+            1 => bytes.push(rng.next() as u8),
+            _ => {
+                for _ in 0..1 + rng.next() % 3 {
+                    let at = (rng.next() % bytes.len() as u64) as usize;
+                    bytes[at] = rng.next() as u8;
+                }
+            }
+        }
+        damaged += 1;
+        if let Some(delta) = snapshot::read(&bytes) {
+            taken += 1;
+            assert_eq!(decode_server_slowly(&bytes), Ok(ServerMsg::Snapshot(delta)), "{bytes:?}");
+        }
+        // Whatever the fast path does, the answer is the serde path's.
+        assert_eq!(decode_server(&bytes), decode_server_slowly(&bytes));
+    }
+    assert!(taken > 100 && taken < damaged, "some damaged frames still read: {taken}/{damaged}");
+    // Non-canonical varints: serde may read them, the fast path leaves them to it.
+    let plain = encode_server(&ServerMsg::Snapshot(SnapshotDelta::default()));
+    let mut long_form = plain.clone();
+    let at = long_form.len() - 1; // the updates' count, 0
+    long_form.splice(at..=at, [251, 0, 0]);
+    assert_eq!(snapshot::read(&long_form), None);
+    assert_eq!(decode_server(&long_form), decode_server_slowly(&long_form));
+}

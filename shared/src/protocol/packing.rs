@@ -19,15 +19,15 @@ use serde::{Deserializer, Serializer};
 use super::EntityUpdate;
 use crate::ids::PlayerId;
 
-const POS: u8 = 1;
-const VEL: u8 = 1 << 1;
-const AIM: u8 = 1 << 2;
-const HEALTH: u8 = 1 << 3;
-const SCORE: u8 = 1 << 4;
-const DEATHS: u8 = 1 << 5;
+pub(crate) const POS: u8 = 1;
+pub(crate) const VEL: u8 = 1 << 1;
+pub(crate) const AIM: u8 = 1 << 2;
+pub(crate) const HEALTH: u8 = 1 << 3;
+pub(crate) const SCORE: u8 = 1 << 4;
+pub(crate) const DEATHS: u8 = 1 << 5;
 /// `alive` changed; its new value is [`ALIVE_VALUE`].
-const ALIVE: u8 = 1 << 6;
-const ALIVE_VALUE: u8 = 1 << 7;
+pub(crate) const ALIVE: u8 = 1 << 6;
+pub(crate) const ALIVE_VALUE: u8 = 1 << 7;
 
 /// Most elements one packed update has: gap, mask and six fields.
 const MAX_ELEMENTS: usize = 8;
