@@ -118,14 +118,14 @@ pub(crate) fn test() -> anyhow::Result<()> {
 }
 
 fn autobahn(env: &ToolEnv) -> anyhow::Result<()> {
-    // The dev profile: its dependencies are already built for the tests above (a release
-    // build would compile them all again, minutes on a cold machine), and the cases take
-    // about 8 s against it.
+    // The dev profile with the whole workspace's features, as `cargo test --workspace` built
+    // it: nothing to compile but the link (a release build, or one with `--package server`
+    // alone, compiles dependencies again: minutes on a cold machine). The cases take about
+    // 8 s against it.
     sh(env.command("cargo").args([
         "build",
+        "--workspace",
         "--locked",
-        "--package",
-        "server",
         "--example",
         "autobahn_echo",
     ]))?;
