@@ -176,7 +176,20 @@ fn apply_into(
     players.reserve(base_players.len() + delta.updates.len());
     let mut updates = delta.updates.iter().peekable();
     let mut removed = delta.removed.iter().copied().peekable();
-    for base in base_players {
+    let mut rest = base_players;
+    loop {
+        // Most players have neither an update nor a removal: up to the next id that has one,
+        // they move on by their own velocity, in one tight run.
+        let stop = match (updates.peek().map(|u| u.id), removed.peek().copied()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let run = stop.map_or(rest.len(), |stop| {
+            rest.iter().position(|p| p.id >= stop).unwrap_or(rest.len())
+        });
+        players.extend(rest[..run].iter().map(|p| advance(p, (p.vx, p.vy), dt)));
+        let Some((base, after)) = rest[run..].split_first() else { break };
+        rest = after;
         while let Some(update) = updates.next_if(|u| u.id < base.id) {
             players.push(patch(blank(update.id), update));
         }
