@@ -71,19 +71,22 @@ pub(crate) fn test() -> anyhow::Result<()> {
         .args(["test", "--locked", "--target", "wasm32-unknown-unknown", "--package", "client"])
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))?;
-    // 3. The release page and the server binary for the end-to-end test.
+    // 3. The release page, and the server, bots and Autobahn echo binaries for the last
+    //    steps: in the dev profile with the whole workspace's features, as `cargo test
+    //    --workspace` just built them, so this is links, not a compile (a build naming only
+    //    `--package server` resolves other features and compiles dependencies again: minutes
+    //    on a cold machine).
     build_client(&env)?;
     sh(env.command("cargo").args([
         "build",
+        "--workspace",
         "--locked",
-        "--package",
-        "server",
         "--bin",
         "skirmish-server",
-        "--package",
-        "bots",
         "--bin",
         "bots",
+        "--example",
+        "autobahn_echo",
     ]))?;
     let server_bin = Path::new("target/debug/skirmish-server")
         .canonicalize()
@@ -106,7 +109,7 @@ pub(crate) fn test() -> anyhow::Result<()> {
     }
     // 5. WebSocket conformance: the Autobahn cases (kosoku) against an echo server built on the
     //    production socket settings; compression (12.*, 13.*) is not offered.
-    autobahn(&env)?;
+    autobahn()?;
     // 6. Last, so its summary closes the output: the real page in two headless Chromium pages
     //    against the real server (playwright-core).
     sh(env
@@ -117,18 +120,8 @@ pub(crate) fn test() -> anyhow::Result<()> {
         .env("SKIRMISH_DIST", Path::new("dist").canonicalize()?))
 }
 
-fn autobahn(env: &ToolEnv) -> anyhow::Result<()> {
-    // The dev profile with the whole workspace's features, as `cargo test --workspace` built
-    // it: nothing to compile but the link (a release build, or one with `--package server`
-    // alone, compiles dependencies again: minutes on a cold machine). The cases take about
-    // 8 s against it.
-    sh(env.command("cargo").args([
-        "build",
-        "--workspace",
-        "--locked",
-        "--example",
-        "autobahn_echo",
-    ]))?;
+/// The Autobahn cases against the echo server built in step 3 (about 8 s).
+fn autobahn() -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let address = format!("127.0.0.1:{port}");
     let mut echo = Command::new("target/debug/examples/autobahn_echo")
