@@ -34,16 +34,12 @@ pub(crate) struct Feed {
 impl Feed {
     /// The feed of `events` (the room's since the last send tick), or `None` when there is
     /// nothing to tell anyone.
-    pub(crate) fn new(
-        events: Vec<GameEvent>,
-        world: &World,
-        everyone_visible: bool,
-    ) -> Option<Feed> {
+    pub(crate) fn new(events: &[GameEvent], world: &World, everyone_visible: bool) -> Option<Feed> {
         let whole_feed = world.players.len() <= WHOLE_KILL_FEED_PLAYERS;
         let at = |id: &PlayerId| world.players.get(id).map_or(Vec2::NAN, |p| p.pos);
         let (mut lines, mut kills, mut common) = (Vec::new(), Vec::new(), Vec::new());
         let mut common_count = 0;
-        for event in &events {
+        for event in events {
             match event {
                 // Not sent: every snapshot shows them (positions, `alive`, the pickup bits).
                 GameEvent::Respawned { .. } | GameEvent::PickedUp { .. } => {}
@@ -160,7 +156,7 @@ mod tests {
             GameEvent::Chat { from: PlayerId(5), text: "gg".into() },
             kill(39, 40),
         ];
-        let mut feed = Feed::new(events, &world, false).expect("something to tell");
+        let mut feed = Feed::new(&events, &world, false).expect("something to tell");
         let near = view::sight(Vec2::new(100.0, 500.0), Vec2::splat(4000.0), MAX_VIEW_HALF);
         let chat = GameEvent::Chat { from: PlayerId(5), text: "gg".into() };
         let (_, told) = events_of(feed.frame_for(Some(PlayerId(1)), Some(near), &[]));
@@ -184,7 +180,7 @@ mod tests {
             hit: None,
         };
         let events = vec![kill(30, 31), shot, GameEvent::Respawned { id: PlayerId(4) }];
-        let mut feed = Feed::new(events, &world, false).expect("something to tell");
+        let mut feed = Feed::new(&events, &world, false).expect("something to tell");
         let far = view::sight(Vec2::new(3500.0, 3500.0), Vec2::splat(4000.0), MAX_VIEW_HALF);
         let (beams, told) = events_of(feed.frame_for(Some(PlayerId(1)), Some(far), &[]));
         assert_eq!((beams.len(), told), (0, vec![kill(30, 31)]), "the whole feed, no beam");
@@ -194,6 +190,6 @@ mod tests {
         let drawn = Beam { shooter: PlayerId(2), from: None, ray };
         assert_eq!(beams, vec![drawn], "the beam on screen, from the ship it sees");
         let quiet = vec![GameEvent::Respawned { id: PlayerId(4) }];
-        assert!(Feed::new(quiet, &world, false).is_none(), "respawns alone tell nothing");
+        assert!(Feed::new(&quiet, &world, false).is_none(), "respawns alone tell nothing");
     }
 }

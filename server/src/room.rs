@@ -469,7 +469,7 @@ impl Room {
     fn publish_events(&mut self) {
         let events = std::mem::take(&mut self.events);
         let everyone_visible = self.config.view_radius <= 0.0 || self.config.full_snapshots;
-        let Some(mut feed) = Feed::new(events, &self.world, everyone_visible) else { return };
+        let Some(mut feed) = Feed::new(&events, &self.world, everyone_visible) else { return };
         let map_size = self.world.map.size();
         for (id, member, link) in self.members.connected() {
             let half = link.view().unwrap_or(MAX_VIEW_HALF);

@@ -6,10 +6,11 @@
 //! edge do not flicker in and out (each flicker would cost a full entity in the delta).
 //!
 //! The query is the hottest loop of the send path (every member, every send tick): cells hold
-//! positions beside indices, cells beyond the margin are skipped whole and the players of cells
-//! wholly inside the radius are taken without being measured, the chosen indices are gathered as bits (so they come out sorted
-//! without a sort), and while no one joins or leaves "seen before" is a bit test on the
-//! previous set's indices rather than a search of its ids ([`Seen`]).
+//! positions beside indices; cells beyond the margin are skipped whole and the players of
+//! cells wholly inside the radius are taken without being measured; the chosen indices are
+//! gathered as bits, so they come out sorted without a sort; and while no one joins or leaves,
+//! "seen before" is a bit test on the previous set's indices rather than a search of its ids
+//! ([`Seen`]).
 
 use glam::Vec2;
 
