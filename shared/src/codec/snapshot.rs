@@ -11,7 +11,7 @@
 //! one the serde path reads to the same value (tested on random deltas and on damaged bytes).
 
 use crate::ids::PlayerId;
-use crate::protocol::packing::{AIM, ALIVE, ALIVE_VALUE, DEATHS, HEALTH, POS, SCORE, VEL};
+use crate::protocol::packing::{AIM, ALIVE, ALIVE_VALUE, DEATHS, HEALTH, POS, SCORE, VEL, next_id};
 use crate::protocol::{DeltaBase, EntityUpdate, SnapshotDelta};
 use crate::tick::Tick;
 
@@ -44,15 +44,6 @@ pub(super) fn read(bytes: &[u8]) -> Option<SnapshotDelta> {
         updates.push(r.update(id)?);
     }
     r.bytes.is_empty().then_some(SnapshotDelta { base, pickups, removed, updates })
-}
-
-/// The first id as it is, then gaps of at least one that do not overflow.
-fn next_id(previous: Option<PlayerId>, gap: u32) -> Option<PlayerId> {
-    match previous {
-        None => Some(PlayerId(gap)),
-        Some(_) if gap == 0 => None,
-        Some(p) => p.0.checked_add(gap).map(PlayerId),
-    }
 }
 
 struct Reader<'a> {

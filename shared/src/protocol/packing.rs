@@ -49,7 +49,7 @@ fn gaps(ids: impl Iterator<Item = PlayerId>) -> impl Iterator<Item = Option<u32>
 }
 
 /// The inverse of [`gaps`] for one step; `None` when the list would not strictly increase.
-fn next_id(previous: Option<PlayerId>, gap: u32) -> Option<PlayerId> {
+pub(crate) fn next_id(previous: Option<PlayerId>, gap: u32) -> Option<PlayerId> {
     match previous {
         None => Some(PlayerId(gap)),
         Some(_) if gap == 0 => None,
