@@ -234,12 +234,17 @@ impl Writer {
             }
             // Encoding and compressing a chunk of a big room takes milliseconds, and the disk
             // may stall: on the blocking pool, one write at a time, in order.
-            let (back, result) = tokio::task::spawn_blocking(move || {
+            let done = tokio::task::spawn_blocking(move || {
                 let result = self.apply(write, &chunks);
                 ((self, chunks), result)
             })
-            .await
-            .expect("the replay writer does not panic");
+            .await;
+            let (back, result) = match done {
+                Ok(done) => done,
+                // The runtime is shutting down: the write in hand was not run, and no more will.
+                Err(err) if err.is_cancelled() => return,
+                Err(err) => std::panic::resume_unwind(err.into_panic()),
+            };
             (self, chunks) = back;
             if let Err(err) = result {
                 tracing::warn!("replays: {err:#}");

@@ -29,6 +29,7 @@ use crate::close::Close;
 use crate::config::ServerConfig;
 use crate::feed::Feed;
 use crate::link::Link;
+use crate::lobby::Pass;
 use crate::members::Members;
 use crate::metrics::{Metrics, TickHistogram, add};
 use crate::spectators::Spectators;
@@ -89,6 +90,9 @@ enum Control {
         name: String,
         resume: Option<ResumeToken>,
         player: Option<PlayerKey>,
+        /// The lobby's reservation for this seat, released by the room once it has counted
+        /// the seat (see `Room::apply_control`).
+        pass: Option<Pass>,
         reply: oneshot::Sender<Result<Joined, JoinError>>,
     },
     /// A spectator comes to watch.
@@ -104,15 +108,18 @@ enum Control {
 }
 
 impl RoomHandle {
+    /// Seats `name` (or resumes the seat of `resume`); `pass`, the lobby's reservation, is
+    /// released by the room as it counts the seat.
     pub(crate) async fn join(
         &self,
         name: String,
         resume: Option<ResumeToken>,
         player: Option<PlayerKey>,
+        pass: Option<Pass>,
     ) -> Result<Joined, JoinError> {
         let (reply, answer) = oneshot::channel();
         self.control
-            .send(Control::Join { name, resume, player, reply })
+            .send(Control::Join { name, resume, player, pass, reply })
             .await
             .map_err(|_| JoinError::Closed)?;
         answer.await.map_err(|_| JoinError::Closed)?
@@ -247,8 +254,15 @@ impl Room {
     fn apply_control(&mut self, control: &mut mpsc::Receiver<Control>) {
         while let Ok(message) = control.try_recv() {
             match message {
-                Control::Join { name, resume, player, reply } => {
+                Control::Join { name, resume, player, pass, reply } => {
                     let result = self.join(name, resume, player);
+                    // The lobby counts seated players plus live reservations: the seat is
+                    // counted before its reservation goes, never both for longer than this
+                    // (a session dropping the pass after the room's count was published
+                    // counted a whole batch of joins twice, refusing walk-ins to a room
+                    // with free seats).
+                    self.stats.players.store(self.members.len(), Ordering::Relaxed);
+                    drop(pass);
                     if let Err(Ok(joined)) = reply.send(result) {
                         // The session gave up waiting: let the seat go the unclean way.
                         self.leave(joined.link.player_id, &joined.link, false);

@@ -165,9 +165,8 @@ async fn admit(
             (room, pass, None)
         }
     };
-    let joined = room.join(name, hello.resume, caller.player).await;
+    let joined = room.join(name, hello.resume, caller.player, pass).await;
     // The room has answered: the seat is counted as taken (or free again) from here on.
-    drop(pass);
     drop(claim);
     match joined {
         Ok(joined) => Ok((room, joined)),

@@ -247,3 +247,28 @@ async fn a_walk_in_cannot_revive_a_closed_private_room_as_a_public_one() {
     );
     assert!(lobby.listing().is_empty());
 }
+
+/// When a walk-in's join is answered, the room counts its seat and its reservation is gone:
+/// a batch of joins is never counted twice (seated and reserved), which refused walk-ins to a
+/// room with free seats when sessions were slow to wake.
+#[tokio::test]
+async fn an_answered_join_is_counted_once() {
+    let lobby = lobby_with(|_| {}).await;
+    let mut seated = Vec::new();
+    for name in ["a", "b", "c"] {
+        let (room, pass) = lobby.admit("hall", None, false).expect("a free seat is offered");
+        assert!(pass.is_some(), "a walk-in holds a reservation while it joins");
+        seated.push(room.join(name.into(), None, None, pass).await.expect("seated"));
+        let directory = lobby.directory();
+        let entry = &directory.rooms["hall"];
+        assert_eq!(
+            (entry.seated(), entry.seats.len()),
+            (seated.len(), 0),
+            "seated and no longer reserved once the room has answered"
+        );
+    }
+    assert!(
+        matches!(lobby.admit("hall", None, false), Err(LobbyError::Full)),
+        "three seats, three players"
+    );
+}
