@@ -29,7 +29,6 @@ use crate::close::Close;
 use crate::config::ServerConfig;
 use crate::feed::Feed;
 use crate::link::Link;
-use crate::lobby::Pass;
 use crate::members::Members;
 use crate::metrics::{Metrics, TickHistogram, add};
 use crate::spectators::Spectators;
@@ -85,6 +84,10 @@ enum Seated {
     Watching,
 }
 
+/// A guard whose drop releases a seat's reservation (the lobby's `Pass`): the room only drops
+/// it, so it need not know the lobby.
+pub(crate) type Hold = Box<dyn Send>;
+
 enum Control {
     Join {
         name: String,
@@ -92,7 +95,7 @@ enum Control {
         player: Option<PlayerKey>,
         /// The lobby's reservation for this seat, released by the room once it has counted
         /// the seat (see `Room::apply_control`).
-        pass: Option<Pass>,
+        pass: Option<Hold>,
         reply: oneshot::Sender<Result<Joined, JoinError>>,
     },
     /// A spectator comes to watch.
@@ -109,13 +112,13 @@ enum Control {
 
 impl RoomHandle {
     /// Seats `name` (or resumes the seat of `resume`); `pass`, the lobby's reservation, is
-    /// released by the room as it counts the seat.
+    /// dropped by the room as it counts the seat.
     pub(crate) async fn join(
         &self,
         name: String,
         resume: Option<ResumeToken>,
         player: Option<PlayerKey>,
-        pass: Option<Pass>,
+        pass: Option<Hold>,
     ) -> Result<Joined, JoinError> {
         let (reply, answer) = oneshot::channel();
         self.control

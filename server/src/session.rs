@@ -27,7 +27,7 @@ use crate::liveness::Liveness;
 use crate::lobby::LobbyError;
 use crate::metrics::{DisconnectReason, Metrics, add};
 use crate::rate::{Limit, Limits, Verdict};
-use crate::room::{JoinError, Joined, RoomHandle, current_tick};
+use crate::room::{self, JoinError, Joined, RoomHandle, current_tick};
 use crate::state::AppState;
 use crate::upgrade::WsStream;
 
@@ -165,7 +165,9 @@ async fn admit(
             (room, pass, None)
         }
     };
-    let joined = room.join(name, hello.resume, caller.player, pass).await;
+    let joined = room
+        .join(name, hello.resume, caller.player, pass.map(|pass| Box::new(pass) as room::Hold))
+        .await;
     // The room has answered: the seat is counted as taken (or free again) from here on.
     drop(claim);
     match joined {

@@ -258,6 +258,7 @@ async fn an_answered_join_is_counted_once() {
     for name in ["a", "b", "c"] {
         let (room, pass) = lobby.admit("hall", None, false).expect("a free seat is offered");
         assert!(pass.is_some(), "a walk-in holds a reservation while it joins");
+        let pass = pass.map(|pass| Box::new(pass) as room::Hold);
         seated.push(room.join(name.into(), None, None, pass).await.expect("seated"));
         let directory = lobby.directory();
         let entry = &directory.rooms["hall"];
