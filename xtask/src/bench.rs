@@ -30,11 +30,30 @@ struct Options {
     only: Option<String>,
 }
 
-fn parse(args: &[String]) -> anyhow::Result<Options> {
+/// What `cargo xtask bench --help` prints.
+const USAGE: &str = "\
+usage: cargo xtask bench [--counts 100,250,500,1000] [--duration 20] [--full-at 200]
+                         [--only cluster|spectators|replays]
+
+  --counts N,N,...  players in the arena-default rows (one room, bots wandering and firing)
+  --duration S      seconds of play after the ramp (the bots join at N/5 a second)
+  --full-at N       players in the arena-full row (60 Hz, everyone sees everyone) and the
+                    full-world row (no interest management, no deltas)
+  --only ROW        just the cluster, spectators or replays row, with its baseline
+
+Release builds; the server runs on core 0 and the bots on core 1. The table goes to stdout,
+each row's JSON report to bench-results/.
+";
+
+/// The options, or `None` when help was asked for.
+fn parse(args: &[String]) -> anyhow::Result<Option<Options>> {
     let mut options =
         Options { counts: vec![100, 250, 500, 1000], duration: 20.0, full_at: 200, only: None };
     let mut args = args.iter();
     while let Some(flag) = args.next() {
+        if ["--help", "-h", "help"].contains(&flag.as_str()) {
+            return Ok(None);
+        }
         let value = args.next().with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--counts" => {
@@ -54,7 +73,7 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             ),
         }
     }
-    Ok(options)
+    Ok(Some(options))
 }
 
 struct Workload {
@@ -129,7 +148,10 @@ fn full_world() -> Workload {
 }
 
 pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
-    let options = parse(args)?;
+    let Some(options) = parse(args)? else {
+        print!("{USAGE}");
+        return Ok(());
+    };
     sh(Command::new("cargo").args([
         "build",
         "--release",

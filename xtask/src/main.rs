@@ -8,6 +8,7 @@
 //!                                       load benchmark: how many players one core holds,
 //!                                       and three processes sharing Redis
 //! cargo xtask setup                     only install the tools
+//! cargo xtask build-client              only build the page into dist/
 //! ```
 //!
 //! Each step that installs something first checks whether it is already there, so the second
@@ -24,6 +25,21 @@ mod tasks;
 mod tools;
 
 use anyhow::bail;
+
+/// What `cargo xtask help` prints.
+const USAGE: &str = "\
+usage: cargo xtask <task> [flags]
+
+  run [-- <server flags>]   install what is missing, build the client, start the server
+                            (`cargo xtask run -- --help` lists the server's flags)
+  test                      install what is missing, run every test
+  ci                        formatting and lint checks, then `test`
+  bench [flags]             load benchmark: how many players one core holds, several rooms,
+                            spectators, replays, and three processes sharing Redis
+                            (`cargo xtask bench --help` lists its flags)
+  setup                     only install the tools
+  build-client              only build the page into dist/
+";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,7 +60,7 @@ fn main() -> anyhow::Result<()> {
             tools::ensure_all(tools::Need::ClientBuild).and_then(|env| tasks::build_client(&env))
         }
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <run|test|ci|bench|setup|build-client> [-- server flags]");
+            print!("{USAGE}");
             Ok(())
         }
         other => bail!("unknown task `{other}`: try `cargo xtask help`"),
