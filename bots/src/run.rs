@@ -17,7 +17,7 @@ use crate::client::{BotClient, Incoming};
 use crate::refusal::{self, Refusal};
 use crate::scrape::{self, ServerFigures};
 use crate::spectator::{self, Watched};
-use crate::stats::{LatencyTracker, Report, TickSpread, spread2, spread3};
+use crate::stats::{LatencyTracker, Report, Spread2, TickSpread, spread2, spread3};
 
 /// One run's settings (the `bots` command's flags).
 #[derive(Clone, Debug)]
@@ -258,7 +258,6 @@ fn report(
     let mut joins: Vec<f32> = results.iter().flat_map(|r| r.joins_ms.iter().copied()).collect();
     let expected_snapshot_hz = results.iter().map(|r| r.expected_hz).fold(0.0, f64::max);
     let snapshots_per_client_per_s = per_client_per_s(results.iter().map(|r| r.snapshots).sum());
-    let scraped = config.scrape_server;
     Report {
         bots: config.count,
         behavior: format!("{:?}", config.behavior).to_lowercase(),
@@ -285,36 +284,28 @@ fn report(
         input_latency_ms: spread3(&mut latencies),
         join_ms: spread3(&mut joins),
         rtt_ms: spread2(&mut rtts),
-        server_tick_ms: if scraped {
-            TickSpread {
-                p50: scrape::tick_percentile_ms(before, after, 50.0),
-                p99: scrape::tick_percentile_ms(before, after, 99.0),
-                max: after.tick_max_seconds * 1000.0,
-            }
-        } else {
-            TickSpread::default()
+        // Without scraping both figures are empty: every server figure comes out 0.
+        server_tick_ms: TickSpread {
+            p50: scrape::tick_percentile_ms(before, after, 50.0),
+            p99: scrape::tick_percentile_ms(before, after, 99.0),
+            max: after.tick_max_seconds * 1000.0,
+        },
+        server_answer_ms: Spread2 {
+            p50: scrape::answer_percentile_ms(before, after, 50.0),
+            p99: scrape::answer_percentile_ms(before, after, 99.0),
         },
         server_room_tick_p99_ms: after
             .rooms
             .iter()
-            .filter(|_| scraped)
             .map(|(name, room)| {
                 let earlier = before.rooms.get(name).cloned().unwrap_or_default();
                 (name.clone(), scrape::tick_percentile_ms(&earlier, room, 99.0))
             })
             .collect(),
-        server_cpu_per_s: if scraped {
-            (after.cpu_seconds - before.cpu_seconds) / steady_secs
-        } else {
-            0.0
-        },
+        server_cpu_per_s: (after.cpu_seconds - before.cpu_seconds) / steady_secs,
         server_rss_mb: after.rss_bytes / (1024.0 * 1024.0),
         server_players: before.players,
-        server_tick_hz: if scraped {
-            (after.tick_count - before.tick_count) / steady_secs
-        } else {
-            0.0
-        },
+        server_tick_hz: (after.tick_count - before.tick_count) / steady_secs,
         bots_cpu_per_s: 0.0,
         storm_to_last_resume_ms: 0.0,
         // Filled in by `run` from the spectators' own figures.

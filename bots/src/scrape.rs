@@ -8,6 +8,10 @@ pub struct ServerFigures {
     pub tick_buckets: Vec<(f64, f64)>,
     pub tick_count: f64,
     pub tick_max_seconds: f64,
+    /// Cumulative buckets of the server's input answer times (from reading an input to writing
+    /// the snapshot that acknowledges it), and their count.
+    pub answer_buckets: Vec<(f64, f64)>,
+    pub answer_count: f64,
     pub cpu_seconds: f64,
     pub rss_bytes: f64,
     pub players: f64,
@@ -29,6 +33,10 @@ pub fn parse(text: &str) -> ServerFigures {
             figures.tick_buckets.push((bucket_bound(bound), value));
             continue;
         }
+        if let Some(bound) = name.strip_prefix("skirmish_input_answer_seconds_bucket{le=\"") {
+            figures.answer_buckets.push((bucket_bound(bound), value));
+            continue;
+        }
         if let Some(labels) =
             name.strip_prefix("skirmish_room_tick_duration_seconds_bucket{room=\"")
         {
@@ -45,6 +53,7 @@ pub fn parse(text: &str) -> ServerFigures {
         }
         match name {
             "skirmish_tick_duration_seconds_count" => figures.tick_count = value,
+            "skirmish_input_answer_seconds_count" => figures.answer_count = value,
             "skirmish_tick_duration_max_seconds" => figures.tick_max_seconds = value,
             "process_cpu_seconds_total" => figures.cpu_seconds = value,
             "process_resident_memory_bytes" => figures.rss_bytes = value,
@@ -66,14 +75,26 @@ fn bucket_bound(text: &str) -> f64 {
 /// Percentile `p` of tick durations between two scrapes, in ms, interpolated within a bucket.
 pub fn tick_percentile_ms(before: &ServerFigures, after: &ServerFigures, p: f64) -> f64 {
     let total = after.tick_count - before.tick_count;
+    percentile_ms(&before.tick_buckets, &after.tick_buckets, total, p)
+}
+
+/// Percentile `p` of the server's input answer times between two scrapes, in ms.
+pub fn answer_percentile_ms(before: &ServerFigures, after: &ServerFigures, p: f64) -> f64 {
+    let total = after.answer_count - before.answer_count;
+    percentile_ms(&before.answer_buckets, &after.answer_buckets, total, p)
+}
+
+/// Percentile `p` of the `total` samples that fell between two scrapes of a histogram's
+/// cumulative buckets, in ms, interpolated within a bucket.
+fn percentile_ms(before: &[(f64, f64)], after: &[(f64, f64)], total: f64, p: f64) -> f64 {
     if total <= 0.0 {
         return 0.0;
     }
     let target = total * p / 100.0;
     let mut lower_bound = 0.0;
     let mut lower_count = 0.0;
-    for (i, (bound, count)) in after.tick_buckets.iter().enumerate() {
-        let earlier = before.tick_buckets.get(i).map_or(0.0, |(_, c)| *c);
+    for (i, (bound, count)) in after.iter().enumerate() {
+        let earlier = before.get(i).map_or(0.0, |(_, c)| *c);
         let cumulative = count - earlier;
         if cumulative >= target {
             if bound.is_infinite() {
@@ -103,6 +124,11 @@ mod tests {
         skirmish_tick_duration_seconds_bucket{le=\"+Inf\"} 100\n\
         skirmish_tick_duration_seconds_count 100\n\
         skirmish_tick_duration_max_seconds 0.0035\n\
+        skirmish_input_answer_seconds_bucket{le=\"0.05\"} 40\n\
+        skirmish_input_answer_seconds_bucket{le=\"0.06\"} 90\n\
+        skirmish_input_answer_seconds_bucket{le=\"0.08\"} 100\n\
+        skirmish_input_answer_seconds_bucket{le=\"+Inf\"} 100\n\
+        skirmish_input_answer_seconds_count 100\n\
         skirmish_room_tick_duration_seconds_bucket{room=\"room-1\",le=\"0.001\"} 7\n\
         skirmish_room_tick_duration_seconds_bucket{room=\"room-1\",le=\"+Inf\"} 8\n\
         skirmish_room_tick_duration_seconds_count{room=\"room-1\"} 8\n\
@@ -136,6 +162,14 @@ mod tests {
             "p70 halfway into 1–2 ms"
         );
         assert!((tick_percentile_ms(&before, &after, 99.0) - 3.8).abs() < 1e-9, "p99 in 2–4 ms");
+        assert!(
+            (answer_percentile_ms(&before, &after, 65.0) - 55.0).abs() < 1e-9,
+            "answers: p65 halfway into 50–60 ms"
+        );
+        assert!(
+            (answer_percentile_ms(&before, &after, 95.0) - 70.0).abs() < 1e-9,
+            "answers: p95 halfway into 60–80 ms"
+        );
         assert_eq!(
             tick_percentile_ms(&after, &after, 99.0),
             0.0,

@@ -97,6 +97,10 @@ pub struct Report {
     pub join_ms: Spread3,
     pub rtt_ms: Spread2,
     pub server_tick_ms: TickSpread,
+    /// The server's own answer time (its `skirmish_input_answer_seconds`): from reading an
+    /// input to writing the first snapshot that acknowledges it. `input_latency_ms` adds the
+    /// network and the time the bots' own process takes to get to each message.
+    pub server_answer_ms: Spread2,
     /// Each room's tick p99 over the steady part, by room name.
     pub server_room_tick_p99_ms: std::collections::BTreeMap<String, f64>,
     pub server_cpu_per_s: f64,

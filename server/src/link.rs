@@ -7,7 +7,9 @@
 //! here can grow without limit, whatever the client does or fails to do.
 //!
 //! The session records the tick of each snapshot it actually wrote; the room encodes the next
-//! snapshot against that one, which the client is known to hold (the socket is reliable).
+//! snapshot against that one, which the client is known to hold (the socket is reliable). It
+//! also times its answers: from reading an input message to writing the first snapshot that
+//! acknowledges it (`skirmish_input_answer_seconds`).
 //!
 //! Both sides hold the locks only for a few pointer moves, never across an `.await`.
 
@@ -20,6 +22,7 @@ use shared::ids::PlayerId;
 use shared::protocol::{InputCmd, InputMsg, MapPoint, close};
 use shared::tick::Tick;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::close::Close;
@@ -61,6 +64,9 @@ pub(crate) struct Link {
 struct Inbound {
     inputs: VecDeque<InputCmd>,
     newest_seq: u32,
+    /// When each input message that brought a new command was read: its newest sequence
+    /// number and the time, oldest first (at most [`MAX_PENDING_INPUTS`]).
+    arrivals: VecDeque<(u32, Instant)>,
     pacer: Pacer,
     chat: VecDeque<String>,
 }
@@ -68,7 +74,15 @@ struct Inbound {
 #[derive(Default)]
 struct Outbound {
     frames: VecDeque<Bytes>,
-    snapshot: Option<(Tick, Bytes)>,
+    snapshot: Option<(Stamp, Bytes)>,
+}
+
+/// What a snapshot frame carries that the session must know once it is written: its tick (the
+/// client's next baseline) and the newest input it acknowledges (answered inputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) tick: Tick,
+    pub(crate) ack_input: u32,
 }
 
 impl Link {
@@ -77,6 +91,7 @@ impl Link {
         let inbound = Inbound {
             inputs: VecDeque::with_capacity(MAX_PENDING_INPUTS),
             newest_seq: 0,
+            arrivals: VecDeque::with_capacity(MAX_PENDING_INPUTS),
             pacer: Pacer::new(tick_hz),
             chat: VecDeque::new(),
         };
@@ -104,11 +119,13 @@ impl Link {
 
     // ---- session side ----
 
-    /// Buffers the commands of an input message that are newer than any seen before.
-    pub(crate) fn push_inputs(&self, message: &InputMsg) {
+    /// Buffers the commands of an input message read at `now` that are newer than any seen
+    /// before.
+    pub(crate) fn push_inputs(&self, message: &InputMsg, now: Instant) {
         self.client_ack.fetch_max(message.ack_tick.0, Ordering::Relaxed);
         self.input_messages.fetch_add(1, Ordering::Relaxed);
         let mut inbound = lock(&self.inbound);
+        let newest_before = inbound.newest_seq;
         for cmd in &message.inputs {
             if cmd.seq <= inbound.newest_seq {
                 continue; // A redundant copy of a command already buffered or applied.
@@ -119,6 +136,13 @@ impl Link {
                 add(&self.metrics.inputs_dropped, 1);
             }
             inbound.inputs.push_back(*cmd);
+        }
+        if inbound.newest_seq != newest_before {
+            if inbound.arrivals.len() == MAX_PENDING_INPUTS {
+                inbound.arrivals.pop_front();
+            }
+            let newest = inbound.newest_seq;
+            inbound.arrivals.push_back((newest, now));
         }
     }
 
@@ -134,9 +158,9 @@ impl Link {
     }
 
     /// Waits for the next frame to write: reliable frames first, then the newest snapshot (with
-    /// its tick) unless `snapshots` is false (flow control holds it in the slot). Cancel-safe:
+    /// its stamp) unless `snapshots` is false (flow control holds it in the slot). Cancel-safe:
     /// a frame is only taken when the future completes.
-    pub(crate) async fn next_frame(&self, snapshots: bool) -> (Bytes, Option<Tick>) {
+    pub(crate) async fn next_frame(&self, snapshots: bool) -> (Bytes, Option<Stamp>) {
         loop {
             if let Some(frame) = self.take_frame(snapshots) {
                 return frame;
@@ -146,11 +170,13 @@ impl Link {
     }
 
     /// The next frame to write if one is ready now (see [`Self::next_frame`]).
-    pub(crate) fn take_frame(&self, snapshots: bool) -> Option<(Bytes, Option<Tick>)> {
+    pub(crate) fn take_frame(&self, snapshots: bool) -> Option<(Bytes, Option<Stamp>)> {
         let mut outbound = lock(&self.outbound);
         match outbound.frames.pop_front() {
             Some(frame) => Some((frame, None)),
-            None if snapshots => outbound.snapshot.take().map(|(tick, frame)| (frame, Some(tick))),
+            None if snapshots => {
+                outbound.snapshot.take().map(|(stamp, frame)| (frame, Some(stamp)))
+            }
             None => None,
         }
     }
@@ -202,9 +228,18 @@ impl Link {
         now.0.saturating_sub(self.client_ack.load(Ordering::Relaxed))
     }
 
-    /// The session wrote the snapshot of `tick` to the socket.
-    pub(crate) fn mark_written(&self, tick: Tick) {
-        self.written_tick.store(tick.0, Ordering::Relaxed);
+    /// The session finished writing the snapshot `stamp` describes at `now`: the client's next
+    /// baseline, and the answer to every input it acknowledges that was not answered before.
+    pub(crate) fn mark_written(&self, stamp: Stamp, now: Instant) {
+        self.written_tick.store(stamp.tick.0, Ordering::Relaxed);
+        let mut inbound = lock(&self.inbound);
+        while let Some(&(seq, read_at)) = inbound.arrivals.front() {
+            if seq > stamp.ack_input {
+                break;
+            }
+            inbound.arrivals.pop_front();
+            self.metrics.observe_answer(now.saturating_duration_since(read_at));
+        }
     }
 
     /// Resolves when the room kicked this player; yields the reason.
@@ -242,8 +277,8 @@ impl Link {
     }
 
     /// Replaces any snapshot the socket has not taken yet.
-    pub(crate) fn publish_snapshot(&self, tick: Tick, frame: Bytes) {
-        if lock(&self.outbound).snapshot.replace((tick, frame)).is_some() {
+    pub(crate) fn publish_snapshot(&self, stamp: Stamp, frame: Bytes) {
+        if lock(&self.outbound).snapshot.replace((stamp, frame)).is_some() {
             add(&self.metrics.snapshots_replaced, 1);
         }
         self.wake_writer.notify_one();

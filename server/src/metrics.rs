@@ -55,19 +55,41 @@ impl DisconnectReason {
     }
 }
 
-/// Tick durations: all rooms together in [`Metrics`], and each room's own in its stats.
-#[derive(Default)]
-pub(crate) struct TickHistogram {
-    buckets: [AtomicU64; TICK_BUCKETS.len()],
+/// Upper bounds of the input-answer histogram buckets, in seconds: fine around the floor of a
+/// 60 Hz room sending at 20 Hz (about 67 ms: up to a tick's wait for the step, then up to a send
+/// interval's for the snapshot).
+const ANSWER_BUCKETS: [f64; 18] = [
+    0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.067, 0.075, 0.08, 0.09, 0.1, 0.125, 0.15, 0.2,
+    0.3, 0.5, 1.0,
+];
+
+/// Buckets a histogram may have at most.
+const MAX_BUCKETS: usize = 20;
+
+/// A Prometheus histogram of durations over fixed buckets, plus the longest seen.
+pub(crate) struct Histogram {
+    bounds: &'static [f64],
+    buckets: [AtomicU64; MAX_BUCKETS],
     count: AtomicU64,
     sum_ns: AtomicU64,
     max_ns: AtomicU64,
 }
 
-impl TickHistogram {
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Histogram {
+        assert!(bounds.len() <= MAX_BUCKETS, "at most {MAX_BUCKETS} buckets");
+        Histogram {
+            bounds,
+            buckets: Default::default(),
+            count: AtomicU64::new(0),
+            sum_ns: AtomicU64::new(0),
+            max_ns: AtomicU64::new(0),
+        }
+    }
+
     pub(crate) fn observe(&self, took: Duration) {
         let seconds = took.as_secs_f64();
-        if let Some(bucket) = TICK_BUCKETS.iter().position(|bound| seconds <= *bound) {
+        if let Some(bucket) = self.bounds.iter().position(|bound| seconds <= *bound) {
             add(&self.buckets[bucket], 1);
         }
         let nanos = took.as_nanos().min(u128::from(u64::MAX)) as u64;
@@ -80,7 +102,7 @@ impl TickHistogram {
     /// pairs, each followed by a comma) inside every sample's braces.
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let mut cumulative = 0;
-        for (bound, count) in TICK_BUCKETS.iter().zip(&self.buckets) {
+        for (bound, count) in self.bounds.iter().zip(&self.buckets) {
             cumulative += load(count);
             let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {cumulative}");
         }
@@ -93,9 +115,38 @@ impl TickHistogram {
     }
 }
 
+/// Tick durations: all rooms together in [`Metrics`], and each room's own in its stats.
+pub(crate) struct TickHistogram(Histogram);
+
+impl Default for TickHistogram {
+    fn default() -> TickHistogram {
+        TickHistogram(Histogram::new(&TICK_BUCKETS))
+    }
+}
+
+impl std::ops::Deref for TickHistogram {
+    type Target = Histogram;
+
+    fn deref(&self) -> &Histogram {
+        &self.0
+    }
+}
+
+/// How long the server takes to answer an input: from reading the message to writing the
+/// first snapshot that acknowledges it (the wait for the next tick and the next send tick, and
+/// the fan-out of a send tick's writes; neither the network nor the client).
+pub(crate) struct AnswerHistogram(Histogram);
+
+impl Default for AnswerHistogram {
+    fn default() -> AnswerHistogram {
+        AnswerHistogram(Histogram::new(&ANSWER_BUCKETS))
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Metrics {
     ticks: TickHistogram,
+    answers: AnswerHistogram,
     pub(crate) tick_overruns: AtomicU64,
     pub(crate) connections: AtomicU64,
     pub(crate) connections_total: AtomicU64,
@@ -123,6 +174,11 @@ impl Metrics {
         self.ticks.observe(took);
     }
 
+    /// An input was answered `took` after it arrived (see [`AnswerHistogram`]).
+    pub(crate) fn observe_answer(&self, took: Duration) {
+        self.answers.0.observe(took);
+    }
+
     pub(crate) fn disconnected(&self, reason: DisconnectReason) {
         let index = DisconnectReason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
         add(&self.disconnects[index], 1);
@@ -142,6 +198,8 @@ impl Metrics {
         for (name, _, ticks) in rooms {
             ticks.render(&mut out.0, ROOM_TICKS.0, &format!("room=\"{name}\","));
         }
+        out.head(ANSWERS.0, "histogram", ANSWERS.1);
+        self.answers.0.render(&mut out.0, ANSWERS.0, "");
         for (name, kind, help, value) in COUNTERS {
             out.one(name, kind, help, value(self));
         }
@@ -195,6 +253,10 @@ type Named = (&'static str, &'static str);
 const TICKS: Named = (
     "skirmish_tick_duration_seconds",
     "Time to run one room tick (step, encode, publish), all rooms.",
+);
+const ANSWERS: Named = (
+    "skirmish_input_answer_seconds",
+    "From reading an input to writing the first snapshot that acknowledges it.",
 );
 const ROOM_TICKS: Named =
     ("skirmish_room_tick_duration_seconds", "Time to run one tick, per room.");

@@ -28,7 +28,7 @@ use crate::career::Careers;
 use crate::close::Close;
 use crate::config::ServerConfig;
 use crate::feed::Feed;
-use crate::link::Link;
+use crate::link::{Link, Stamp};
 use crate::members::Members;
 use crate::metrics::{Metrics, TickHistogram, add};
 use crate::spectators::Spectators;
@@ -470,7 +470,7 @@ impl Room {
             let held = link.held_snapshot();
             let frame =
                 self.view.snapshot_frame(*id, &mut member.viewer, member.last_seq, pickups, held);
-            link.publish_snapshot(tick, Bytes::from(frame));
+            link.publish_snapshot(Stamp { tick, ack_input: member.last_seq }, Bytes::from(frame));
         }
         let map_size = self.world.map.size();
         for (_, spectator) in self.spectators.iter_mut() {
@@ -478,7 +478,7 @@ impl Room {
             let center = view::look_center(link.look(), map_size);
             let held = link.held_snapshot();
             let frame = self.view.snapshot_frame_at(center, &mut spectator.viewer, pickups, held);
-            link.publish_snapshot(tick, Bytes::from(frame));
+            link.publish_snapshot(Stamp { tick, ack_input: 0 }, Bytes::from(frame));
         }
     }
 

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use shared::codec::{decode_client, encode_server};
 use shared::protocol::{ClientMsg, Hello, PROTOCOL_VERSION, ServerMsg, close};
-use shared::tick::Tick;
 use shared::validate::{check_client_msg, check_room, check_ticket, sanitize_name};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, MissedTickBehavior, timeout};
@@ -22,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::close::Close;
 use crate::flow::FlowControl;
-use crate::link::Link;
+use crate::link::{Link, Stamp};
 use crate::liveness::Liveness;
 use crate::lobby::LobbyError;
 use crate::metrics::{DisconnectReason, Metrics, add};
@@ -393,7 +392,7 @@ fn handle_message(
         // A spectator has no ship: its commands are dropped (still rate limited).
         ClientMsg::Input(input) => {
             if admitted(&mut limits.inputs, now, metrics)? && !link.spectator {
-                link.push_inputs(&input);
+                link.push_inputs(&input, now);
             }
         }
         // A spectator's line goes to the room too, which passes it on only if it lets
@@ -446,7 +445,7 @@ fn admitted(limit: &mut Limit, now: Instant, metrics: &Metrics) -> Result<bool, 
 async fn write_batch(
     socket: &mut WsStream,
     link: &Link,
-    first: (Bytes, Option<Tick>),
+    first: (Bytes, Option<Stamp>),
     snapshots: bool,
     limit: Duration,
     metrics: &Metrics,
@@ -458,11 +457,11 @@ async fn write_batch(
         bytes += next.0.len();
         batch.push(next);
     }
-    let newest_snapshot = batch.iter().filter_map(|(_, tick)| *tick).max();
+    let newest_snapshot = batch.iter().filter_map(|(_, stamp)| *stamp).max_by_key(|s| s.tick);
     let messages = batch.into_iter().map(|(frame, _)| Message::Binary(frame)).collect();
     write_all(socket, messages, limit, metrics).await?;
-    if let Some(tick) = newest_snapshot {
-        link.mark_written(tick);
+    if let Some(stamp) = newest_snapshot {
+        link.mark_written(stamp, Instant::now());
     }
     Ok(())
 }

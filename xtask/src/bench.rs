@@ -365,13 +365,15 @@ type Verdict = (usize, String, String);
 /// The table itself; returns the arena-default rows' verdicts.
 fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
     println!(
-        "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "workload",
         "N",
         "delivery",
         "rx B/s/cl",
         "lat p50",
         "lat p99",
+        // The server's own part: from reading an input to writing its acknowledgement.
+        "srv ans99",
         "tick p99",
         "srv cpu",
         "rss MB",
@@ -390,13 +392,14 @@ fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
         let server_cpu = field(report, "server_cpu_per_s");
         let bots_cpu = field(report, "bots_cpu_per_s");
         println!(
-            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
+            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
             name,
             count,
             delivery * 100.0,
             field(report, "rx_bytes_per_client_per_s"),
             field(report, "input_latency_ms.p50"),
             p99,
+            field(report, "server_answer_ms.p99"),
             field(report, "server_tick_ms.p99"),
             server_cpu,
             rss,
