@@ -64,8 +64,10 @@ pub(crate) struct Link {
 struct Inbound {
     inputs: VecDeque<InputCmd>,
     newest_seq: u32,
-    /// When each input message that brought a new command was read: its newest sequence
-    /// number and the time, oldest first (at most [`MAX_PENDING_INPUTS`]).
+    /// When each input message that brought new commands was read: the first new one's
+    /// sequence number (the command that carries the player's input to the room first: a
+    /// client ticking slower than the room sends a tick's worth of copies) and the time, oldest
+    /// first (at most [`MAX_PENDING_INPUTS`]).
     arrivals: VecDeque<(u32, Instant)>,
     pacer: Pacer,
     chat: VecDeque<String>,
@@ -125,24 +127,24 @@ impl Link {
         self.client_ack.fetch_max(message.ack_tick.0, Ordering::Relaxed);
         self.input_messages.fetch_add(1, Ordering::Relaxed);
         let mut inbound = lock(&self.inbound);
-        let newest_before = inbound.newest_seq;
+        let mut first_new = None;
         for cmd in &message.inputs {
             if cmd.seq <= inbound.newest_seq {
                 continue; // A redundant copy of a command already buffered or applied.
             }
             inbound.newest_seq = cmd.seq;
+            first_new.get_or_insert(cmd.seq);
             if inbound.inputs.len() == MAX_PENDING_INPUTS {
                 inbound.inputs.pop_front();
                 add(&self.metrics.inputs_dropped, 1);
             }
             inbound.inputs.push_back(*cmd);
         }
-        if inbound.newest_seq != newest_before {
+        if let Some(seq) = first_new {
             if inbound.arrivals.len() == MAX_PENDING_INPUTS {
                 inbound.arrivals.pop_front();
             }
-            let newest = inbound.newest_seq;
-            inbound.arrivals.push_back((newest, now));
+            inbound.arrivals.push_back((seq, now));
         }
     }
 

@@ -114,8 +114,9 @@ fn acknowledgement_lag_shows_a_client_that_stopped_reading() {
     assert_eq!(link.ack_lag(Tick(400)), 302, "and while flow control holds them back");
 }
 
-/// Each input message that brought a new command is answered once, by the first snapshot
-/// written that acknowledges it, and timed from its reading to that write.
+/// Each input message that brought new commands is answered once, by the first snapshot
+/// written that acknowledges its first new command (as the bots time it), and timed from its
+/// reading to that write.
 #[test]
 fn inputs_are_answered_by_the_first_snapshot_that_acknowledges_them() {
     let metrics = Arc::new(Metrics::default());
@@ -141,4 +142,8 @@ fn inputs_are_answered_by_the_first_snapshot_that_acknowledges_them() {
     assert_eq!(answered(&metrics), (1, 2, 2), "the second, 30 ms after it was read");
     link.mark_written(Stamp { tick: Tick(8), ack_input: 3 }, start + Duration::from_millis(90));
     assert_eq!(answered(&metrics), (1, 2, 2), "answered inputs are not answered again");
+    // A client ticking at a third of the room's rate: three commands a message.
+    link.push_inputs(&inputs(&[2, 3, 4, 5, 6]), start + Duration::from_millis(100));
+    link.mark_written(Stamp { tick: Tick(9), ack_input: 4 }, start + Duration::from_millis(125));
+    assert_eq!(answered(&metrics), (2, 3, 3), "answered once its first new command is applied");
 }
