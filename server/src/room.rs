@@ -7,6 +7,7 @@
 //! around their camera instead of a ship; they are never in the world, the roster or the
 //! events, and a closing room closes their connections.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -166,11 +167,13 @@ pub(crate) fn spawn(
     let (control, control_rx) = mpsc::channel(256);
     let stats = Arc::new(RoomStats::default());
     let room = Room {
-        view: ViewBuilder::new(map.size(), config.view_radius, config.full_snapshots),
+        view: ViewBuilder::new(map.size(), config.view_radius, config.full_snapshots)
+            .with_stride(config.ticks_per_send()),
         world: World::new(map, config.tick_hz),
         members: Members::default(),
         spectators: Spectators::new(config.max_spectators),
         events: Vec::new(),
+        recent_events: VecDeque::new(),
         inputs: TickInputs::new(),
         stats: stats.clone(),
         metrics,
@@ -194,8 +197,11 @@ struct Room {
     world: World,
     members: Members,
     spectators: Spectators,
-    /// Events since the last send tick, sent reliably with the next snapshot.
+    /// This tick's events so far.
     events: Vec<GameEvent>,
+    /// The events of the last send interval's ticks, oldest first: a member is sent those of
+    /// the ticks since its last snapshot, reliably, just before the next.
+    recent_events: VecDeque<Vec<GameEvent>>,
     /// This tick's commands (kept to reuse the allocation).
     inputs: TickInputs,
     view: ViewBuilder,
@@ -450,30 +456,44 @@ impl Room {
         }
     }
 
-    /// On send ticks only: the events since the last send tick, the scoreboard (the first
-    /// send tick of each second) and every member's snapshot, so a member's socket gets one
-    /// write per send tick however fast the simulation ticks.
+    /// Every tick, to the share of members whose turn it is (ids modulo the ticks per send:
+    /// each member is sent every send interval, and a tick's writes are a share of the room's,
+    /// so answers are not held behind the whole room's fan-out): the events of the ticks since
+    /// their last snapshot, the scoreboard (their first turn of each second) and their
+    /// snapshot, so a member's socket gets one write per send interval however fast the
+    /// simulation ticks.
     fn publish(&mut self) {
         let tick = self.world.tick;
         let every = self.config.ticks_per_send();
-        if !tick.0.is_multiple_of(every) {
-            return;
+        let share = tick.0 % every;
+        let events = std::mem::take(&mut self.events);
+        if self.recent_events.len() >= every as usize
+            && let Some(mut oldest) = self.recent_events.pop_front()
+        {
+            oldest.clear();
+            self.events = oldest;
         }
-        self.publish_events();
+        self.recent_events.push_back(events);
+        self.publish_events(share);
         if tick.0 % u32::from(self.config.tick_hz) < every {
-            self.publish_scoreboard();
+            self.publish_scoreboard(share);
         }
         self.view.prepare(&self.world);
         let pickups = self.world.pickup_bits();
         for (id, member) in self.members.iter_mut() {
-            let Some(link) = &member.link else { continue };
+            let Some(link) = member.link.as_ref().filter(|_| id.0 % every == share) else {
+                continue;
+            };
             let held = link.held_snapshot();
             let frame =
                 self.view.snapshot_frame(*id, &mut member.viewer, member.last_seq, pickups, held);
             link.publish_snapshot(Stamp { tick, ack_input: member.last_seq }, Bytes::from(frame));
         }
         let map_size = self.world.map.size();
-        for (_, spectator) in self.spectators.iter_mut() {
+        for (id, spectator) in self.spectators.iter_mut() {
+            if id.0 % every != share {
+                continue;
+            }
             let link = &spectator.link;
             let center = view::look_center(link.look(), map_size);
             let held = link.held_snapshot();
@@ -482,20 +502,35 @@ impl Room {
         }
     }
 
-    /// The events since the last send tick, one message per member at most (see `feed`).
-    fn publish_events(&mut self) {
-        let events = std::mem::take(&mut self.events);
+    /// The events of the last send interval to the members and spectators of `share`, one
+    /// message each at most (see `feed`).
+    fn publish_events(&self, share: u32) {
+        let every = self.config.ticks_per_send();
+        let joined: Vec<GameEvent>;
+        let events = match self.recent_events.as_slices() {
+            ([one], []) | ([], [one]) => one.as_slice(),
+            _ => {
+                joined = self.recent_events.iter().flatten().cloned().collect();
+                &joined
+            }
+        };
         let everyone_visible = self.config.view_radius <= 0.0 || self.config.full_snapshots;
-        let Some(mut feed) = Feed::new(&events, &self.world, everyone_visible) else { return };
+        let Some(mut feed) = Feed::new(events, &self.world, everyone_visible) else { return };
         let map_size = self.world.map.size();
         for (id, member, link) in self.members.connected() {
+            if id.0 % every != share {
+                continue;
+            }
             let half = link.view().unwrap_or(MAX_VIEW_HALF);
             let sight = self.world.players.get(id).map(|me| view::sight(me.pos, map_size, half));
             if let Some(frame) = feed.frame_for(Some(*id), sight, member.viewer.visible()) {
                 link.send_reliable(frame);
             }
         }
-        for (_, spectator) in self.spectators.iter() {
+        for (id, spectator) in self.spectators.iter() {
+            if id.0 % every != share {
+                continue;
+            }
             let link = &spectator.link;
             let center = view::look_center(link.look(), map_size);
             let sight = view::sight(center, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
@@ -505,16 +540,23 @@ impl Room {
         }
     }
 
-    fn publish_scoreboard(&self) {
+    /// The scoreboard to the members and spectators of `share`.
+    fn publish_scoreboard(&self, share: u32) {
+        let every = self.config.ticks_per_send();
         let ranking = view::ranking(&self.world);
         for (rank, entry) in ranking.iter().enumerate() {
+            if entry.id.0 % every != share {
+                continue;
+            }
             if let Some(link) = self.members.get(&entry.id).and_then(|m| m.link.as_ref()) {
                 link.send_reliable(Bytes::from(view::scoreboard_frame(&ranking, rank)));
             }
         }
-        if self.spectators.len() > 0 {
+        let mut watching = self.spectators.iter().filter(|(id, _)| id.0 % every == share);
+        if let Some((_, first)) = watching.next() {
             let frame = Bytes::from(view::spectator_scoreboard_frame(&ranking));
-            for (_, spectator) in self.spectators.iter() {
+            first.link.send_reliable(frame.clone());
+            for (_, spectator) in watching {
                 spectator.link.send_reliable(frame.clone());
             }
         }

@@ -3,11 +3,14 @@
 //! body per baseline when everyone sees everyone); which part of the map its screen shows, for
 //! the beams and kills it is sent; and the scoreboard summary.
 //!
-//! Shared work happens once per send tick in [`ViewBuilder::prepare`]: the room's player states
-//! are kept as one sample in a short room-wide history (so a member's baseline is just the tick
-//! and ids it was sent, never a copy of states), the spatial grid is filled, and each player's
-//! change since the previous sample is worked out once; for every member holding that sample
-//! (nearly all of them, nearly always) those changes *are* its delta entries. Per member
+//! Shared work happens once per sending tick in [`ViewBuilder::prepare`]: the room's player
+//! states are kept as one sample in a short room-wide history (so a member's baseline is just
+//! the tick and ids it was sent, never a copy of states), the spatial grid is filled, and each
+//! player's change since the sample the members sent now were last sent is worked out once;
+//! for every member holding that sample (nearly all of them, nearly always) those changes *are*
+//! its delta entries. A room that ticks faster than it sends may spread its members over the
+//! ticks between two sends ([`ViewBuilder::with_stride`]): each tick sends to one share of them,
+//! against the sample one send interval back. Per member
 //! remain the visible-set query, a merge of two id lists and the encoding, all proportional to
 //! what that member sees rather than to the room.
 //!
@@ -99,16 +102,20 @@ pub struct ViewBuilder {
     /// Every player's (id, position), in id order; indices match the grid's and the newest
     /// sample's.
     positions: Vec<(PlayerId, Vec2)>,
-    /// The last [`ROOM_HISTORY`] samples, oldest first.
+    /// The last [`ROOM_HISTORY`] send intervals' samples, oldest first.
     samples: VecDeque<Sample>,
-    /// Per player of the newest sample, its change since the previous sample: the whole delta
-    /// entry of every member whose baseline is the previous sample, computed once.
+    /// Per player of the newest sample, its change since the sample `stride` back: the whole
+    /// delta entry of every member whose baseline is that sample, computed once.
     steps: Vec<Change>,
     /// Without interest management, every member holding the whole sample of one baseline tick
     /// (or none: a keyframe) gets the same delta body: encoded once per send tick, by baseline.
     bodies: Vec<(Option<Tick>, Vec<u8>)>,
     /// The roster number of the next sample whose players differ from the one before.
     next_roster: u64,
+    /// Samples between a member's two snapshots (1: every member on every prepared tick).
+    stride: usize,
+    /// The tick of the sample the steps are taken from (`stride` samples back).
+    steps_from: Option<Tick>,
     /// The visible set being built, as bits of its indices (with a radius only).
     visible_bits: Vec<u64>,
 }
@@ -133,15 +140,32 @@ impl ViewBuilder {
             bodies: Vec::new(),
             next_roster: 0,
             visible_bits: Vec::new(),
+            stride: 1,
+            steps_from: None,
         }
     }
 
+    /// For a room that prepares every tick and sends to each member every `stride` ticks, a
+    /// share of them each tick: the shared steps are taken against the sample `stride` back
+    /// (the one those members hold) and the history keeps as much time as unstaggered.
+    pub fn with_stride(mut self, stride: u32) -> ViewBuilder {
+        self.stride = stride.max(1) as usize;
+        self.samples = VecDeque::with_capacity(self.history());
+        self
+    }
+
+    /// Samples kept: [`ROOM_HISTORY`] send intervals.
+    fn history(&self) -> usize {
+        ROOM_HISTORY * self.stride
+    }
+
     /// Records the world's players as the sample of this tick, fills the grid and works out
-    /// each player's change since the previous sample; once per send tick.
+    /// each player's change since the sample `stride` back; once per tick that sends.
     pub fn prepare(&mut self, world: &World) {
-        let mut states = match self.samples.len() {
-            ROOM_HISTORY => self.samples.pop_front().map(|f| f.states).unwrap_or_default(),
-            _ => Vec::new(),
+        let mut states = if self.samples.len() >= self.history() {
+            self.samples.pop_front().map(|f| f.states).unwrap_or_default()
+        } else {
+            Vec::new()
         };
         states.clear();
         states.extend(world.players.values().map(Player::snap));
@@ -155,13 +179,15 @@ impl ViewBuilder {
         }
         self.steps.clear();
         self.bodies.clear();
-        let previous = self.samples.back();
-        let dt = previous.map_or(0, |p| world.tick.0.wrapping_sub(p.tick.0) as i32);
-        let mut before = Cursor::new(previous.map_or(&[][..], |p| &p.states[..]));
+        let from = self.samples.len().checked_sub(self.stride).map(|i| &self.samples[i]);
+        self.steps_from = from.map(|f| f.tick);
+        let dt = from.map_or(0, |f| world.tick.0.wrapping_sub(f.tick.0) as i32);
+        let mut before = Cursor::new(from.map_or(&[][..], |f| &f.states[..]));
         self.steps.extend(states.iter().map(|now| match before.seek(now.id) {
             None => Change::New,
             Some(base) => delta::changes(base, dt, now).map_or(Change::Same, Change::Changed),
         }));
+        let previous = self.samples.back();
         let same_players = previous.is_some_and(|p| {
             p.states.len() == states.len()
                 && p.states.iter().zip(&states).all(|(a, b)| a.id == b.id)
@@ -301,12 +327,11 @@ impl ViewBuilder {
     /// sent (none: a keyframe).
     fn changes(&self, baseline: Option<(&Sent, &Sample)>) -> (Vec<PlayerId>, Vec<EntityUpdate>) {
         let current = self.samples.back().expect("a frame is prepared");
-        let previous_tick = self.samples.len().checked_sub(2).map(|i| self.samples[i].tick);
         let base_ids = baseline.map_or(&[][..], |(sent, _)| &sent.ids[..]);
         let base_states = baseline.map_or(&[][..], |(_, frame)| &frame.states[..]);
         let base_tick = baseline.map(|(sent, _)| sent.tick);
-        // The common case: the member holds the previous sample, and the shared steps apply.
-        let shared_steps = base_tick.is_some() && base_tick == previous_tick;
+        // The common case: the member holds the sample the steps are from, and they apply.
+        let shared_steps = base_tick.is_some() && base_tick == self.steps_from;
         // Commonest of all: it also sees the same players as then (same roster, same bits):
         // nothing removed or entering, and its updates are the shared steps of what it sees.
         let same_players = baseline.is_some_and(|(sent, _)| {

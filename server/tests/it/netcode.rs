@@ -6,7 +6,7 @@ use glam::Vec2;
 use tokio::time::Instant;
 
 use bots::client::{BotClient, Incoming};
-use shared::protocol::{InputCmd, ServerMsg, buttons};
+use shared::protocol::{ClientMsg, GameEvent, InputCmd, ServerMsg, buttons};
 
 use crate::conditioner::{Conditioner, Outage};
 use crate::harness::{TestServer, WAIT, metric, repo_root, test_config};
@@ -338,4 +338,52 @@ async fn a_stalled_link_gets_the_newest_snapshot_not_a_backlog() {
             run.prediction_error
         );
     }
+}
+
+/// Snapshots and events a client receives within `listen`: the snapshots' ticks and the chat
+/// lines.
+async fn listen(client: &mut BotClient, listen: Duration) -> (Vec<u32>, Vec<String>) {
+    let end = Instant::now() + listen;
+    let (mut ticks, mut lines) = (Vec::new(), Vec::new());
+    while let Ok(Ok(incoming)) = tokio::time::timeout_at(end, client.recv()).await {
+        match incoming {
+            Incoming::Snapshot(snapshot) => ticks.push(snapshot.tick.0),
+            Incoming::Message(ServerMsg::Events { events, .. }) => {
+                lines.extend(events.into_iter().filter_map(|event| match event {
+                    GameEvent::Chat { text, .. } => Some(text),
+                    _ => None,
+                }));
+            }
+            _ => {}
+        }
+    }
+    (ticks, lines)
+}
+
+/// A room that ticks three times per send gives each tick's snapshots to a third of its
+/// members (ids modulo 3), so a send's writes are spread over the ticks: every member still
+/// gets one snapshot every third tick, and every event once.
+#[tokio::test]
+async fn a_room_ticking_faster_than_it_sends_sends_its_members_in_turn() {
+    let mut config = test_config();
+    config.tick_hz = 30;
+    config.send_hz = Some(10);
+    let server = TestServer::start_with(config).await;
+    let mut ada = server.join("Ada").await;
+    let mut bob = server.join("Bob").await;
+    for text in ["one", "two"] {
+        ada.send(&ClientMsg::Chat { text: text.into() }).await.expect("Ada chats");
+    }
+    let mut turns = Vec::new();
+    for client in [&mut ada, &mut bob] {
+        let id = client.welcome.player_id.0;
+        let (ticks, lines) = listen(client, Duration::from_millis(1500)).await;
+        assert!(ticks.len() >= 8, "about ten snapshots a second (15 here): {ticks:?}");
+        assert!(ticks.iter().all(|t| t % 3 == id % 3), "player {id} on its turn: {ticks:?}");
+        assert!(ticks.windows(2).all(|w| w[0] < w[1]), "player {id}: in order: {ticks:?}");
+        assert_eq!(lines, ["one", "two"], "player {id}: each line once, in order");
+        turns.push(id % 3);
+    }
+    assert_ne!(turns[0], turns[1], "Ada and Bob are sent on different ticks");
+    server.shutdown().await.expect("clean shutdown");
 }

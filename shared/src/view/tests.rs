@@ -17,11 +17,16 @@ struct Room {
 
 impl Room {
     fn new(radius: f32) -> Room {
+        Room::staggered(radius, 1)
+    }
+
+    /// A room sending to each member every `stride` ticks, a share of them each tick.
+    fn staggered(radius: f32, stride: u32) -> Room {
         let map = Map::from_json(include_str!("../../../assets/maps/open.json")).expect("map");
         let mut world = World::new(map.clone(), 30);
         world.tick = Tick(1_000_000);
         let mut room = Room {
-            view: ViewBuilder::new(map.size(), radius, false),
+            view: ViewBuilder::new(map.size(), radius, false).with_stride(stride),
             world,
             rng: 0x2545_f491,
             headings: vec![(0, 0); PLAYERS as usize],
@@ -98,21 +103,30 @@ impl Delivery {
 /// Runs 300 ticks; every delivered frame must decode to exactly the member's view and equal
 /// the reference encoder's output against the same baseline. Returns (frames, keyframes).
 fn members_decode_their_views(radius: f32, delivery: Delivery) -> (u32, u32) {
-    members_decode_their_views_each(radius, [delivery; 3])
+    members_decode_their_views_each(radius, [delivery; 3], 1)
 }
 
-/// [`members_decode_their_views`] with a delivery pattern per member.
-fn members_decode_their_views_each(radius: f32, deliveries: [Delivery; 3]) -> (u32, u32) {
-    let mut room = Room::new(radius);
+/// [`members_decode_their_views`] with a delivery pattern per member, each member sent a frame
+/// every `stride` ticks (on the ticks its id falls on).
+fn members_decode_their_views_each(
+    radius: f32,
+    deliveries: [Delivery; 3],
+    stride: u32,
+) -> (u32, u32) {
+    let mut room = Room::staggered(radius, stride);
     let members = [PlayerId(1), PlayerId(17), PlayerId(40)];
     let mut viewers: Vec<Viewer> = members.iter().map(|_| Viewer::default()).collect();
     let mut decoders: Vec<Decoder> = members.iter().map(|_| Decoder::default()).collect();
     let mut held: Vec<Option<Snapshot>> = vec![None; members.len()];
     let (mut frames, mut keyframes) = (0, 0);
-    for t in 0..300 {
+    for t in 0..300 * stride {
         room.step();
         for (m, id) in members.iter().enumerate() {
-            let delivery = deliveries[m];
+            if (t + id.0) % stride != 0 {
+                continue;
+            }
+            // The member's own frames are what its link delivers or not.
+            let (delivery, nth) = (deliveries[m], t / stride);
             let ack = t * 2;
             let bytes = room.view.snapshot_frame(
                 *id,
@@ -121,7 +135,7 @@ fn members_decode_their_views_each(radius: f32, deliveries: [Delivery; 3]) -> (u
                 0,
                 held[m].as_ref().map(|s| s.tick),
             );
-            if !delivery.delivers(t) {
+            if !delivery.delivers(nth) {
                 continue;
             }
             let Ok(ServerMsg::Snapshot(delta)) = decode_server(&bytes) else {
@@ -168,8 +182,23 @@ fn without_a_radius_members_with_any_baseline_decode_their_views() {
     let (frames, keyframes) = members_decode_their_views_each(
         0.0,
         [Delivery::Every, Delivery::DropEveryThird, Delivery::LongStall],
+        1,
     );
     assert_eq!((frames, keyframes), (300 + 200 + 220, 4), "one keyframe each, one after the stall");
+}
+
+#[test]
+fn members_sent_in_turn_decode_their_views() {
+    // A room ticking three times per send gives each tick's snapshots to a third of its
+    // members; members 1, 17 and 40 fall on three different ticks.
+    let every = [Delivery::Every; 3];
+    assert_eq!(members_decode_their_views_each(700.0, every, 3), (900, 3), "deltas after one key");
+    let mixed = [Delivery::Every, Delivery::DropEveryThird, Delivery::LongStall];
+    let expected = (300 + 200 + 220, 4);
+    let staggered = members_decode_their_views_each(700.0, mixed, 3);
+    assert_eq!(staggered, expected, "a dropped frame costs nothing, a long stall a keyframe");
+    let shared = members_decode_their_views_each(0.0, mixed, 3);
+    assert_eq!(shared, expected, "the same with bodies shared by baseline");
 }
 
 #[test]
