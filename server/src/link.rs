@@ -14,16 +14,16 @@
 //! Both sides hold the locks only for a few pointer moves, never across an `.await`.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use shared::ids::PlayerId;
 use shared::protocol::{InputCmd, InputMsg, MapPoint, close};
 use shared::tick::Tick;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::close::Close;
 use crate::metrics::{Metrics, add};
@@ -44,7 +44,11 @@ pub(crate) struct Link {
     inbound: Mutex<Inbound>,
     outbound: Mutex<Outbound>,
     wake_writer: Notify,
-    kicked: CancellationToken,
+    /// Set once the room kicked this player (reason in `kick_reason`); the session's waker is
+    /// in `kick_waker`. Checking costs an atomic load per wake-up of the session, where a
+    /// `CancellationToken` takes a lock (1.8 % of the server at 800 players for two of them).
+    kicked: AtomicBool,
+    kick_waker: AtomicWaker,
     kick_reason: Mutex<Option<Close>>,
     /// The tick of the last snapshot written to the socket (0: none yet).
     written_tick: AtomicU32,
@@ -103,7 +107,8 @@ impl Link {
             inbound: Mutex::new(inbound),
             outbound: Mutex::default(),
             wake_writer: Notify::new(),
-            kicked: CancellationToken::new(),
+            kicked: AtomicBool::new(false),
+            kick_waker: AtomicWaker::new(),
             kick_reason: Mutex::new(None),
             written_tick: AtomicU32::new(0),
             client_ack: AtomicU32::new(0),
@@ -245,8 +250,16 @@ impl Link {
     }
 
     /// Resolves when the room kicked this player; yields the reason.
+    /// Only one task (the session) may wait on it.
     pub(crate) async fn kicked(&self) -> Close {
-        self.kicked.cancelled().await;
+        std::future::poll_fn(|cx| {
+            if self.is_kicked() {
+                return std::task::Poll::Ready(());
+            }
+            self.kick_waker.register(cx.waker());
+            if self.is_kicked() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        })
+        .await;
         lock(&self.kick_reason).clone().unwrap_or_else(|| Close::new(close::POLICY, "removed"))
     }
 
@@ -301,7 +314,13 @@ impl Link {
 
     pub(crate) fn kick(&self, reason: Close) {
         lock(&self.kick_reason).get_or_insert(reason);
-        self.kicked.cancel();
+        self.kicked.store(true, Ordering::Release);
+        self.kick_waker.wake();
+    }
+
+    /// Whether the room kicked this player.
+    pub(crate) fn is_kicked(&self) -> bool {
+        self.kicked.load(Ordering::Acquire)
     }
 }
 

@@ -236,8 +236,11 @@ impl Room {
             self.metrics.observe_tick(took);
             self.stats.ticks.observe(took);
         }
-        // Closing (shutdown, or idle): spectators are told (players are gone or told by the
-        // shutdown), every seat's match ends here, and the replay.
+        // Closing (shutdown, or idle): players still connected and spectators are told, every
+        // seat's match ends here, and the replay.
+        for (_, _, link) in self.members.connected() {
+            link.kick(Close::restart());
+        }
         let watching = self.spectators.close_all(&Close::new(close::RESTART, "the room closed"));
         self.metrics.spectators.fetch_sub(watching as u64, Ordering::Relaxed);
         for record in self.careers.all_left(self.world.tick, self.config.tick_hz, unix_now()) {

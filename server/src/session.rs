@@ -270,7 +270,7 @@ struct Play<'a> {
 
 /// The main loop: reads into the link, writes out of it, pings, until something ends it. Each
 /// wake-up is one of these, in this order of priority:
-/// 1. the server shuts down (1012), or the room kicked this player;
+/// 1. the room kicked this player (with 1012 when the server shuts down);
 /// 2. a message from the client (`Play::on_read`);
 /// 3. frames to write: reliable ones, then the newest snapshot unless flow control holds it
 ///    (`write_batch`);
@@ -297,16 +297,15 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
         flow: FlowControl::new(config.snapshot_window_ticks(), config.tick_hz, now),
         liveness: Liveness::new(config.idle_timeout(), config.tick_hz, now),
     };
-    // Made once, not on every wake-up: each of these registers with its token when created.
-    let restart = app.cancel.cancelled();
+    // Made once, not on every wake-up. A shutdown reaches the session through its room, which
+    // kicks every member with 1012 as it stops (one cheap flag per wake-up instead of a lock).
     let kicked = link.kicked();
-    tokio::pin!(restart, kicked);
+    tokio::pin!(kicked);
     loop {
         // A congested link's snapshots wait in the latest-wins slot until its acks catch up.
         let snapshots = !state.congested(Instant::now());
         let step = tokio::select! {
             biased;
-            () = &mut restart => Err(Ending::Close(Close::restart())),
             reason = &mut kicked => Err(Ending::Close(reason)),
             read = socket.next() => state.on_read(read),
             first = link.next_frame(snapshots) => {
