@@ -250,13 +250,15 @@ impl Link {
     }
 
     /// Resolves when the room kicked this player; yields the reason.
-    /// Only one task (the session) may wait on it.
+    /// Only one task (the session) may wait on it, and the future must stay with that task: its
+    /// waker is registered on the first poll only (later polls are one atomic load).
     pub(crate) async fn kicked(&self) -> Close {
+        let mut registered = false;
         std::future::poll_fn(|cx| {
-            if self.is_kicked() {
-                return std::task::Poll::Ready(());
+            if !registered {
+                self.kick_waker.register(cx.waker());
+                registered = true;
             }
-            self.kick_waker.register(cx.waker());
             if self.is_kicked() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
         })
         .await;
