@@ -19,6 +19,7 @@
 //! beams around that point, and their scoreboard ranks no one as "you".
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::codec::{encode_server, encode_snapshot_body, encode_snapshot_frame};
 use crate::delta::{self, Cursor, HISTORY};
@@ -44,12 +45,14 @@ const ROOM_HISTORY: usize = 2 * HISTORY;
 #[derive(Default)]
 pub struct Viewer {
     sent: VecDeque<Sent>,
+    /// The lists of a snapshot that can no longer be a baseline, kept for the next one.
+    spare: Option<(Vec<PlayerId>, Vec<u64>)>,
 }
 
 impl Viewer {
     /// The players in the newest snapshot built for this member, by id.
     pub fn visible(&self) -> &[PlayerId] {
-        self.sent.back().map_or(&[], |sent| &sent.ids)
+        self.sent.back().map_or(&[], |sent| &*sent.ids)
     }
 
     /// The newest snapshot's players for the visible-set query: as bits of sample indices
@@ -68,9 +71,28 @@ impl Viewer {
 struct Sent {
     tick: Tick,
     ack_input: u32,
-    ids: Vec<PlayerId>,
+    ids: SentIds,
     roster: u64,
     bits: Vec<u64>,
+}
+
+/// The ids of a snapshot sent: the member's own list, or, when it was sent the whole sample
+/// (everyone sees everyone), the sample's list, shared by every member sent it (one list per
+/// sample instead of a copy per member: 800 ids each at 800 players).
+enum SentIds {
+    Own(Vec<PlayerId>),
+    Whole(Arc<[PlayerId]>),
+}
+
+impl std::ops::Deref for SentIds {
+    type Target = [PlayerId];
+
+    fn deref(&self) -> &[PlayerId] {
+        match self {
+            SentIds::Own(ids) => ids,
+            SentIds::Whole(ids) => ids,
+        }
+    }
 }
 
 /// The room's player states at one send tick, sorted by id. Every member's snapshot is a
@@ -118,6 +140,8 @@ pub struct ViewBuilder {
     steps_from: Option<Tick>,
     /// The visible set being built, as bits of its indices (with a radius only).
     visible_bits: Vec<u64>,
+    /// Without a radius: the ids of the newest sample, which every member is sent.
+    whole_ids: Option<Arc<[PlayerId]>>,
 }
 
 impl ViewBuilder {
@@ -142,6 +166,7 @@ impl ViewBuilder {
             visible_bits: Vec::new(),
             stride: 1,
             steps_from: None,
+            whole_ids: None,
         }
     }
 
@@ -199,6 +224,7 @@ impl ViewBuilder {
                 self.next_roster
             }
         };
+        self.whole_ids = (self.radius <= 0.0).then(|| states.iter().map(|p| p.id).collect());
         self.samples.push_back(Sample { tick: world.tick, states, roster });
     }
 
@@ -283,12 +309,17 @@ impl ViewBuilder {
         if let Some(held) = held {
             // Older snapshots can never be a baseline again: the member holds a newer one.
             while viewer.sent.len() > 1 && viewer.sent.front().is_some_and(|s| s.tick < held) {
-                viewer.sent.pop_front();
+                if let Some(Sent { ids: SentIds::Own(ids), bits, .. }) = viewer.sent.pop_front() {
+                    viewer.spare = Some((ids, bits));
+                }
             }
         }
-        let baseline = held
-            .and_then(|held| viewer.sent.iter().find(|s| s.tick == held))
-            .and_then(|sent| Some((sent, self.samples.iter().find(|f| f.tick == sent.tick)?)));
+        // Searched from the newest: a baseline is nearly always one of the last few samples
+        // (of up to 192 kept when members are sent in turn).
+        let baseline =
+            held.and_then(|held| viewer.sent.iter().find(|s| s.tick == held)).and_then(|sent| {
+                Some((sent, self.samples.iter().rev().find(|f| f.tick == sent.tick)?))
+            });
         let head =
             delta::header(baseline.map(|(sent, _)| (sent.tick, sent.ack_input)), tick, ack_input);
         // Everyone sees everyone: a member sent whole samples shares its body with every other
@@ -311,12 +342,23 @@ impl ViewBuilder {
                 }
             }
         };
-        let (mut ids, mut bits) = match viewer.sent.len() {
-            HISTORY => viewer.sent.pop_front().map(|s| (s.ids, s.bits)).unwrap_or_default(),
-            _ => Default::default(),
+        if viewer.sent.len() == HISTORY
+            && let Some(Sent { ids: SentIds::Own(ids), bits, .. }) = viewer.sent.pop_front()
+        {
+            viewer.spare = Some((ids, bits));
+        }
+        let (mut ids, mut bits) = viewer.spare.take().unwrap_or_default();
+        let ids = match &self.whole_ids {
+            Some(whole) if self.visible.len() == whole.len() => {
+                viewer.spare = Some((ids, Vec::new()));
+                SentIds::Whole(whole.clone())
+            }
+            _ => {
+                ids.clear();
+                ids.extend(self.visible.iter().map(|&i| current.states[i as usize].id));
+                SentIds::Own(ids)
+            }
         };
-        ids.clear();
-        ids.extend(self.visible.iter().map(|&i| current.states[i as usize].id));
         std::mem::swap(&mut bits, &mut self.visible_bits);
         let roster = current.roster;
         viewer.sent.push_back(Sent { tick, ack_input, ids, roster, bits });

@@ -27,6 +27,19 @@ pub fn trace_shot(
     dir: Vec2,
     targets: impl Iterator<Item = (PlayerId, Vec2)>,
 ) -> ShotResult {
+    trace_among(map, origin, dir, targets, |_| true)
+}
+
+/// [`trace_shot`] against the `targets` that `can_hit`, asked only of those the ray meets
+/// before anything nearer (the geometry is a few multiplications; the question may be a
+/// lookup).
+fn trace_among(
+    map: &Map,
+    origin: Vec2,
+    dir: Vec2,
+    targets: impl Iterator<Item = (PlayerId, Vec2)>,
+    can_hit: impl Fn(PlayerId) -> bool,
+) -> ShotResult {
     let mut reach = bounds_exit(map, origin, dir).min(LASER_RANGE);
     for wall in &map.walls {
         if let Some(t) = ray_box(origin, dir, wall) {
@@ -37,6 +50,7 @@ pub fn trace_shot(
     for (id, center) in targets {
         if let Some(t) = ray_circle(origin, dir, center, PLAYER_RADIUS)
             && t < reach
+            && can_hit(id)
         {
             reach = t;
             hit = Some(id);
@@ -64,15 +78,10 @@ pub(super) fn fire(world: &mut World, events: &mut Vec<GameEvent>) {
         let shot = match rewound(world, shooter.last_input.view_tick) {
             // Lag compensation: the targets where the shooter saw them (if still alive).
             Some(past) => {
-                let alive = |id: &PlayerId| {
-                    *id != shooter_id && world.players.get(id).is_some_and(|p| p.alive())
+                let alive = |id: PlayerId| {
+                    id != shooter_id && world.players.get(&id).is_some_and(|p| p.alive())
                 };
-                trace_shot(
-                    &world.map,
-                    origin,
-                    dir,
-                    past.iter().filter(|(id, _)| alive(id)).copied(),
-                )
+                trace_among(&world.map, origin, dir, past.iter().copied(), alive)
             }
             None => {
                 let targets = world
