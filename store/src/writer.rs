@@ -20,6 +20,12 @@ use crate::stats::Counters;
 /// Most records per transaction: large enough that a busy server needs few transactions,
 /// small enough that one stays well under a second.
 pub(crate) const BATCH_MAX: usize = 256;
+/// A batch waits this long after its first record for more to join it (unless it fills or
+/// a close is asked for): a busy room's kills commit a few times a second in one transaction
+/// each, folded per player, instead of one transaction per kill (at 800 players, 130 kills a
+/// second made the database 8.6 % of the server's CPU). Records reach the leaderboard that much
+/// later.
+const GATHER: Duration = Duration::from_millis(250);
 /// The first retry waits this long; each failure doubles it, up to [`BACKOFF_MAX`].
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -74,6 +80,9 @@ impl Writer {
                 if received == 0 {
                     break;
                 }
+                if deadline.is_none() {
+                    self.gather(&mut records, &mut deadline).await;
+                }
                 sequence += 1;
                 batch = Batch::fold(&records);
             }
@@ -100,6 +109,30 @@ impl Writer {
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
         self.give_up(records.len())
+    }
+
+    /// Waits up to [`GATHER`] for more records to join `records`, until the batch is full (at
+    /// most a queue's worth: what the writer holds stays within twice the queue) or a close is
+    /// asked for (which sets `deadline`).
+    async fn gather(&mut self, records: &mut Vec<Record>, deadline: &mut Option<Instant>) {
+        let until = Instant::now() + GATHER;
+        let most = BATCH_MAX.min(self.queue.max_capacity());
+        while records.len() < most {
+            let room = most - records.len();
+            tokio::select! {
+                biased;
+                signal = &mut self.shutdown => {
+                    *deadline = Some(self.begin_shutdown(signal.ok()));
+                    return;
+                }
+                () = tokio::time::sleep_until(until) => return,
+                received = self.queue.recv_many(records, room) => {
+                    if received == 0 {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     fn outage_ended(&self, outage: Option<Outage>) {
