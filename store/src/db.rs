@@ -1,7 +1,8 @@
 //! The connection pools of either dialect, and the statements, written once for both.
 //!
 //! Every statement is `&'static str` text with `$n` parameters, which both PostgreSQL and
-//! SQLite accept, and `INSERT … ON CONFLICT … DO UPDATE`, which both have; the few differences
+//! SQLite accept (a batch's multi-row inserts are built by sqlx's `QueryBuilder`, which writes
+//! each dialect's placeholders), and `INSERT … ON CONFLICT … DO UPDATE`, which both have; the few differences
 //! (column types, identity columns, the name collation) live in the two migration folders.
 //! So one generic function per operation serves both, and `Db` only picks the pool.
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 use sqlx::pool::PoolOptions;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, QueryBuilder, Type};
 
 use crate::batch::Batch;
 use crate::board::{BoardRow, ProfileRow};
@@ -134,20 +135,24 @@ fn pool_options<DB: Database>(connections: u32) -> PoolOptions<DB> {
 const CLAIM_BATCH: &str = "INSERT INTO write_batches (id, written_at) VALUES ($1, $2) \
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
-/// A player's row: created on first sight (with an empty name if the first record is a kill or
-/// a match), the name replaced only by a `Seen` ($5), `last_seen` only ever moving forward.
-const UPSERT_PLAYER: &str = "INSERT INTO players (key, name, created_at, last_seen) \
-     VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (key) DO UPDATE SET \
-     name = CASE WHEN $5 THEN excluded.name ELSE players.name END, \
+/// Rows per multi-row statement: 6 parameters each stays far under either dialect's limit
+/// (SQLite 32,766, PostgreSQL 65,535); a batch of [`crate::writer`]'s size needs one.
+const ROWS_PER_STATEMENT: usize = 1000;
+
+/// Players' rows: created on first sight (with an empty name if the first record is a kill or
+/// a match), the name replaced only by a `Seen` (names are never empty; an empty one keeps the
+/// stored name), `last_seen` only ever moving forward. Keys are unique in a batch, as one
+/// statement needs.
+const UPSERT_PLAYERS: &str = "INSERT INTO players (key, name, created_at, last_seen) ";
+const UPSERT_PLAYERS_CONFLICT: &str = " ON CONFLICT (key) DO UPDATE SET \
+     name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE players.name END, \
      last_seen = CASE WHEN excluded.last_seen > players.last_seen \
      THEN excluded.last_seen ELSE players.last_seen END";
 
-/// Adds the batch's totals to the career; `best_streak` keeps the maximum.
-const ADD_CAREER: &str = "INSERT INTO career \
-     (player_key, kills, deaths, matches, best_streak, seconds_played) \
-     VALUES ($1, $2, $3, $4, $5, $6) \
-     ON CONFLICT (player_key) DO UPDATE SET \
+/// Adds the batch's totals to the careers; `best_streak` keeps the maximum.
+const ADD_CAREERS: &str = "INSERT INTO career \
+     (player_key, kills, deaths, matches, best_streak, seconds_played) ";
+const ADD_CAREERS_CONFLICT: &str = " ON CONFLICT (player_key) DO UPDATE SET \
      kills = career.kills + excluded.kills, \
      deaths = career.deaths + excluded.deaths, \
      matches = career.matches + excluded.matches, \
@@ -155,7 +160,7 @@ const ADD_CAREER: &str = "INSERT INTO career \
      THEN excluded.best_streak ELSE career.best_streak END, \
      seconds_played = career.seconds_played + excluded.seconds_played";
 
-const LOG_KILL: &str = "INSERT INTO kills (at, killer, victim) VALUES ($1, $2, $3)";
+const LOG_KILLS: &str = "INSERT INTO kills (at, killer, victim) ";
 
 const PRUNE_BATCH_IDS: &str = "DELETE FROM write_batches WHERE written_at < $1";
 
@@ -192,11 +197,10 @@ async fn write_batch<DB>(
     prune: bool,
 ) -> Result<Written, sqlx::Error>
 where
-    DB: Database,
+    DB: Database + sqlx::database::HasStatementCache,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     DB::Arguments: IntoArguments<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'r> (String,): FromRow<'r, DB::Row>,
 {
@@ -210,34 +214,42 @@ where
         tx.rollback().await?;
         return Ok(Written::AlreadyApplied);
     }
-    for (key, change) in &batch.players {
-        sqlx::query(UPSERT_PLAYER)
-            .bind(key.to_hex())
-            .bind(change.name.clone().unwrap_or_default())
-            .bind(change.first_at)
-            .bind(change.last_at)
-            .bind(change.name.is_some())
-            .execute(&mut *tx)
-            .await?;
-        if change.changes_career() {
-            sqlx::query(ADD_CAREER)
-                .bind(key.to_hex())
-                .bind(change.kills)
-                .bind(change.deaths)
-                .bind(change.matches)
-                .bind(change.best_streak)
-                .bind(change.seconds_played)
-                .execute(&mut *tx)
-                .await?;
-        }
+    // One statement per table for the whole batch (a few hundred rows at most): each statement
+    // is a round trip to SQLite's worker thread, and at 800 players a batch names hundreds.
+    let players: Vec<_> = batch.players.iter().collect();
+    for rows in players.chunks(ROWS_PER_STATEMENT) {
+        let mut upsert = QueryBuilder::<DB>::new(UPSERT_PLAYERS);
+        upsert.push_values(rows, |mut row, (key, change)| {
+            row.push_bind(key.to_hex())
+                .push_bind(change.name.clone().unwrap_or_default())
+                .push_bind(change.first_at)
+                .push_bind(change.last_at);
+        });
+        upsert.push(UPSERT_PLAYERS_CONFLICT);
+        // Row counts vary: not worth a prepared statement each.
+        upsert.build().persistent(false).execute(&mut *tx).await?;
     }
-    for kill in &batch.kills {
-        sqlx::query(LOG_KILL)
-            .bind(kill.at)
-            .bind(kill.killer.to_hex())
-            .bind(kill.victim.to_hex())
-            .execute(&mut *tx)
-            .await?;
+    let careers: Vec<_> =
+        players.into_iter().filter(|(_, change)| change.changes_career()).collect();
+    for rows in careers.chunks(ROWS_PER_STATEMENT) {
+        let mut add = QueryBuilder::<DB>::new(ADD_CAREERS);
+        add.push_values(rows, |mut row, (key, change)| {
+            row.push_bind(key.to_hex())
+                .push_bind(change.kills)
+                .push_bind(change.deaths)
+                .push_bind(change.matches)
+                .push_bind(change.best_streak)
+                .push_bind(change.seconds_played);
+        });
+        add.push(ADD_CAREERS_CONFLICT);
+        add.build().persistent(false).execute(&mut *tx).await?;
+    }
+    for rows in batch.kills.chunks(ROWS_PER_STATEMENT) {
+        let mut log = QueryBuilder::<DB>::new(LOG_KILLS);
+        log.push_values(rows, |mut row, kill| {
+            row.push_bind(kill.at).push_bind(kill.killer.to_hex()).push_bind(kill.victim.to_hex());
+        });
+        log.build().persistent(false).execute(&mut *tx).await?;
     }
     if prune {
         sqlx::query(PRUNE_BATCH_IDS)
