@@ -40,6 +40,7 @@ pub mod config;
 mod admission;
 #[cfg(feature = "agones")]
 mod agones;
+mod answers;
 mod api;
 mod auth;
 mod career;

@@ -7,9 +7,8 @@
 //! here can grow without limit, whatever the client does or fails to do.
 //!
 //! The session records the tick of each snapshot it actually wrote; the room encodes the next
-//! snapshot against that one, which the client is known to hold (the socket is reliable). It
-//! also times its answers: from reading an input message to writing the first snapshot that
-//! acknowledges it (`skirmish_input_answer_seconds`).
+//! snapshot against that one, which the client is known to hold (the socket is reliable), and
+//! the newest input each snapshot acknowledges (the session times its answers: `answers`).
 //!
 //! Both sides hold the locks only for a few pointer moves, never across an `.await`.
 
@@ -23,7 +22,6 @@ use shared::ids::PlayerId;
 use shared::protocol::{InputCmd, InputMsg, MapPoint, close};
 use shared::tick::Tick;
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 use crate::close::Close;
 use crate::metrics::{Metrics, add};
@@ -68,11 +66,6 @@ pub(crate) struct Link {
 struct Inbound {
     inputs: VecDeque<InputCmd>,
     newest_seq: u32,
-    /// When each input message that brought new commands was read: the first new one's
-    /// sequence number (the command that carries the player's input to the room first: a
-    /// client ticking slower than the room sends a tick's worth of copies) and the time, oldest
-    /// first (at most [`MAX_PENDING_INPUTS`]).
-    arrivals: VecDeque<(u32, Instant)>,
     pacer: Pacer,
     chat: VecDeque<String>,
 }
@@ -97,7 +90,6 @@ impl Link {
         let inbound = Inbound {
             inputs: VecDeque::with_capacity(MAX_PENDING_INPUTS),
             newest_seq: 0,
-            arrivals: VecDeque::with_capacity(MAX_PENDING_INPUTS),
             pacer: Pacer::new(tick_hz),
             chat: VecDeque::new(),
         };
@@ -126,9 +118,10 @@ impl Link {
 
     // ---- session side ----
 
-    /// Buffers the commands of an input message read at `now` that are newer than any seen
-    /// before.
-    pub(crate) fn push_inputs(&self, message: &InputMsg, now: Instant) {
+    /// Buffers the commands of an input message that are newer than any seen before; returns
+    /// the first of them (the command that carries the player's input to the room first: a
+    /// client ticking slower than the room sends a tick's worth of copies), if any.
+    pub(crate) fn push_inputs(&self, message: &InputMsg) -> Option<u32> {
         self.client_ack.fetch_max(message.ack_tick.0, Ordering::Relaxed);
         self.input_messages.fetch_add(1, Ordering::Relaxed);
         let mut inbound = lock(&self.inbound);
@@ -145,12 +138,7 @@ impl Link {
             }
             inbound.inputs.push_back(*cmd);
         }
-        if let Some(seq) = first_new {
-            if inbound.arrivals.len() == MAX_PENDING_INPUTS {
-                inbound.arrivals.pop_front();
-            }
-            inbound.arrivals.push_back((seq, now));
-        }
+        first_new
     }
 
     /// Queues a sanitised chat line; returns `false` if it was dropped.
@@ -235,18 +223,9 @@ impl Link {
         now.0.saturating_sub(self.client_ack.load(Ordering::Relaxed))
     }
 
-    /// The session finished writing the snapshot `stamp` describes at `now`: the client's next
-    /// baseline, and the answer to every input it acknowledges that was not answered before.
-    pub(crate) fn mark_written(&self, stamp: Stamp, now: Instant) {
-        self.written_tick.store(stamp.tick.0, Ordering::Relaxed);
-        let mut inbound = lock(&self.inbound);
-        while let Some(&(seq, read_at)) = inbound.arrivals.front() {
-            if seq > stamp.ack_input {
-                break;
-            }
-            inbound.arrivals.pop_front();
-            self.metrics.observe_answer(now.saturating_duration_since(read_at));
-        }
+    /// The session wrote the snapshot of `tick` to the socket.
+    pub(crate) fn mark_written(&self, tick: Tick) {
+        self.written_tick.store(tick.0, Ordering::Relaxed);
     }
 
     /// Resolves when the room kicked this player; yields the reason.

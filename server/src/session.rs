@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::answers::Answers;
 use crate::close::Close;
 use crate::flow::FlowControl;
 use crate::link::{Link, Stamp};
@@ -266,6 +267,7 @@ struct Play<'a> {
     limits: Limits,
     flow: FlowControl,
     liveness: Liveness,
+    answers: Answers,
 }
 
 /// The main loop: reads into the link, writes out of it, pings, until something ends it. Each
@@ -296,6 +298,7 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
         limits: Limits::new(config.tick_hz, now),
         flow: FlowControl::new(config.snapshot_window_ticks(), config.tick_hz, now),
         liveness: Liveness::new(config.idle_timeout(), config.tick_hz, now),
+        answers: Answers::default(),
     };
     // Made once, not on every wake-up. A shutdown reaches the session through its room, which
     // kicks every member with 1012 as it stops (one cheap flag per wake-up instead of a lock).
@@ -309,7 +312,8 @@ async fn play(socket: &mut WsStream, app: &AppState, room: &RoomHandle, joined: 
             reason = &mut kicked => Err(Ending::Close(reason)),
             read = socket.next() => state.on_read(read),
             first = link.next_frame(snapshots) => {
-                write_batch(socket, link, first, snapshots, write_timeout, metrics).await
+                let written = write_batch(socket, link, first, snapshots, write_timeout, metrics);
+                written.await.map(|stamp| state.written(stamp))
             }
             _ = ping.tick() => state.on_ping(socket).await,
         };
@@ -342,7 +346,19 @@ impl Play<'_> {
         if let Message::Pong(payload) = &message {
             self.flow.on_pong(payload, now);
         }
-        handle_message(message, self.link, self.room, &mut self.limits, &self.app.metrics)
+        let limits = &mut self.limits;
+        let read = handle_message(message, self.link, self.room, limits, &self.app.metrics)?;
+        if let Some(first_new) = read {
+            self.answers.read(first_new, now);
+        }
+        Ok(())
+    }
+
+    /// A batch was written; with a snapshot in it, the inputs that snapshot answers.
+    fn written(&mut self, snapshot: Option<Stamp>) {
+        if let Some(stamp) = snapshot {
+            self.answers.written(stamp.ack_input, Instant::now(), &self.app.metrics);
+        }
     }
 
     /// The ping interval: a client that went silent, or keeps sending but stopped reading, is
@@ -363,21 +379,22 @@ fn count_in(metrics: &Metrics, message: &Message) {
     add(&metrics.bytes_in, message.len() as u64);
 }
 
-/// Handles one message after the handshake.
+/// Handles one message after the handshake; for an input message that brought new commands, the
+/// first of them.
 fn handle_message(
     message: Message,
     link: &Link,
     room: &RoomHandle,
     limits: &mut Limits,
     metrics: &Metrics,
-) -> Result<(), Ending> {
+) -> Result<Option<u32>, Ending> {
     let bytes = match message {
         Message::Binary(bytes) => bytes,
         Message::Text(_) => {
             return Err(Ending::Close(Close::new(close::UNSUPPORTED_DATA, "binary frames only")));
         }
         Message::Close(_) => return Err(Ending::PeerClosed),
-        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(()),
+        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => return Ok(None),
     };
     let message = decode_client(&bytes)
         .map_err(|err| Close::new(close::PROTOCOL_ERROR, format!("undecodable message: {err}")))
@@ -391,7 +408,7 @@ fn handle_message(
         // A spectator has no ship: its commands are dropped (still rate limited).
         ClientMsg::Input(input) => {
             if admitted(&mut limits.inputs, now, metrics)? && !link.spectator {
-                link.push_inputs(&input, now);
+                return Ok(link.push_inputs(&input));
             }
         }
         // A spectator's line goes to the room too, which passes it on only if it lets
@@ -420,7 +437,7 @@ fn handle_message(
             }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Whether a message within its rate `limit` is handled (`false`: dropped and counted); a
@@ -440,7 +457,7 @@ fn admitted(limit: &mut Limit, now: Instant, metrics: &Metrics) -> Result<bool, 
 
 /// Writes `first` and whatever else the link has ready (up to [`BATCH_FRAMES`] frames or
 /// [`BATCH_BYTES`]) with one flush, so a tick's events and snapshot cost one socket write;
-/// records the newest snapshot written as the client's baseline.
+/// records the newest snapshot written as the client's baseline, and returns its stamp.
 async fn write_batch(
     socket: &mut WsStream,
     link: &Link,
@@ -448,7 +465,7 @@ async fn write_batch(
     snapshots: bool,
     limit: Duration,
     metrics: &Metrics,
-) -> Result<(), Ending> {
+) -> Result<Option<Stamp>, Ending> {
     let mut batch = vec![first];
     let mut bytes = batch[0].0.len();
     while batch.len() < BATCH_FRAMES && bytes < BATCH_BYTES {
@@ -460,9 +477,9 @@ async fn write_batch(
     let messages = batch.into_iter().map(|(frame, _)| Message::Binary(frame)).collect();
     write_all(socket, messages, limit, metrics).await?;
     if let Some(stamp) = newest_snapshot {
-        link.mark_written(stamp, Instant::now());
+        link.mark_written(stamp.tick);
     }
-    Ok(())
+    Ok(newest_snapshot)
 }
 
 /// Sends one message within the time-out.
