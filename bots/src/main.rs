@@ -110,6 +110,9 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("bots: {} of {} spectator(s) connected", report.spectators, args.spectators);
     }
     if report.failed > 0 || report.dropped > 0 || report.resume_failures > 0 {
+        if let Some(failure) = &report.first_failure {
+            eprintln!("bots: for example {failure}");
+        }
         anyhow::bail!(
             "{} bot(s) failed to connect, {} were dropped, {} could not resume",
             report.failed,

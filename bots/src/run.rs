@@ -111,6 +111,8 @@ struct BotResult {
     joins_ms: Vec<f32>,
     /// The server limit that refused this bot's last failed connection, if one did.
     refusal: Option<Refusal>,
+    /// Why this bot's last connection attempt failed, if one did.
+    failure: Option<String>,
     /// When this bot last took back its player after the storm.
     resumed_at: Option<Instant>,
 }
@@ -317,6 +319,7 @@ fn report(
         resume_failures: results.iter().map(|r| r.resume_failures).sum(),
         rejoins: results.iter().map(|r| r.rejoins).sum(),
         refusals: refusal::summarize(results.iter().filter_map(|r| r.refusal), config.count),
+        first_failure: results.iter().find_map(|r| r.failure.clone()),
         max_prediction_error: results
             .iter()
             .map(|r| f64::from(r.max_correction))
@@ -364,6 +367,7 @@ async fn play_bot(
             }
             Err(err) => {
                 result.refusal = Refusal::classify(&err);
+                result.failure = Some(format!("{name}: {err:#}"));
                 if result.ever_connected {
                     result.dropped = true;
                 } else {

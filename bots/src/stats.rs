@@ -80,6 +80,8 @@ pub struct Report {
     pub connected: usize,
     pub failed: usize,
     pub dropped: usize,
+    /// One failed or dropped bot's error (the first by index), so a report says why.
+    pub first_failure: Option<String>,
     pub reconnects: u64,
     /// Message payload bytes (WebSocket framing not counted).
     pub rx_bytes_per_client_per_s: f64,

@@ -239,15 +239,32 @@ impl Lobby {
         self.open(directory, code, spec)
     }
 
-    /// Opens a public quick-play room (under `code` if given and not taken, which another
-    /// process of the cluster chose) with no seat reserved: the cluster reserves seats in
-    /// Redis. Returns its id; an existing room under `code` is returned as it is.
-    pub(crate) fn open_for_cluster(&self, code: Option<&str>) -> Result<String, LobbyError> {
+    /// Opens a public quick-play room with no seat reserved (the cluster reserves it in
+    /// Redis). Returns its id.
+    pub(crate) fn open_for_cluster(&self) -> Result<String, LobbyError> {
         let mut directory = self.directory();
-        if let Some(code) = code.filter(|code| directory.rooms.contains_key(*code)) {
-            return Ok(code.to_string());
+        self.open_quick(&mut directory, None)
+    }
+
+    /// The player another process sent here to open quick-play room `code` (a join ticket
+    /// whose reservation is `node::OPEN_ROOM`): the room, opened if it is not yet, and the
+    /// player's walk-in seat, taken under the same lock, so the room is never seen (by a
+    /// heartbeat publishing it to the cluster) without its first player.
+    pub(crate) fn admit_opening(
+        self: &Arc<Self>,
+        code: &str,
+    ) -> Result<(RoomHandle, Pass), LobbyError> {
+        let now = Instant::now();
+        let mut directory = self.directory();
+        if !directory.rooms.contains_key(code) {
+            self.open_quick(&mut directory, Some(code.to_string()))?;
         }
-        self.open_quick(&mut directory, code.map(str::to_string))
+        if !directory.rooms[code].has_room(now) {
+            return Err(LobbyError::Full);
+        }
+        let ticket = reserve(&mut directory, code, &new_ticket(), now).ticket;
+        let handle = directory.rooms[code].handle.clone();
+        Ok((handle, Pass { lobby: self.clone(), room: code.to_string(), ticket }))
     }
 
     /// Opens a room a player created, with no seat reserved (the cluster reserves it).
@@ -277,9 +294,18 @@ impl Lobby {
         directory.rooms.get(id).map(|entry| entry.handle.clone()).ok_or(LobbyError::BadTicket)
     }
 
-    /// Every room, private ones included, as the cluster's directory lists them.
+    /// Every room, private ones included, as the cluster's directory lists them: a room's
+    /// `players` there are its seated players plus the seats this process holds for players
+    /// on their way in (walk-ins, which have no reservation in Redis), so that every other
+    /// process counts a seat from the moment its player arrives here.
     pub(crate) fn all_rooms(&self) -> Vec<RoomInfo> {
-        self.directory().rooms.values().map(Entry::info).collect()
+        let now = Instant::now();
+        let directory = self.directory();
+        directory
+            .rooms
+            .values()
+            .map(|entry| RoomInfo { players: entry.occupancy(now), ..entry.info() })
+            .collect()
     }
 
     fn check_spec(&self, spec: &NewRoom) -> Result<(), LobbyError> {

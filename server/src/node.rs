@@ -16,14 +16,18 @@
 //! room's process claims the ticket in Redis when `Hello` presents it, and releases the claim
 //! in the heartbeat that publishes the room's `players` with the player counted, in one atomic
 //! step (released earlier, the seat would look free for up to a heartbeat; later, it would be
-//! counted twice). The room updates its count a few microseconds after it answers the join; a
-//! heartbeat falling exactly there releases a seat one heartbeat early, which the room's own
-//! capacity check still guards.
+//! counted twice): the claim travels to the room with the join, and the room lets it go only
+//! after storing the count that includes the player. Players with no reservation in Redis
+//! (walk-ins, and the first player of a room opened for quick play) are published within the
+//! room's `players` from the moment they arrive: the count published is seated players plus
+//! the seats the process holds for players on their way in, and the heartbeat is woken.
 //!
 //! **New rooms.** When no public room has a free seat, quick play opens one on the least
 //! loaded process: here, or on another process through a join ticket whose reservation is
 //! [`OPEN_ROOM`] (that process opens the room under the code the ticket names when the socket
-//! arrives).
+//! arrives, with that player's seat taken in the same step, so the room is never published
+//! without its first player: uncounted, a room filled within a heartbeat took one player too
+//! many, who was refused).
 //!
 //! **Room codes in the directory.** Rooms the lobby makes have random codes, unique in the
 //! cluster. Rooms named in a `Hello` (`main`, `bots-3`) exist on every process that was asked
@@ -69,7 +73,7 @@ pub(crate) struct Node {
     /// Claimed seats (directory code, ticket) whose rooms have answered the join: the next
     /// heartbeat releases them in the same atomic step that publishes the room counts with
     /// their players (`Directory::publish_seated`).
-    claimed: Mutex<Vec<(String, String)>>,
+    claimed: Arc<Mutex<Vec<(String, String)>>>,
     /// Every live process (its public URL, whether it drains), from the last heartbeat.
     peers: Mutex<HashMap<String, ProcessInfo>>,
     /// Whether the last heartbeat reached Redis (logged on change only).
@@ -112,7 +116,7 @@ impl Node {
             capacity,
             draining: AtomicBool::new(false),
             wake: Notify::new(),
-            claimed: Mutex::new(Vec::new()),
+            claimed: Arc::default(),
             peers: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(true),
         })
@@ -161,10 +165,12 @@ impl Node {
 
     /// Claims a seat the cluster reserved in local room `id`; `Ok(false)` for a ticket that is
     /// not (or no longer) a live reservation.
-    pub(crate) async fn claim(&self, id: &str, ticket: &str) -> Result<Claim<'_>, LobbyError> {
+    pub(crate) async fn claim(&self, id: &str, ticket: &str) -> Result<Claim, LobbyError> {
         let code = self.code_of(id);
         match self.directory.claim(&code, ticket).await {
-            Ok(true) => Ok(Claim { node: self, code, ticket: ticket.to_string() }),
+            Ok(true) => {
+                Ok(Claim { claimed: self.claimed.clone(), code, ticket: ticket.to_string() })
+            }
             Ok(false) => Err(LobbyError::BadTicket),
             Err(err) => {
                 tracing::warn!(%err, "cluster: cannot check a seat reservation");
@@ -186,7 +192,7 @@ impl Node {
             Err(err) => return self.alone(&err, || lobby.quick_play(holder)),
         };
         if let Some((room, reservation)) = found {
-            return Ok(self.offer(&room, &reservation, player));
+            return self.offer_found(&room, &reservation, player).await;
         }
         let target = match self.directory.least_loaded().await {
             Ok(target) => target,
@@ -196,7 +202,7 @@ impl Node {
             Some(process) if process.id != self.id => Ok(self.open_there(lobby, &process, player)),
             _ if self.is_draining() => Err(LobbyError::Draining),
             _ => {
-                let id = lobby.open_for_cluster(None)?;
+                let id = lobby.open_for_cluster()?;
                 self.reserve_here(lobby, &id, holder, player).await
             }
         }
@@ -353,6 +359,25 @@ impl Node {
         self.offer_at(room, reservation, player, &url)
     }
 
+    /// [`Self::offer`] for a room quick play found anywhere in the cluster: its process may
+    /// have joined since the last heartbeat read the peers (its address not known yet), so
+    /// they are read again first; a process that still has none cannot be offered.
+    async fn offer_found(
+        &self,
+        room: &RoomEntry,
+        reservation: &Reservation,
+        player: &str,
+    ) -> Result<Offer, LobbyError> {
+        if room.process != self.id && self.peers().get(&room.process).is_none() {
+            self.refresh_peers().await;
+            if self.peers().get(&room.process).is_none() {
+                tracing::warn!(process = %room.process, "cluster: a room's process has no address");
+                return Err(LobbyError::Unavailable);
+            }
+        }
+        Ok(self.offer(room, reservation, player))
+    }
+
     fn offer_at(
         &self,
         room: &RoomEntry,
@@ -470,18 +495,19 @@ impl Node {
     }
 }
 
-/// A claimed seat: dropped once the room has answered the join, it is released in Redis after
-/// the next heartbeat (which counts the player, if seated).
-pub(crate) struct Claim<'n> {
-    node: &'n Node,
+/// A claimed seat: handed to the room with the join, which drops it once its player count
+/// includes the player (or the join failed); the next heartbeat then publishes that count and
+/// releases the claim in Redis in one step.
+pub(crate) struct Claim {
+    claimed: Arc<Mutex<Vec<(String, String)>>>,
     code: String,
     ticket: String,
 }
 
-impl Drop for Claim<'_> {
+impl Drop for Claim {
     fn drop(&mut self) {
         let seat = (std::mem::take(&mut self.code), std::mem::take(&mut self.ticket));
-        self.node.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(seat);
+        self.claimed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(seat);
     }
 }
 

@@ -157,19 +157,22 @@ async fn admit(
         other => Close::new(close::TRY_AGAIN_LATER, other.to_string()),
     };
     let clustered = seat_from_cluster(app, &hello, caller.join.as_ref()).await.map_err(refused)?;
-    let (room, pass, claim) = match clustered {
-        Some((room, claim)) => (room, None, claim),
+    let (room, hold) = match clustered {
+        Some(seat) => seat,
         None => {
             let (room, pass) =
                 app.lobby.admit(&hello.room, hello.ticket.as_deref(), resuming).map_err(refused)?;
-            (room, pass, None)
+            if pass.is_some() && hello.ticket.is_none() {
+                // A walk-in has no reservation in Redis: the cluster counts it once published.
+                if let Some(node) = &app.node {
+                    node.publish_soon();
+                }
+            }
+            (room, pass.map(|pass| Box::new(pass) as room::Hold))
         }
     };
-    let joined = room
-        .join(name, hello.resume, caller.player, pass.map(|pass| Box::new(pass) as room::Hold))
-        .await;
-    // The room has answered: the seat is counted as taken (or free again) from here on.
-    drop(claim);
+    // The room lets the reservation or claim go once its count includes the player.
+    let joined = room.join(name, hello.resume, caller.player, hold).await;
     match joined {
         Ok(joined) => Ok((room, joined)),
         Err(err @ (JoinError::Full | JoinError::TooManySpectators | JoinError::SpectatingOff)) => {
@@ -204,30 +207,33 @@ async fn watch(app: &AppState, hello: &Hello, name: String) -> Result<(RoomHandl
     }
 }
 
-/// A seat the cluster reserved: the ticket claimed in Redis (`Some` with the claim), or a
-/// room another process asked this one to open for quick play (opened, then `None`: the
-/// caller seats the player as a walk-in). `None` for everything the lobby answers alone.
-async fn seat_from_cluster<'n>(
-    app: &'n AppState,
+/// A seat the cluster gave: the ticket's reservation claimed in Redis, or the first seat of
+/// a room another process asked this one to open for quick play (opened with the seat taken).
+/// The room comes with what holds its seat until the room has answered. `None` for
+/// everything the lobby answers alone.
+async fn seat_from_cluster(
+    app: &AppState,
     hello: &Hello,
     join: Option<&cluster::JoinTicket>,
-) -> Result<Option<(RoomHandle, Option<crate::node::Claim<'n>>)>, LobbyError> {
+) -> Result<Option<(RoomHandle, Option<room::Hold>)>, LobbyError> {
     let Some(node) = app.node.as_deref() else { return Ok(None) };
     if hello.resume.is_some() {
         return Ok(None);
     }
     match (&hello.ticket, join) {
         (None, Some(join)) if join.ticket == crate::node::OPEN_ROOM => {
-            if join.room_code == hello.room && crate::lobby::is_code_shaped(&hello.room) {
-                app.lobby.open_for_cluster(Some(&hello.room))?;
-                // Published at once, so the next quick play fills it before opening another.
-                node.publish_soon();
+            if join.room_code != hello.room || !crate::lobby::is_code_shaped(&hello.room) {
+                return Ok(None);
             }
-            Ok(None)
+            let (room, pass) = app.lobby.admit_opening(&hello.room)?;
+            // Published at once (its first player counted), so the next quick play fills it
+            // before opening another.
+            node.publish_soon();
+            Ok(Some((room, Some(Box::new(pass) as room::Hold))))
         }
         (Some(ticket), _) if !app.lobby.holds(&hello.room, ticket) => {
             let claim = node.claim(&hello.room, ticket).await?;
-            Ok(Some((app.lobby.claimed(&hello.room)?, Some(claim))))
+            Ok(Some((app.lobby.claimed(&hello.room)?, Some(Box::new(claim) as room::Hold))))
         }
         _ => Ok(None),
     }

@@ -273,3 +273,28 @@ async fn an_answered_join_is_counted_once() {
         "three seats, three players"
     );
 }
+
+#[tokio::test]
+async fn a_room_opened_for_a_player_sent_here_is_never_seen_without_them() {
+    let lobby = lobby_with(|_| {}).await;
+    let code = fresh_cluster_code();
+    let published = |lobby: &Lobby| {
+        let rooms = lobby.all_rooms();
+        rooms.iter().find(|room| room.id == code).map(|room| room.players)
+    };
+    assert_eq!(published(&lobby), None, "no room under the code before its player comes");
+    let (room, pass) = lobby.admit_opening(&code).expect("the room opens with the seat");
+    assert_eq!(published(&lobby), Some(1), "the cluster counts the player on the way in");
+    let joined = room.join("first".into(), None, None, Some(Box::new(pass))).await;
+    let _joined = joined.expect("seated");
+    assert_eq!(published(&lobby), Some(1), "counted once seated, not twice");
+    let (_, _second) = lobby.admit_opening(&code).expect("the same room, a second seat");
+    assert_eq!(published(&lobby), Some(2), "a second player on the way in");
+    let _third = lobby.admit("other", None, false).expect("a walk-in elsewhere");
+    assert_eq!(published(&lobby), Some(2), "each room counts its own");
+    let (_, _third) = lobby.admit_opening(&code).expect("the last seat");
+    assert!(
+        matches!(lobby.admit_opening(&code), Err(LobbyError::Full)),
+        "three seats: the fourth player is refused"
+    );
+}

@@ -257,6 +257,34 @@ async fn quick_play_spreads_over_three_processes_and_a_code_works_from_any() {
     drop((alice, bob));
 }
 
+/// Quick play as fast as players come: rooms opened on another process fill within
+/// milliseconds, before any heartbeat, and every seat is counted from the moment its player
+/// arrives, so a cluster filling up turns nobody away while a room anywhere has a free seat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_filling_fast_refuses_nobody() {
+    let redis = TestRedis::start();
+    let data = TempDir(std::env::temp_dir().join(format!("skirmish-cl-{}-c", std::process::id())));
+    std::fs::create_dir_all(&data.0).expect("data dir");
+    let servers = processes(&redis, &data.0, 2, &["--max-players", "4"], &[]);
+    until_listed(servers[0].addr, &["p0", "p1"], WAIT).await;
+    // 40 bots in one second through p0's lobby: ten rooms of four, about half of them opened
+    // on p1 by the players p0 sends there, each filled well within a heartbeat.
+    let report = run(bots(servers[0].ws_url(), 40, 4, 40.0, Placement::QuickPlay))
+        .await
+        .expect("the run completes");
+    println!(
+        "cluster: filling fast: {} connected, {} failed, refusals {:?}",
+        report.connected, report.failed, report.refusals
+    );
+    assert!(report.refusals.is_empty(), "no seat refused: {:?}", report.refusals);
+    assert_eq!(
+        (report.connected, report.failed, report.dropped),
+        (40, 0, 0),
+        "everyone played: {:?}",
+        report.first_failure
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_expires_a_drained_one_sends_players_elsewhere_and_redis_restarts() {
     let mut redis = TestRedis::start();
