@@ -38,8 +38,6 @@
 pub mod config;
 
 mod admission;
-#[cfg(feature = "agones")]
-mod agones;
 mod answers;
 mod api;
 mod auth;
@@ -279,7 +277,7 @@ fn spawn_agones(
         u32::try_from(config.max_rooms.saturating_mul(config.max_players)).unwrap_or(u32::MAX);
     let load = move || {
         let (rooms, players) = lobby.totals();
-        agones::Load {
+        agones_report::Load {
             players: u32::try_from(players).unwrap_or(u32::MAX),
             capacity,
             rooms: u32::try_from(rooms).unwrap_or(u32::MAX),
@@ -287,7 +285,7 @@ fn spawn_agones(
     };
     let (sender, receiver) = tokio::sync::watch::channel(load());
     let done = CancellationToken::new();
-    let reporting = agones::run(receiver, draining, done.clone());
+    let reporting = agones_report::run(receiver, draining, done.clone());
     let stop = done.clone();
     let task = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(1));

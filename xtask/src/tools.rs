@@ -2,8 +2,9 @@
 //! the wasm32 target, Trunk, the wasm-bindgen CLI matching `Cargo.lock`, wasm-opt (npm's
 //! binaryen, since Debian's is too old for current rustc output), Chromium with ChromeDriver,
 //! PostgreSQL (the store's tests start a private cluster with its binaries), Redis (the
-//! cluster crate's tests start a private `redis-server`), `protoc` (the server's `agones`
-//! feature compiles the Agones SDK's .proto files), and the end-to-end test's npm packages.
+//! cluster crate's tests start a private `redis-server`), `protoc` (the `agones-report` crate,
+//! the server's `agones` feature, compiles the Agones SDK's .proto files), and the end-to-end
+//! test's npm packages.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -192,13 +193,13 @@ fn ensure_redis() -> anyhow::Result<()> {
     apt_install(&["redis-server"]).context("installing redis-server")
 }
 
-/// Debian's `protobuf-compiler`: the `agones` crate's build script runs `protoc` (the server's
-/// `agones` feature, linted and tested by `cargo xtask ci`).
+/// Debian's `protobuf-compiler`: the `agones` SDK crate's build script runs `protoc` (the
+/// `agones-report` crate, which the server links with its `agones` feature).
 fn ensure_protoc() -> anyhow::Result<()> {
     if output(Command::new("protoc").arg("--version")).is_some() {
         return Ok(());
     }
-    println!("installing Debian's protobuf-compiler for the server's agones feature");
+    println!("installing Debian's protobuf-compiler for the Agones SDK (agones-report)");
     apt_install(&["protobuf-compiler"]).context("installing protobuf-compiler")
 }
 

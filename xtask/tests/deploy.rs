@@ -26,7 +26,7 @@ fn fleet_is_an_agones_fleet_of_game_servers_on_a_dynamic_tcp_port() {
     assert_eq!(ports[0]["portPolicy"].as_str(), Some("Dynamic"), "port policy");
     assert_eq!(ports[0]["protocol"].as_str(), Some("TCP"), "protocol");
 
-    // The game pings Health every 2 s (server/src/agones.rs): the period must leave room.
+    // The game pings Health every 2 s (agones-report/src/lib.rs): the period must leave room.
     let health = &game_server["health"];
     assert_ne!(health["disabled"].as_bool(), Some(true), "health checking is on");
     let period = health["periodSeconds"].as_i64().expect("health.periodSeconds");

@@ -1,4 +1,5 @@
-//! Reporting to Agones (cargo feature `agones`): this process as an Agones `GameServer`.
+//! Reporting to Agones (the server's cargo feature `agones`): a game-server process as an
+//! Agones `GameServer`.
 //!
 //! On Kubernetes with Agones, every game-server pod has an SDK sidecar that owns the
 //! `GameServer` record; the game talks to it over local gRPC (the `agones` crate). Agones only
@@ -47,10 +48,10 @@ mod tests;
 
 /// What the server tells Agones about its load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Load {
-    pub(crate) players: u32,
-    pub(crate) capacity: u32,
-    pub(crate) rooms: u32,
+pub struct Load {
+    pub players: u32,
+    pub capacity: u32,
+    pub rooms: u32,
 }
 
 /// How long the sidecar has to answer at start (the SDK itself would wait 30 s).
@@ -74,7 +75,7 @@ const DRAINING_LABEL: &str = "skirmish.draining";
 /// has drained), calls Shutdown and returns.
 /// Errors have context; an SDK that cannot be reached within a few seconds is an error (the
 /// caller logs it and the game goes on).
-pub(crate) async fn run(
+pub async fn run(
     load: watch::Receiver<Load>,
     draining: CancellationToken,
     done: CancellationToken,
