@@ -2,8 +2,10 @@
 //!
 //! A player whose state equals its baseline state moved forward by its velocity for the ticks
 //! in between costs nothing; otherwise only its changed fields travel (a turn since the
-//! previous tick costs the velocity change alone: positions are reckoned with the new
-//! velocity). Players absent from the baseline are encoded against an all-zero state, so a
+//! previous tick costs the new velocity alone: positions are reckoned with it). A changed
+//! velocity travels whole, not as its change: a ship's velocity per tick is bounded by its
+//! speed, so each component fits a one-byte varint at 30 Hz and above, where a reversal's
+//! change (twice the speed) took three. Players absent from the baseline are encoded against an all-zero state, so a
 //! keyframe is just a delta against nothing. All arithmetic wraps, so decoding is the exact
 //! inverse of encoding and hostile input can never overflow.
 //!
@@ -200,8 +202,7 @@ fn apply_into(
             continue;
         }
         let update = updates.next_if(|u| u.id == base.id);
-        let (dvx, dvy) = update.and_then(|u| u.vel).unwrap_or_default();
-        let velocity = (base.vx.wrapping_add(dvx), base.vy.wrapping_add(dvy));
+        let velocity = update.and_then(|u| u.vel).unwrap_or((base.vx, base.vy));
         let player = advance(base, velocity, dt);
         players.push(update.map_or(player, |update| patch(player, update)));
     }
@@ -233,11 +234,11 @@ fn diff(predicted: &PlayerSnap, actual: &PlayerSnap) -> Option<EntityUpdate> {
         (from != to).then_some(to)
     }
     let pos = (actual.x.wrapping_sub(predicted.x), actual.y.wrapping_sub(predicted.y));
-    let vel = (actual.vx.wrapping_sub(predicted.vx), actual.vy.wrapping_sub(predicted.vy));
+    let vel = (actual.vx, actual.vy);
     let update = EntityUpdate {
         id: actual.id,
         pos: (pos != (0, 0)).then_some(pos),
-        vel: (vel != (0, 0)).then_some(vel),
+        vel: (vel != (predicted.vx, predicted.vy)).then_some(vel),
         aim: changed(predicted.aim, actual.aim),
         health: changed(predicted.health, actual.health),
         alive: changed(predicted.alive, actual.alive),
@@ -252,9 +253,8 @@ fn patch(mut player: PlayerSnap, update: &EntityUpdate) -> PlayerSnap {
         player.x = player.x.wrapping_add(dx);
         player.y = player.y.wrapping_add(dy);
     }
-    if let Some((dx, dy)) = update.vel {
-        player.vx = player.vx.wrapping_add(dx);
-        player.vy = player.vy.wrapping_add(dy);
+    if let Some((vx, vy)) = update.vel {
+        (player.vx, player.vy) = (vx, vy);
     }
     player.aim = update.aim.unwrap_or(player.aim);
     player.health = update.health.unwrap_or(player.health);

@@ -13,7 +13,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 9;
+pub const PROTOCOL_VERSION: u16 = 10;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].
@@ -298,7 +298,7 @@ pub struct EntityUpdate {
     pub id: PlayerId,
     /// Position minus the dead-reckoned one (baseline position + baseline velocity × ticks).
     pub pos: Option<(i32, i32)>,
-    /// Velocity minus the baseline velocity.
+    /// The new velocity (whole, not its change: see [`crate::delta`]).
     pub vel: Option<(i32, i32)>,
     pub aim: Option<u8>,
     pub health: Option<u8>,

@@ -91,8 +91,8 @@ fn constant_velocity_and_unchanged_players_cost_nothing() {
     let delta = encode(Some(&base), &turned);
     assert_eq!(
         delta.updates,
-        vec![EntityUpdate { id: PlayerId(1), vel: Some((0, 5)), ..EntityUpdate::default() }],
-        "a turn since the baseline costs its velocity change alone"
+        vec![EntityUpdate { id: PlayerId(1), vel: Some((107, 5)), ..EntityUpdate::default() }],
+        "a turn since the baseline costs its new velocity alone"
     );
     let bumped = snap(11, vec![player(1, 100, 0, 107, 0), player(2, 500, 500, 0, 0)]);
     assert_eq!(
