@@ -292,12 +292,54 @@ impl Default for DeltaBase {
     }
 }
 
+/// A position correction along the velocities: the ship kept its baseline velocity for
+/// `turned` of the ticks since the baseline (then the new one), and moved `steps` ticks' worth
+/// of its new velocity more (fewer, when negative) than the ticks passed — a tick without a
+/// command stands still, a late command catches up. On the wire one byte: `turned` in the low
+/// four bits, `steps` zig-zagged in the high four.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reckon {
+    /// `0..=15`.
+    pub turned: u8,
+    /// `-8..=7`.
+    pub steps: i8,
+}
+
+impl Reckon {
+    pub const MAX_TURNED: u8 = 15;
+    pub const STEPS: std::ops::RangeInclusive<i8> = -8..=7;
+
+    pub fn to_byte(self) -> u8 {
+        let zigzag = ((self.steps << 1) ^ (self.steps >> 7)) as u8;
+        (self.turned & 0x0f) | (zigzag & 0x0f) << 4
+    }
+
+    pub fn from_byte(byte: u8) -> Reckon {
+        let zigzag = byte >> 4;
+        Reckon { turned: byte & 0x0f, steps: (zigzag >> 1) as i8 ^ -((zigzag & 1) as i8) }
+    }
+
+    /// The correction this makes to a position reckoned at `velocity` from a baseline that
+    /// moved at `before`.
+    pub fn offset(self, before: (i32, i32), velocity: (i32, i32)) -> (i32, i32) {
+        let (turned, steps) = (i32::from(self.turned), i32::from(self.steps));
+        let along = |b: i32, v: i32| {
+            b.wrapping_sub(v).wrapping_mul(turned).wrapping_add(v.wrapping_mul(steps))
+        };
+        (along(before.0, velocity.0), along(before.1, velocity.1))
+    }
+}
+
 /// The changed fields of one [`PlayerSnap`] relative to the baseline (`None`: unchanged).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EntityUpdate {
     pub id: PlayerId,
-    /// Position minus the dead-reckoned one (baseline position + baseline velocity × ticks).
+    /// Position minus the dead-reckoned one (baseline position + the new velocity × ticks).
     pub pos: Option<(i32, i32)>,
+    /// Instead of `pos`, a correction the receiver works out from the velocities it knows:
+    /// the commonest ones (a turn between two sent ticks, a tick without a command) take one
+    /// byte instead of two coordinates (see [`crate::delta`]).
+    pub reckon: Option<Reckon>,
     /// The new velocity (whole, not its change: see [`crate::delta`]).
     pub vel: Option<(i32, i32)>,
     pub aim: Option<u8>,

@@ -11,8 +11,10 @@
 //! one the serde path reads to the same value (tested on random deltas and on damaged bytes).
 
 use crate::ids::PlayerId;
-use crate::protocol::packing::{AIM, ALIVE, ALIVE_VALUE, DEATHS, HEALTH, POS, SCORE, VEL, next_id};
-use crate::protocol::{DeltaBase, EntityUpdate, SnapshotDelta};
+use crate::protocol::packing::{
+    AIM, ALIVE, ALIVE_VALUE, DEATHS, HEALTH, POS, RECKON, SCORE, VEL, next_id,
+};
+use crate::protocol::{DeltaBase, EntityUpdate, Reckon, SnapshotDelta};
 use crate::tick::Tick;
 
 /// `ServerMsg::Snapshot`'s variant index.
@@ -95,13 +97,15 @@ impl Reader<'_> {
     /// One packed update after its id: the mask and the fields it names.
     fn update(&mut self, id: PlayerId) -> Option<EntityUpdate> {
         let mask = self.byte()?;
-        if mask & ALIVE_VALUE != 0 && mask & ALIVE == 0 {
+        let has = |bit: u8| mask & bit != 0;
+        let reckoned = has(RECKON) && !has(ALIVE);
+        if reckoned && has(POS) {
             return None;
         }
-        let has = |bit: u8| mask & bit != 0;
         Some(EntityUpdate {
             id,
             pos: if has(POS) { Some(self.pair()?) } else { None },
+            reckon: if reckoned { Some(Reckon::from_byte(self.byte()?)) } else { None },
             vel: if has(VEL) { Some(self.pair()?) } else { None },
             aim: if has(AIM) { Some(self.byte()?) } else { None },
             health: if has(HEALTH) { Some(self.byte()?) } else { None },

@@ -370,6 +370,7 @@ fn random_delta(rng: &mut Xorshift) -> SnapshotDelta {
                 score: on(4).then(|| rng.int() as i32),
                 deaths: on(5).then(|| rng.int() as u32),
                 alive: on(6).then(|| on(7)),
+                reckon: (!on(0) && !on(6) && on(7)).then(|| Reckon::from_byte(rng.next() as u8)),
             }
         })
         .collect();

@@ -170,3 +170,75 @@ fn decoder_refuses_bad_deltas() {
     };
     assert!(decoder.decode(&overflow).is_ok(), "extreme values wrap instead of panicking");
 }
+
+#[test]
+fn a_turn_between_sent_ticks_and_a_tick_without_a_command_cost_one_byte() {
+    let base = snap(30, vec![player(1, 0, 0, 53, 0), player(2, 900, 900, 0, 53)]);
+    // Three ticks later: ship 1 kept its old velocity for one tick, then turned; ship 2 stood
+    // still for one of the three (no command that tick).
+    let now = snap(33, vec![player(1, 53, 2 * 53, 0, 53), player(2, 900, 900 + 2 * 53, 0, 53)]);
+    let delta = encode(Some(&base), &now);
+    assert_eq!(
+        delta.updates,
+        vec![
+            EntityUpdate {
+                id: PlayerId(1),
+                vel: Some((0, 53)),
+                reckon: Some(Reckon { turned: 1, steps: 0 }),
+                ..EntityUpdate::default()
+            },
+            EntityUpdate {
+                id: PlayerId(2),
+                reckon: Some(Reckon { turned: 0, steps: -1 }),
+                ..EntityUpdate::default()
+            },
+        ],
+        "each position is said by its reckoning, not its coordinates"
+    );
+    assert_eq!(apply(Some(&base), &delta), Ok(now.clone()), "and rebuilt exactly");
+    let reckoned = encode_server(&ServerMsg::Snapshot(delta.clone())).len();
+    let placed = encode_server(&ServerMsg::Snapshot(encode_placed(&base, &now))).len();
+    // Here each coordinate pair is two one-byte varints (60 Hz speeds); at 30 Hz, or two
+    // ticks off, a pair takes four to six.
+    assert_eq!(reckoned + 2, placed, "a byte each instead of two coordinates");
+    // A correction no reckoning makes (a wall, a respawn) still travels as coordinates.
+    let bumped = snap(33, vec![player(1, 5, 3 * 53, 0, 53), player(2, 900, 900 + 3 * 53, 0, 53)]);
+    let delta = encode(Some(&base), &bumped);
+    assert_eq!(delta.updates[0].pos, Some((5, 0)), "{delta:?}");
+    assert_eq!(apply(Some(&base), &delta), Ok(bumped));
+}
+
+/// `encode` with every position correction as coordinates (what a reckoning saves).
+fn encode_placed(base: &Snapshot, now: &Snapshot) -> SnapshotDelta {
+    let mut delta = encode(Some(base), now);
+    let dt = now.tick.0.wrapping_sub(base.tick.0) as i32;
+    for update in &mut delta.updates {
+        let (b, n) = (
+            base.players.iter().find(|p| p.id == update.id).expect("in the baseline"),
+            now.players.iter().find(|p| p.id == update.id).expect("now"),
+        );
+        if update.reckon.take().is_some() {
+            update.pos = Some((n.x - (b.x + n.vx * dt), n.y - (b.y + n.vy * dt)));
+        }
+    }
+    delta
+}
+
+#[test]
+fn a_reckoning_needs_a_baseline_and_its_byte_round_trips() {
+    let delta = SnapshotDelta {
+        base: DeltaBase::Keyframe { tick: Tick(5), ack_input: 0 },
+        updates: vec![EntityUpdate {
+            id: PlayerId(3),
+            reckon: Some(Reckon { turned: 1, steps: 0 }),
+            ..EntityUpdate::default()
+        }],
+        ..SnapshotDelta::default()
+    };
+    assert_eq!(apply(None, &delta), Err(DeltaError::NothingToReckon(PlayerId(3))));
+    for byte in 0..=u8::MAX {
+        let reckon = Reckon::from_byte(byte);
+        assert!(reckon.turned <= Reckon::MAX_TURNED && Reckon::STEPS.contains(&reckon.steps));
+        assert_eq!(reckon.to_byte(), byte, "{reckon:?}");
+    }
+}

@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::{self, SerializeSeq, SerializeTuple};
 use serde::{Deserializer, Serializer};
 
-use super::EntityUpdate;
+use super::{EntityUpdate, Reckon};
 use crate::ids::PlayerId;
 
 pub(crate) const POS: u8 = 1;
@@ -28,8 +28,14 @@ pub(crate) const DEATHS: u8 = 1 << 5;
 /// `alive` changed; its new value is [`ALIVE_VALUE`].
 pub(crate) const ALIVE: u8 = 1 << 6;
 pub(crate) const ALIVE_VALUE: u8 = 1 << 7;
+/// Without [`ALIVE`] (where an alive value means nothing), the bit says a [`Reckon`] byte
+/// stands where the position would (never both).
+///
+/// [`Reckon`]: crate::protocol::Reckon
+pub(crate) const RECKON: u8 = ALIVE_VALUE;
 
-/// Most elements one packed update has: gap, mask and six fields.
+/// Most elements one packed update has: gap, mask and six fields (a reckoning byte stands
+/// for the position).
 const MAX_ELEMENTS: usize = 8;
 /// Capacity reserved up front for a decoded list, whatever length the bytes claim.
 const MAX_RESERVE: usize = 64;
@@ -157,19 +163,26 @@ impl serde::Serialize for Packed<'_> {
             (u.score.is_some(), SCORE),
             (u.deaths.is_some(), DEATHS),
             (u.alive.is_some(), ALIVE),
-            (u.alive == Some(true), ALIVE_VALUE),
+            (u.alive == Some(true) || u.reckon.is_some(), ALIVE_VALUE),
         ];
+        if u.reckon.is_some() && (u.pos.is_some() || u.alive.is_some()) {
+            return Err(ser::Error::custom("a reckoned update carries no position and no alive"));
+        }
         for (set, bit) in flags {
             if set {
                 mask |= bit;
             }
         }
         let present = flags[..6].iter().filter(|(set, _)| *set).count();
-        let mut tuple = serializer.serialize_tuple(2 + present)?;
+        let mut tuple =
+            serializer.serialize_tuple(2 + present + usize::from(u.reckon.is_some()))?;
         tuple.serialize_element(&self.gap)?;
         tuple.serialize_element(&mask)?;
         if let Some(pos) = &u.pos {
             tuple.serialize_element(pos)?;
+        }
+        if let Some(reckon) = &u.reckon {
+            tuple.serialize_element(&reckon.to_byte())?;
         }
         if let Some(vel) = &u.vel {
             tuple.serialize_element(vel)?;
@@ -224,12 +237,15 @@ impl<'de> Visitor<'de> for Unpack {
         let missing = || de::Error::custom("packed update cut short");
         let gap: u32 = seq.next_element()?.ok_or_else(missing)?;
         let mask: u8 = seq.next_element()?.ok_or_else(missing)?;
-        if mask & ALIVE_VALUE != 0 && mask & ALIVE == 0 {
-            return Err(de::Error::custom("alive value without the alive flag"));
+        let reckoned = mask & RECKON != 0 && mask & ALIVE == 0;
+        if reckoned && mask & POS != 0 {
+            return Err(de::Error::custom("a reckoned update with a position"));
         }
         let update = EntityUpdate {
             id: PlayerId(0),
             pos: field(&mut seq, mask, POS)?,
+            reckon: field::<u8, A>(&mut seq, if reckoned { RECKON } else { 0 }, RECKON)?
+                .map(Reckon::from_byte),
             vel: field(&mut seq, mask, VEL)?,
             aim: field(&mut seq, mask, AIM)?,
             health: field(&mut seq, mask, HEALTH)?,
@@ -245,7 +261,7 @@ impl<'de> Visitor<'de> for Unpack {
 mod tests {
     use crate::codec::{decode_server, encode_server};
     use crate::ids::PlayerId;
-    use crate::protocol::{DeltaBase, EntityUpdate, ServerMsg, SnapshotDelta};
+    use crate::protocol::{DeltaBase, EntityUpdate, Reckon, ServerMsg, SnapshotDelta};
 
     fn delta(updates: Vec<EntityUpdate>, removed: Vec<u32>) -> SnapshotDelta {
         SnapshotDelta {
@@ -258,8 +274,11 @@ mod tests {
 
     #[test]
     fn every_field_combination_round_trips() {
-        for mask in 0..128u32 {
+        for mask in 0..256u32 {
             let on = |bit: u32| mask & (1 << bit) != 0;
+            if on(7) && (on(0) || on(6)) {
+                continue; // a reckoning stands for the position and needs no alive change
+            }
             let update = EntityUpdate {
                 id: PlayerId(300 + mask),
                 pos: on(0).then_some((-5, i32::MAX)),
@@ -269,6 +288,7 @@ mod tests {
                 score: on(4).then_some(-3),
                 deaths: on(5).then_some(u32::MAX),
                 alive: on(6).then_some(mask % 3 == 0),
+                reckon: on(7).then_some(Reckon { turned: 15, steps: -8 }),
             };
             let message = ServerMsg::Snapshot(delta(vec![update], vec![1, 299, 5000]));
             assert_eq!(decode_server(&encode_server(&message)), Ok(message), "mask {mask:#x}");
@@ -307,8 +327,8 @@ mod tests {
         assert!(decode_server(&repeated).is_err(), "a zero gap repeats an id");
 
         let mut stray = good.clone();
-        stray[n - 2] = 8 | super::ALIVE_VALUE; // an alive value without the alive flag
-        assert!(decode_server(&stray).is_err(), "unknown mask combination");
+        stray[n - 2] = 8 | super::POS | super::RECKON; // a reckoning and a position
+        assert!(decode_server(&stray).is_err(), "a position or its reckoning, never both");
 
         let mut short = good.clone();
         short[n - 2] = 8 | super::POS; // says a position follows, but the message ends
