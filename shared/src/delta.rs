@@ -124,21 +124,46 @@ pub(crate) fn changes(base: &PlayerSnap, dt: i32, now: &PlayerSnap) -> Option<En
 
 /// The [`Reckon`] that corrects a position reckoned at `velocity` by `error`, when there is
 /// one: the ship kept its baseline velocity `before` for `turned` ticks (of the `dt` since the
-/// baseline) and moved `steps` ticks more or fewer than `dt` at the new one.
+/// baseline) and moved `steps` ticks more or fewer than `dt` at the new one. Solved, not
+/// searched (the send path asks it for every corrected player of every member): `error = d ×
+/// turned + velocity × steps` with `d = before − velocity` is two equations in two unknowns.
 fn reckoning(
     error: (i32, i32),
     before: (i32, i32),
     velocity: (i32, i32),
     dt: i32,
 ) -> Option<Reckon> {
-    let most_turned = u8::try_from(dt.clamp(0, i32::from(Reckon::MAX_TURNED))).unwrap_or(0);
-    let turned = if before == velocity { 0..=0 } else { 0..=most_turned };
-    let steps = if velocity == (0, 0) { 0..=0 } else { Reckon::STEPS };
-    turned.flat_map(|turned| steps.clone().map(move |steps| Reckon { turned, steps })).find(
-        |reckon| {
-            (reckon.turned, reckon.steps) != (0, 0) && reckon.offset(before, velocity) == error
-        },
-    )
+    let wide = |(x, y): (i32, i32)| (i64::from(x), i64::from(y));
+    let (e, v) = (wide(error), wide(velocity));
+    let d = (wide(before).0 - v.0, wide(before).1 - v.1);
+    let most_turned = i64::from(dt.clamp(0, i32::from(Reckon::MAX_TURNED)));
+    let fits = |turned: i64, steps: i64| {
+        let reckon = Reckon {
+            turned: u8::try_from(turned).ok().filter(|t| i64::from(*t) <= most_turned)?,
+            steps: i8::try_from(steps).ok().filter(|s| Reckon::STEPS.contains(s))?,
+        };
+        let exact = reckon.offset(before, velocity) == error && (turned, steps) != (0, 0);
+        exact.then_some(reckon)
+    };
+    // `steps` from `rest = velocity × steps`, when `velocity` makes it exact.
+    let along_velocity = |rest: (i64, i64)| match v {
+        (0, 0) => (rest == (0, 0)).then_some(0),
+        (vx, 0) => (rest.0 % vx == 0).then(|| rest.0 / vx),
+        (vx, vy) => (rest.1 % vy == 0).then(|| rest.1 / vy).filter(|m| rest.0 == vx * m),
+    };
+    let det = d.0 * v.1 - d.1 * v.0;
+    if det != 0 {
+        let (turned, steps) = (e.0 * v.1 - e.1 * v.0, d.0 * e.1 - d.1 * e.0);
+        if turned % det != 0 || steps % det != 0 {
+            return None;
+        }
+        return fits(turned / det, steps / det);
+    }
+    // The velocities are parallel (or one is zero): at most sixteen turns to try.
+    (0..=if d == (0, 0) { 0 } else { most_turned }).find_map(|turned| {
+        let steps = along_velocity((e.0 - d.0 * turned, e.1 - d.1 * turned))?;
+        fits(turned, steps)
+    })
 }
 
 /// A player new to the receiver: every field (its id even if all else is zero).

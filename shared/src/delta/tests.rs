@@ -242,3 +242,35 @@ fn a_reckoning_needs_a_baseline_and_its_byte_round_trips() {
         assert_eq!(reckon.to_byte(), byte, "{reckon:?}");
     }
 }
+
+#[test]
+fn the_reckoning_is_found_whenever_one_exists() {
+    let mut state = 0x9e37_79b9_u32;
+    let mut rand = move |n: i32| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        (state % (2 * n as u32 + 1)) as i32 - n
+    };
+    for _ in 0..20_000 {
+        let before = (rand(3) * 53, rand(3) * 53);
+        let velocity = if rand(2) == 0 { before } else { (rand(3) * 53, rand(3) * 53) };
+        let dt = rand(4) + 5;
+        let made =
+            Reckon { turned: rand(7).unsigned_abs() as u8, steps: rand(8).clamp(-8, 7) as i8 };
+        let error =
+            if rand(4) == 0 { (rand(200), rand(200)) } else { made.offset(before, velocity) };
+        if error == (0, 0) {
+            continue; // nothing to correct: asked only of positions off the reckoned one
+        }
+        let searched = (0..=Reckon::MAX_TURNED.min(dt as u8))
+            .flat_map(|turned| Reckon::STEPS.map(move |steps| Reckon { turned, steps }))
+            .filter(|r| (r.turned, r.steps) != (0, 0))
+            .any(|r| r.offset(before, velocity) == error);
+        let solved = reckoning(error, before, velocity, dt);
+        assert_eq!(solved.is_some(), searched, "{error:?} {before:?} {velocity:?} {dt}");
+        if let Some(reckon) = solved {
+            assert_eq!(reckon.offset(before, velocity), error, "an exact correction");
+        }
+    }
+}
