@@ -136,7 +136,11 @@ impl Entry {
     }
 
     fn info(&self) -> RoomInfo {
-        let players = self.seated();
+        self.info_counting(self.seated())
+    }
+
+    /// The room's info with `players` as its player count (and its status from that count).
+    fn info_counting(&self, players: usize) -> RoomInfo {
         let status = if players < self.info.capacity { "open" } else { "full" };
         let spectators = self.handle.stats.spectators.load(Ordering::Relaxed);
         RoomInfo { players, spectators, status, ..self.info.clone() }
@@ -301,11 +305,7 @@ impl Lobby {
     pub(crate) fn all_rooms(&self) -> Vec<RoomInfo> {
         let now = Instant::now();
         let directory = self.directory();
-        directory
-            .rooms
-            .values()
-            .map(|entry| RoomInfo { players: entry.occupancy(now), ..entry.info() })
-            .collect()
+        directory.rooms.values().map(|entry| entry.info_counting(entry.occupancy(now))).collect()
     }
 
     fn check_spec(&self, spec: &NewRoom) -> Result<(), LobbyError> {

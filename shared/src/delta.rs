@@ -10,9 +10,10 @@
 //! its old velocity for some of them), or a tick passed without its command (it stood still)
 //! and a later one caught up. Such a correction travels as one [`Reckon`] byte (how many
 //! ticks at the old velocity, how many more or fewer at the new) instead of two coordinates:
-//! at 60 Hz sent at 20 Hz they were half of the snapshot bytes. Players absent from the baseline are encoded against an all-zero state, so a
-//! keyframe is just a delta against nothing. All arithmetic wraps, so decoding is the exact
-//! inverse of encoding and hostile input can never overflow.
+//! at 60 Hz sent at 20 Hz they were half of the snapshot bytes. Players absent from the
+//! baseline are encoded against an all-zero state, so a keyframe is just a delta against
+//! nothing. All arithmetic wraps, so decoding is the exact inverse of encoding and hostile
+//! input can never overflow.
 //!
 //! The client keeps the snapshots it decoded in [`Decoder`] (at most [`HISTORY`]); the server
 //! builds its deltas from a room-wide history instead (see [`crate::view`]), with the same
@@ -148,7 +149,7 @@ fn reckoning(
     // `steps` from `rest = velocity × steps`, when `velocity` makes it exact.
     let along_velocity = |rest: (i64, i64)| match v {
         (0, 0) => (rest == (0, 0)).then_some(0),
-        (vx, 0) => (rest.0 % vx == 0).then(|| rest.0 / vx),
+        (vx, 0) => (rest.1 == 0 && rest.0 % vx == 0).then(|| rest.0 / vx),
         (vx, vy) => (rest.1 % vy == 0).then(|| rest.1 / vy).filter(|m| rest.0 == vx * m),
     };
     let det = d.0 * v.1 - d.1 * v.0;
