@@ -14,6 +14,7 @@ mod http;
 mod listen;
 mod load;
 mod lobby;
+mod names;
 mod netcode;
 mod refusal;
 mod replays;
