@@ -23,8 +23,6 @@
 //! - `career`: what a room records for the leaderboard (names, kills, matches, streaks).
 //! - `recording`: public rooms' replays, written by a background task, pruned by count and size.
 //! - `members`: a room's seats, resume tokens and the grace period after a drop.
-//! - `feed`: one send tick's events cut into each member's frame (beams, kills by interest).
-//! - `names`: which players' names each member's client holds (names by interest).
 //! - `rate`: token-bucket rate limits per connection.
 //! - `lobby`: rooms, seat reservations, quick play, idle rooms closing.
 //! - `maps`: the maps rooms can run (every map beside `--map`).
@@ -56,7 +54,6 @@ mod lobby;
 mod maps;
 mod members;
 mod metrics;
-mod names;
 mod node;
 mod pacing;
 mod rate;

@@ -9,7 +9,6 @@ use shared::protocol::{ResumeToken, RosterEntry};
 use shared::tick::Tick;
 
 use crate::link::Link;
-use crate::names::Told;
 use shared::view::Viewer;
 
 pub(crate) struct Member {
@@ -19,8 +18,6 @@ pub(crate) struct Member {
     /// The last input sequence number applied to the simulation.
     pub(crate) last_seq: u32,
     pub(crate) viewer: Viewer,
-    /// The names its client holds (set from its `Welcome`'s roster).
-    pub(crate) told: Told,
     resume_token: ResumeToken,
     /// The tick the connection dropped, while the seat is held for a resume.
     disconnected_at: Option<Tick>,
@@ -59,15 +56,6 @@ impl Members {
         self.seats.get(id)
     }
 
-    pub(crate) fn get_mut(&mut self, id: &PlayerId) -> Option<&mut Member> {
-        self.seats.get_mut(id)
-    }
-
-    /// The seated players' ids, in order.
-    pub(crate) fn ids(&self) -> impl Iterator<Item = PlayerId> + '_ {
-        self.seats.keys().copied()
-    }
-
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&PlayerId, &mut Member)> {
         self.seats.iter_mut()
     }
@@ -97,7 +85,6 @@ impl Members {
             link: Some(link.clone()),
             last_seq: 0,
             viewer: Viewer::default(),
-            told: Told::default(),
             resume_token: token,
             disconnected_at: None,
         };

@@ -6,9 +6,6 @@
 //! Spectators (`spectators`) join through the same channel and get the same frames, built
 //! around their camera instead of a ship; they are never in the world, the roster or the
 //! events, and a closing room closes their connections.
-//!
-//! Names travel by interest (`names`): a small room's `Welcome` lists everyone and every join
-//! reaches everyone; in a large one a member is told a name when its page first shows it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,7 +16,7 @@ use bytes::Bytes;
 use shared::codec::encode_server;
 use shared::ids::PlayerId;
 use shared::map::Map;
-use shared::protocol::{GameEvent, InputCmd, ResumeToken, RosterEntry, ServerMsg, Welcome, close};
+use shared::protocol::{GameEvent, InputCmd, ResumeToken, ServerMsg, Welcome, close};
 use shared::sim::{self, TickInputs, World};
 use shared::tick::{Tick, ticks_for_secs};
 use tokio::sync::{mpsc, oneshot};
@@ -35,10 +32,8 @@ use crate::feed::Feed;
 use crate::link::{Link, Stamp};
 use crate::members::Members;
 use crate::metrics::{Metrics, TickHistogram, add};
-use crate::names::{Names, Told};
 use crate::spectators::Spectators;
-use shared::protocol::ScoreEntry;
-use shared::view::{self, MAX_VIEW_HALF, SCOREBOARD_TOP, SMALL_ROOM_PLAYERS, ViewBuilder};
+use shared::view::{self, MAX_VIEW_HALF, ViewBuilder};
 
 /// Ticks a room may fall behind before it stops catching up and resets its schedule.
 const MAX_CATCH_UP_TICKS: u32 = 5;
@@ -176,7 +171,6 @@ pub(crate) fn spawn(
             .with_stride(config.ticks_per_send()),
         world: World::new(map, config.tick_hz),
         members: Members::default(),
-        names: Names::default(),
         spectators: Spectators::new(config.max_spectators),
         events: Vec::new(),
         recent_events: VecDeque::new(),
@@ -202,8 +196,6 @@ struct Room {
     spectators_chat: bool,
     world: World,
     members: Members,
-    /// The players' names, encoded to be told.
-    names: Names,
     spectators: Spectators,
     /// This tick's events so far.
     events: Vec<GameEvent>,
@@ -327,7 +319,6 @@ impl Room {
         if let Some(seen) = self.careers.seated(id, player, &name, self.world.tick, unix_now()) {
             self.store.record(seen);
         }
-        self.names.add(id, &name);
         self.events.push(GameEvent::Joined { id, name: name.clone() });
         tracing::info!(player = %id, %name, players = self.members.len(), "player joined");
         Ok(Joined { welcome: self.welcome(id, token, Seated::New), link })
@@ -369,26 +360,14 @@ impl Room {
         })
     }
 
-    /// The `Welcome` of `id`; a member's client then holds the names of its roster: everyone
-    /// in a small room, else its own (the others come as it needs them: `names`). A spectator's
-    /// lists everyone.
-    fn welcome(&mut self, id: PlayerId, token: ResumeToken, seated: Seated) -> Bytes {
-        let roster = if seated == Seated::Watching || self.members.len() <= SMALL_ROOM_PLAYERS {
-            self.members.roster()
-        } else {
-            let name = self.members.get(&id).map(|member| member.name.clone()).unwrap_or_default();
-            vec![RosterEntry { id, name }]
-        };
-        if let Some(member) = self.members.get_mut(&id).filter(|_| seated != Seated::Watching) {
-            member.told = Told::new(roster.iter().map(|entry| entry.id));
-        }
+    fn welcome(&self, id: PlayerId, token: ResumeToken, seated: Seated) -> Bytes {
         let welcome = Welcome {
             player_id: id,
             tick_hz: self.config.tick_hz,
             send_hz: self.config.effective_send_hz(),
             server_tick: self.world.tick,
             map: self.world.map.clone(),
-            roster,
+            roster: self.members.roster(),
             resume_token: token,
             resume_grace_secs: self.config.resume_grace_secs,
             resumed: seated == Seated::Resumed,
@@ -419,7 +398,6 @@ impl Room {
 
     fn remove(&mut self, id: PlayerId, name: &str, why: &str) {
         self.world.remove_player(id);
-        self.names.remove(id, self.world.tick);
         if let Some(recording) = &mut self.recording {
             recording.left(id);
         }
@@ -499,13 +477,9 @@ impl Room {
             self.events = oldest;
         }
         self.recent_events.push_back(events);
-        // A player who left keeps its name while its last events may still be told.
-        self.names.expire(tick, every);
-        let ranking =
-            (tick.0 % u32::from(self.config.tick_hz) < every).then(|| view::ranking(&self.world));
-        self.publish_events(share, ranking.as_deref());
-        if let Some(ranking) = ranking {
-            self.publish_scoreboard(share, &ranking);
+        self.publish_events(share);
+        if tick.0 % u32::from(self.config.tick_hz) < every {
+            self.publish_scoreboard(share);
         }
         self.view.prepare(&self.world);
         let pickups = self.world.pickup_bits();
@@ -532,9 +506,8 @@ impl Room {
     }
 
     /// The events of the last send interval to the members and spectators of `share`, one
-    /// message each at most (see `feed`), with the names they now need: a member that is sent
-    /// the scoreboard `ranking` this tick is told the names of its top.
-    fn publish_events(&mut self, share: u32, ranking: Option<&[ScoreEntry]>) {
+    /// message each at most (see `feed`).
+    fn publish_events(&self, share: u32) {
         let every = self.config.ticks_per_send();
         let joined: Vec<GameEvent>;
         let events = match self.recent_events.as_slices() {
@@ -545,23 +518,15 @@ impl Room {
             }
         };
         let everyone_visible = self.config.view_radius <= 0.0 || self.config.full_snapshots;
-        let wanted: Vec<PlayerId> = if self.members.len() <= SMALL_ROOM_PLAYERS {
-            self.members.ids().collect()
-        } else {
-            ranking.unwrap_or_default().iter().take(SCOREBOARD_TOP).map(|entry| entry.id).collect()
-        };
-        let mut feed = Feed::new(events, &self.world, everyone_visible, wanted);
+        let Some(mut feed) = Feed::new(events, &self.world, everyone_visible) else { return };
         let map_size = self.world.map.size();
-        let names = &self.names;
-        for (id, member) in self.members.iter_mut() {
-            let Some(link) = member.link.as_ref().filter(|_| id.0 % every == share) else {
+        for (id, member, link) in self.members.connected() {
+            if id.0 % every != share {
                 continue;
-            };
+            }
             let half = link.view().unwrap_or(MAX_VIEW_HALF);
             let sight = self.world.players.get(id).map(|me| view::sight(me.pos, map_size, half));
-            let visible = member.viewer.visible();
-            let told = &mut member.told;
-            if let Some(frame) = feed.member_frame(*id, sight, visible, told, |id| names.get(id)) {
+            if let Some(frame) = feed.frame_for(Some(*id), sight, member.viewer.visible()) {
                 link.send_reliable(frame);
             }
         }
@@ -572,26 +537,27 @@ impl Room {
             let link = &spectator.link;
             let center = view::look_center(link.look(), map_size);
             let sight = view::sight(center, map_size, link.view().unwrap_or(MAX_VIEW_HALF));
-            if let Some(frame) = feed.spectator_frame(sight, spectator.viewer.visible()) {
+            if let Some(frame) = feed.frame_for(None, Some(sight), spectator.viewer.visible()) {
                 link.send_reliable(frame);
             }
         }
     }
 
-    /// The scoreboard `ranking` to the members and spectators of `share`.
-    fn publish_scoreboard(&self, share: u32, ranking: &[ScoreEntry]) {
+    /// The scoreboard to the members and spectators of `share`.
+    fn publish_scoreboard(&self, share: u32) {
         let every = self.config.ticks_per_send();
+        let ranking = view::ranking(&self.world);
         for (rank, entry) in ranking.iter().enumerate() {
             if entry.id.0 % every != share {
                 continue;
             }
             if let Some(link) = self.members.get(&entry.id).and_then(|m| m.link.as_ref()) {
-                link.send_reliable(Bytes::from(view::scoreboard_frame(ranking, rank)));
+                link.send_reliable(Bytes::from(view::scoreboard_frame(&ranking, rank)));
             }
         }
         let mut watching = self.spectators.iter().filter(|(id, _)| id.0 % every == share);
         if let Some((_, first)) = watching.next() {
-            let frame = Bytes::from(view::spectator_scoreboard_frame(ranking));
+            let frame = Bytes::from(view::spectator_scoreboard_frame(&ranking));
             first.link.send_reliable(frame.clone());
             for (_, spectator) in watching {
                 spectator.link.send_reliable(frame.clone());

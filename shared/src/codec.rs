@@ -108,16 +108,18 @@ pub fn encode_event(event: &GameEvent) -> Vec<u8> {
     encode(event)
 }
 
-/// The body [`encode_events_body`] gives for a list of `count` events, from their encodings
-/// ([`encode_event`]) in `parts`, put together in order: a part may hold many events (those
-/// shared by many members, encoded once) or one. Byte for byte the same (tested); no event is
-/// encoded twice.
-pub fn join_events_body(count: usize, parts: &[&[u8]]) -> Vec<u8> {
-    let length = encode(&(count as u64));
-    let mut body =
-        Vec::with_capacity(length.len() + parts.iter().map(|bytes| bytes.len()).sum::<usize>());
+/// The body [`encode_events_body`] gives for a list of events, from their encodings
+/// ([`encode_event`]): `count` events already joined in `common` (shared by many members),
+/// then `extra` ones. Byte for byte the same (tested); no event is encoded twice.
+pub fn join_events_body(count: usize, common: &[u8], extra: &[&[u8]]) -> Vec<u8> {
+    let total = (count + extra.len()) as u64;
+    let length = encode(&total);
+    let mut body = Vec::with_capacity(
+        length.len() + common.len() + extra.iter().map(|bytes| bytes.len()).sum::<usize>(),
+    );
     body.extend_from_slice(&length);
-    for bytes in parts {
+    body.extend_from_slice(common);
+    for bytes in extra {
         body.extend_from_slice(bytes);
     }
     body

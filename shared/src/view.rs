@@ -34,7 +34,7 @@ use crate::tick::Tick;
 use glam::Vec2;
 
 /// Players listed in the scoreboard summary.
-pub const SCOREBOARD_TOP: usize = 10;
+const SCOREBOARD_TOP: usize = 10;
 
 /// Send ticks of room state kept as baselines (about two seconds at 30 Hz). A member whose
 /// newest received snapshot is older (a long stall) gets a keyframe.
@@ -509,13 +509,11 @@ pub fn beams_in_sight(
     }
 }
 
-/// Rooms of at most this many players tell everyone of every kill and every name: their kill
-/// feed is short enough to read whole, and their roster to send whole. Larger rooms tell each
-/// member of the kills it is part of or can see ([`kill_in_sight`]) — at 1,000 players a
-/// room-wide feed is over a hundred kills a second, unreadable and about 800 bytes a second to
-/// every member — and of the names its page shows (the server's `names`): every join told to
-/// everyone costs a room of N players N² names.
-pub const SMALL_ROOM_PLAYERS: usize = 32;
+/// Rooms of at most this many players tell everyone of every kill: their kill feed is short
+/// enough to read whole. Larger rooms tell each member of the kills it is part of or can see
+/// ([`kill_in_sight`]): at 1,000 players a room-wide feed is over a hundred kills a second,
+/// unreadable and about 800 bytes a second to every member.
+pub const WHOLE_KILL_FEED_PLAYERS: usize = 32;
 
 /// A kill as the send path weighs it: who, and where both ships were when it was sent.
 #[derive(Clone, Copy, Debug)]

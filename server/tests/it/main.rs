@@ -14,7 +14,6 @@ mod http;
 mod listen;
 mod load;
 mod lobby;
-mod names;
 mod netcode;
 mod refusal;
 mod replays;

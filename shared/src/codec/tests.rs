@@ -245,27 +245,16 @@ fn an_events_body_joined_from_encoded_events_is_the_same_bytes() {
             _ => GameEvent::Joined { id: PlayerId(i), name: "Bob".into() },
         })
         .collect();
-    // Bodies of up to 300 events: the count's varint grows past one byte on the way. Each
-    // case: single events, then a run encoded together, then single events again.
-    for (before, common, after) in
-        [(0, 0, 0), (0, 0, 3), (0, 2, 0), (3, 2, 5), (0, 250, 0), (40, 100, 160)]
-    {
-        let single = |range: std::ops::Range<usize>| -> Vec<Vec<u8>> {
-            events[range].iter().map(encode_event).collect()
-        };
-        let first = single(0..before);
-        let shared: Vec<u8> =
-            events[before..before + common].iter().flat_map(encode_event).collect();
-        let last = single(before + common..before + common + after);
-        let parts: Vec<&[u8]> = (first.iter().map(Vec::as_slice))
-            .chain([shared.as_slice()])
-            .chain(last.iter().map(Vec::as_slice))
-            .collect();
-        let count = before + common + after;
+    // Bodies of up to 300 events: the count's varint grows past one byte on the way.
+    for (common, extra) in [(0, 0), (0, 3), (2, 0), (2, 5), (250, 0), (100, 200)] {
+        let common_bytes: Vec<u8> = events[..common].iter().flat_map(encode_event).collect();
+        let extra_bytes: Vec<Vec<u8>> =
+            events[common..common + extra].iter().map(encode_event).collect();
+        let extra_refs: Vec<&[u8]> = extra_bytes.iter().map(Vec::as_slice).collect();
         assert_eq!(
-            join_events_body(count, &parts),
-            encode_events_body(&events[..count]),
-            "{before} before, {common} together, {after} after"
+            join_events_body(common, &common_bytes, &extra_refs),
+            encode_events_body(&events[..common + extra]),
+            "{common} common, {extra} extra"
         );
     }
 }
