@@ -96,6 +96,12 @@ struct BotResult {
     tx_bytes: u64,
     rx_snapshot_bytes: u64,
     rx_event_bytes: u64,
+    /// The same three over the run's steady part, and the seconds connected in it.
+    steady: Traffic,
+    steady_secs: f64,
+    /// The counters of the connection in play when the steady part began (or when it
+    /// connected, if later).
+    mark: Option<Mark>,
     snapshots: u64,
     connected_secs: f64,
     expected_hz: f64,
@@ -115,6 +121,38 @@ struct BotResult {
     failure: Option<String>,
     /// When this bot last took back its player after the storm.
     resumed_at: Option<Instant>,
+}
+
+/// Bytes received: all of them, in snapshots, in event messages.
+#[derive(Clone, Copy, Debug, Default)]
+struct Traffic {
+    rx: u64,
+    snapshots: u64,
+    events: u64,
+}
+
+impl Traffic {
+    fn of(client: &BotClient) -> Traffic {
+        Traffic {
+            rx: client.rx_bytes,
+            snapshots: client.rx_snapshot_bytes,
+            events: client.rx_event_bytes,
+        }
+    }
+}
+
+/// The run's steady part: from the end of the ramp (every bot and spectator joined) to the end.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    steady: Instant,
+    end: Instant,
+}
+
+/// A connection's traffic so far at an instant.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    at: Instant,
+    traffic: Traffic,
 }
 
 /// Why a bot leaves before the end of the run.
@@ -142,7 +180,8 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
     let live = Arc::new(Live::default());
     let start = Instant::now();
     let ramp_secs = (config.count + config.spectators) as f64 / config.ramp_per_s.max(0.001);
-    let end = start + Duration::from_secs_f64(ramp_secs) + config.duration;
+    let steady = start + Duration::from_secs_f64(ramp_secs);
+    let end = steady + config.duration;
 
     let mut tasks = Vec::with_capacity(config.count);
     for index in 0..config.count {
@@ -153,7 +192,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
             live.clone(),
             start,
             join_at,
-            end,
+            Window { steady, end },
         )));
     }
     let watchers = spawn_spectators(&config, start, end);
@@ -164,7 +203,7 @@ pub async fn run(config: RunConfig) -> anyhow::Result<Report> {
     // Server figures over the steady part of the run: after the ramp, until the end.
     let mut before = ServerFigures::default();
     if config.scrape_server {
-        sleep_until(start + Duration::from_secs_f64(ramp_secs)).await;
+        sleep_until(steady).await;
         before = scrape::scrape(&host).await?;
     }
     let steady_started = Instant::now();
@@ -254,6 +293,8 @@ fn report(
 ) -> Report {
     let connected_secs: f64 = results.iter().map(|r| r.connected_secs).sum::<f64>().max(0.001);
     let per_client_per_s = |total: u64| total as f64 / connected_secs;
+    let steady_connected: f64 = results.iter().map(|r| r.steady_secs).sum::<f64>().max(0.001);
+    let per_steady_s = |total: u64| total as f64 / steady_connected;
     let mut latencies: Vec<f32> =
         results.iter().flat_map(|r| r.latencies.iter().copied()).collect();
     let mut rtts: Vec<f32> = results.iter().flat_map(|r| r.rtts.iter().copied()).collect();
@@ -275,6 +316,13 @@ fn report(
         ),
         rx_event_bytes_per_client_per_s: per_client_per_s(
             results.iter().map(|r| r.rx_event_bytes).sum(),
+        ),
+        steady_rx_bytes_per_client_per_s: per_steady_s(results.iter().map(|r| r.steady.rx).sum()),
+        steady_rx_snapshot_bytes_per_client_per_s: per_steady_s(
+            results.iter().map(|r| r.steady.snapshots).sum(),
+        ),
+        steady_rx_event_bytes_per_client_per_s: per_steady_s(
+            results.iter().map(|r| r.steady.events).sum(),
         ),
         snapshots_per_client_per_s,
         expected_snapshot_hz,
@@ -333,8 +381,9 @@ async fn play_bot(
     live: Arc<Live>,
     start: Instant,
     join_at: Instant,
-    end: Instant,
+    window: Window,
 ) -> BotResult {
+    let end = window.end;
     let mut result = BotResult::default();
     let mut rng = Rng::new(config.seed ^ (index as u64).wrapping_mul(0x9e37_79b9));
     let mut storm_at = config.storm_at.map(|at| start + at);
@@ -381,7 +430,8 @@ async fn play_bot(
         live.connected.fetch_add(1, Ordering::Relaxed);
         let connected_since = Instant::now();
         let ending =
-            play_connection(&mut client, &config, &live, &mut rng, &mut result, end, leave).await;
+            play_connection(&mut client, &config, &live, &mut rng, &mut result, window, leave)
+                .await;
         live.connected.fetch_sub(1, Ordering::Relaxed);
         result.connected_secs += connected_since.elapsed().as_secs_f64();
         result.disconnected(&client);
@@ -467,6 +517,13 @@ impl BotResult {
         self.tx_bytes += client.tx_bytes;
         self.rx_snapshot_bytes += client.rx_snapshot_bytes;
         self.rx_event_bytes += client.rx_event_bytes;
+        if let Some(mark) = self.mark.take() {
+            let now = Traffic::of(client);
+            self.steady.rx += now.rx - mark.traffic.rx;
+            self.steady.snapshots += now.snapshots - mark.traffic.snapshots;
+            self.steady.events += now.events - mark.traffic.events;
+            self.steady_secs += mark.at.elapsed().as_secs_f64();
+        }
         self.corrections += client.core.corrections;
         self.max_correction = self.max_correction.max(client.core.max_correction);
     }
@@ -478,9 +535,10 @@ async fn play_connection(
     live: &Live,
     rng: &mut Rng,
     result: &mut BotResult,
-    end: Instant,
+    window: Window,
     leave: Option<(Instant, Leave)>,
 ) -> ConnectionEnd {
+    let end = window.end;
     let me = client.welcome.player_id;
     let input_hz = config.input_hz.unwrap_or(client.welcome.tick_hz).max(1);
     result.expected_hz = f64::from(client.welcome.send_hz);
@@ -497,6 +555,12 @@ async fn play_connection(
     // and clear a timer entry on every wake-up: a few per cent of the bots' CPU).
     let stop = sleep_until(stop_at);
     tokio::pin!(stop);
+    // The traffic from here on counts in the steady figures.
+    let steady = sleep_until(window.steady);
+    tokio::pin!(steady);
+    if Instant::now() >= window.steady {
+        result.mark = Some(Mark { at: Instant::now(), traffic: Traffic::of(client) });
+    }
     let mut sample_counter = 0u32;
     loop {
         tokio::select! {
@@ -505,6 +569,9 @@ async fn play_connection(
                     Some((at, why)) if at < end => ConnectionEnd::Rejoin(why),
                     _ => ConnectionEnd::Finished,
                 };
+            }
+            () = &mut steady, if result.mark.is_none() => {
+                result.mark = Some(Mark { at: Instant::now(), traffic: Traffic::of(client) });
             }
             _ = inputs.tick() => {
                 if config.behavior == Behavior::Chase {

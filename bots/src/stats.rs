@@ -89,6 +89,12 @@ pub struct Report {
     /// The part of `rx_bytes_per_client_per_s` in snapshots, and in event messages.
     pub rx_snapshot_bytes_per_client_per_s: f64,
     pub rx_event_bytes_per_client_per_s: f64,
+    /// The same three over the steady part of the run (every bot joined, until the end), as
+    /// the server's figures are: without the ramp's joins (every player's name told to
+    /// everyone already there, once per pair of players), what a full room costs each second.
+    pub steady_rx_bytes_per_client_per_s: f64,
+    pub steady_rx_snapshot_bytes_per_client_per_s: f64,
+    pub steady_rx_event_bytes_per_client_per_s: f64,
     pub snapshots_per_client_per_s: f64,
     pub expected_snapshot_hz: f64,
     /// `snapshots_per_client_per_s / expected_snapshot_hz`.

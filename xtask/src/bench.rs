@@ -365,11 +365,14 @@ type Verdict = (usize, String, String);
 /// The table itself; returns the arena-default rows' verdicts.
 fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
     println!(
-        "\n{:<14} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "\n{:<14} {:>6} {:>9} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "workload",
         "N",
         "delivery",
-        "rx B/s/cl",
+        // Bytes per client per second: over the steady part (after the ramp, as every server
+        // figure), and over whole connections (the ramp's joins included).
+        "rx steady",
+        "rx all",
         "lat p50",
         "lat p99",
         // The server's own part: from reading an input to writing its acknowledgement.
@@ -392,10 +395,11 @@ fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
         let server_cpu = field(report, "server_cpu_per_s");
         let bots_cpu = field(report, "bots_cpu_per_s");
         println!(
-            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
+            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
             name,
             count,
             delivery * 100.0,
+            field(report, "steady_rx_bytes_per_client_per_s"),
             field(report, "rx_bytes_per_client_per_s"),
             field(report, "input_latency_ms.p50"),
             p99,

@@ -51,6 +51,14 @@ async fn twenty_bots_play_for_a_few_seconds() {
         json["rx_bytes_per_client_per_s"].as_f64().expect("number") > 100.0,
         "snapshots carry bytes"
     );
+    let steady = |key: &str| json[key].as_f64().expect("number");
+    assert!(
+        steady("steady_rx_snapshot_bytes_per_client_per_s") > 100.0
+            && steady("steady_rx_bytes_per_client_per_s")
+                >= steady("steady_rx_snapshot_bytes_per_client_per_s")
+                    + steady("steady_rx_event_bytes_per_client_per_s"),
+        "the steady part is counted too, snapshots and events within the whole: {json}"
+    );
     assert!(json["server_rss_mb"].as_f64().expect("number") > 1.0, "server RSS read from /metrics");
     assert!(
         json["server_tick_hz"].as_f64().expect("number") > 25.0,
