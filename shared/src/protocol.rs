@@ -13,7 +13,7 @@ use crate::map::Map;
 use crate::tick::Tick;
 
 /// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 10;
+pub const PROTOCOL_VERSION: u16 = 11;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].

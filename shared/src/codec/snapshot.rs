@@ -12,7 +12,8 @@
 
 use crate::ids::PlayerId;
 use crate::protocol::packing::{
-    AIM, ALIVE, ALIVE_VALUE, DEATHS, HEALTH, POS, RECKON, SCORE, VEL, next_id,
+    AIM, ALIVE, ALIVE_VALUE, DEATHS, HEAD_AIM, HEAD_GAP, HEAD_HEALTH, HEAD_VEL, HEALTH, POS,
+    RECKON, SCORE, VEL, mask_of_head, next_id,
 };
 use crate::protocol::{DeltaBase, EntityUpdate, Reckon, SnapshotDelta};
 use crate::tick::Tick;
@@ -39,11 +40,16 @@ pub(super) fn read(bytes: &[u8]) -> Option<SnapshotDelta> {
         let id = next_id(removed.last().copied(), r.u32()?)?;
         removed.push(id);
     }
-    let count = r.len(2)?;
+    let count = r.len(1)?;
     let mut updates: Vec<EntityUpdate> = Vec::with_capacity(count);
     for _ in 0..count {
-        let id = next_id(updates.last().map(|u| u.id), r.u32()?)?;
-        updates.push(r.update(id)?);
+        let head = r.byte()?;
+        let gap = match head & HEAD_GAP {
+            0 => r.u32()?,
+            short => u32::from(short),
+        };
+        let id = next_id(updates.last().map(|u| u.id), gap)?;
+        updates.push(r.update(id, head)?);
     }
     r.bytes.is_empty().then_some(SnapshotDelta { base, pickups, removed, updates })
 }
@@ -94,9 +100,13 @@ impl Reader<'_> {
         Some((self.i32()?, self.i32()?))
     }
 
-    /// One packed update after its id: the mask and the fields it names.
-    fn update(&mut self, id: PlayerId) -> Option<EntityUpdate> {
-        let mask = self.byte()?;
+    /// One packed update after its head (`head`) and id: the mask and the fields they name.
+    fn update(&mut self, id: PlayerId, head: u8) -> Option<EntityUpdate> {
+        let mask = match mask_of_head(head) {
+            Some(mask) => mask,
+            None if head & (HEAD_VEL | HEAD_AIM | HEAD_HEALTH) != 0 => return None,
+            None => self.byte()?,
+        };
         let has = |bit: u8| mask & bit != 0;
         let reckoned = has(RECKON) && !has(ALIVE);
         if reckoned && has(POS) {

@@ -350,7 +350,9 @@ fn random_delta(rng: &mut Xorshift) -> SnapshotDelta {
         let mut id = (rng.next() % 3) as u32 * 40_000;
         (0..rng.next() % count)
             .map(|_| {
-                id += 1 + (rng.next() % 400) as u32;
+                // Half the gaps short enough for an update's head byte (1 to 7).
+                let spread = if rng.next().is_multiple_of(2) { 7 } else { 400 };
+                id += 1 + (rng.next() % spread) as u32;
                 PlayerId(id)
             })
             .collect()

@@ -2,8 +2,13 @@
 //!
 //! Snapshot deltas are most of the server's downstream bytes, so their entity lists are packed
 //! tighter than plain serde would: ids travel as the gap from the previous id in the (strictly
-//! increasing) list, so one byte each, and an [`EntityUpdate`] is a one-byte field mask followed
-//! by only the fields present (no per-field tag, no length; `alive` lives in the mask itself).
+//! increasing) list, and an [`EntityUpdate`] is a **head byte** followed by only the fields
+//! present (no per-field tag, no length). The head holds the gap when it is 1 to 7 (the common
+//! case when a member sees many players: most of the updates at 800 players seen by everyone)
+//! and the fields of a moving, turning or hit ship — a position or its reckoning, velocity,
+//! aim, health — so such an update costs one byte besides its fields; a longer gap follows the
+//! head as a varint, and an update that also changes score, deaths or `alive` says so in the
+//! head and carries a one-byte field mask (`alive` lives in the mask itself).
 //!
 //! The update is a serde *tuple* whose visitor stops reading where the mask says it ends, which
 //! bincode (our only wire format, see [`crate::codec`]) allows since tuples carry no length.
@@ -34,9 +39,21 @@ pub(crate) const ALIVE_VALUE: u8 = 1 << 7;
 /// [`Reckon`]: crate::protocol::Reckon
 pub(crate) const RECKON: u8 = ALIVE_VALUE;
 
-/// Most elements one packed update has: gap, mask and six fields (a reckoning byte stands
-/// for the position).
-const MAX_ELEMENTS: usize = 8;
+/// The head byte: the id gap when it is 1 to 7, else 0 (the gap follows as a varint).
+pub(crate) const HEAD_GAP: u8 = 0b111;
+/// The head's position kind: none, a position, a reckoning, or a field mask follows (score,
+/// deaths or `alive` change; then the mask says every field and the head's field bits are 0).
+pub(crate) const HEAD_KIND: u8 = 0b11 << 3;
+pub(crate) const HEAD_POS: u8 = 1 << 3;
+pub(crate) const HEAD_RECKON: u8 = 2 << 3;
+pub(crate) const HEAD_MASK: u8 = 3 << 3;
+pub(crate) const HEAD_VEL: u8 = 1 << 5;
+pub(crate) const HEAD_AIM: u8 = 1 << 6;
+pub(crate) const HEAD_HEALTH: u8 = 1 << 7;
+
+/// Most elements one packed update has: head, gap, mask and six fields (a reckoning byte
+/// stands for the position).
+const MAX_ELEMENTS: usize = 9;
 /// Capacity reserved up front for a decoded list, whatever length the bytes claim.
 const MAX_RESERVE: usize = 64;
 
@@ -104,7 +121,7 @@ pub mod ids {
     }
 }
 
-/// `updates: Vec<EntityUpdate>` as (id gap, field mask, fields present) tuples.
+/// `updates: Vec<EntityUpdate>` as (head, [id gap], [field mask], fields present) tuples.
 pub mod updates {
     use super::*;
 
@@ -154,30 +171,57 @@ struct Packed<'a> {
 impl serde::Serialize for Packed<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let u = self.update;
-        let mut mask = 0;
-        let flags = [
-            (u.pos.is_some(), POS),
-            (u.vel.is_some(), VEL),
-            (u.aim.is_some(), AIM),
-            (u.health.is_some(), HEALTH),
-            (u.score.is_some(), SCORE),
-            (u.deaths.is_some(), DEATHS),
-            (u.alive.is_some(), ALIVE),
-            (u.alive == Some(true) || u.reckon.is_some(), ALIVE_VALUE),
-        ];
         if u.reckon.is_some() && (u.pos.is_some() || u.alive.is_some()) {
             return Err(ser::Error::custom("a reckoned update carries no position and no alive"));
         }
-        for (set, bit) in flags {
-            if set {
-                mask |= bit;
-            }
+        let short_gap = (1..=7).contains(&self.gap);
+        let rare = u.score.is_some() || u.deaths.is_some() || u.alive.is_some();
+        let mut head = if short_gap { self.gap as u8 } else { 0 };
+        let mut mask = None;
+        if rare {
+            head |= HEAD_MASK;
+            let flags = [
+                (u.pos.is_some(), POS),
+                (u.vel.is_some(), VEL),
+                (u.aim.is_some(), AIM),
+                (u.health.is_some(), HEALTH),
+                (u.score.is_some(), SCORE),
+                (u.deaths.is_some(), DEATHS),
+                (u.alive.is_some(), ALIVE),
+                (u.alive == Some(true) || u.reckon.is_some(), ALIVE_VALUE),
+            ];
+            mask = Some(flags.iter().filter(|(set, _)| *set).fold(0, |mask, (_, bit)| mask | bit));
+        } else {
+            let flags = [
+                (u.pos.is_some(), HEAD_POS),
+                (u.reckon.is_some(), HEAD_RECKON),
+                (u.vel.is_some(), HEAD_VEL),
+                (u.aim.is_some(), HEAD_AIM),
+                (u.health.is_some(), HEAD_HEALTH),
+            ];
+            head = flags.iter().filter(|(set, _)| *set).fold(head, |head, (_, bit)| head | bit);
         }
-        let present = flags[..6].iter().filter(|(set, _)| *set).count();
-        let mut tuple =
-            serializer.serialize_tuple(2 + present + usize::from(u.reckon.is_some()))?;
-        tuple.serialize_element(&self.gap)?;
-        tuple.serialize_element(&mask)?;
+        let present = [
+            u.pos.is_some(),
+            u.reckon.is_some(),
+            u.vel.is_some(),
+            u.aim.is_some(),
+            u.health.is_some(),
+            u.score.is_some(),
+            u.deaths.is_some(),
+        ];
+        let elements = 1
+            + usize::from(!short_gap)
+            + usize::from(mask.is_some())
+            + present.iter().filter(|set| **set).count();
+        let mut tuple = serializer.serialize_tuple(elements)?;
+        tuple.serialize_element(&head)?;
+        if !short_gap {
+            tuple.serialize_element(&self.gap)?;
+        }
+        if let Some(mask) = &mask {
+            tuple.serialize_element(mask)?;
+        }
         if let Some(pos) = &u.pos {
             tuple.serialize_element(pos)?;
         }
@@ -203,6 +247,24 @@ impl serde::Serialize for Packed<'_> {
     }
 }
 
+/// The field mask an update's head stands for (see [`HEAD_KIND`]), or `None` when the head
+/// says a mask byte follows.
+pub(crate) fn mask_of_head(head: u8) -> Option<u8> {
+    let kind = match head & HEAD_KIND {
+        HEAD_POS => POS,
+        HEAD_RECKON => RECKON,
+        HEAD_MASK => return None,
+        _ => 0,
+    };
+    let fields = [(HEAD_VEL, VEL), (HEAD_AIM, AIM), (HEAD_HEALTH, HEALTH)];
+    Some(
+        fields
+            .iter()
+            .filter(|(bit, _)| head & bit != 0)
+            .fold(kind, |mask, (_, field)| mask | field),
+    )
+}
+
 /// Reads one packed update: (id gap, the update with a placeholder id).
 struct Unpack;
 
@@ -218,7 +280,7 @@ impl<'de> Visitor<'de> for Unpack {
     type Value = (u32, EntityUpdate);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an id gap, a field mask and the fields it names")
+        f.write_str("a head byte, the id gap, a field mask and the fields they name")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -235,8 +297,18 @@ impl<'de> Visitor<'de> for Unpack {
                 .ok_or_else(|| de::Error::custom("packed update cut short"))
         }
         let missing = || de::Error::custom("packed update cut short");
-        let gap: u32 = seq.next_element()?.ok_or_else(missing)?;
-        let mask: u8 = seq.next_element()?.ok_or_else(missing)?;
+        let head: u8 = seq.next_element()?.ok_or_else(missing)?;
+        let gap: u32 = match head & HEAD_GAP {
+            0 => seq.next_element()?.ok_or_else(missing)?,
+            short => u32::from(short),
+        };
+        let mask: u8 = match mask_of_head(head) {
+            Some(mask) => mask,
+            None if head & (HEAD_VEL | HEAD_AIM | HEAD_HEALTH) != 0 => {
+                return Err(de::Error::custom("a field mask and field bits in the head"));
+            }
+            None => seq.next_element()?.ok_or_else(missing)?,
+        };
         let reckoned = mask & RECKON != 0 && mask & ALIVE == 0;
         if reckoned && mask & POS != 0 {
             return Err(de::Error::custom("a reckoned update with a position"));
@@ -290,7 +362,9 @@ mod tests {
                 alive: on(6).then_some(mask % 3 == 0),
                 reckon: on(7).then_some(Reckon { turned: 15, steps: -8 }),
             };
-            let message = ServerMsg::Snapshot(delta(vec![update], vec![1, 299, 5000]));
+            // The same fields again 1 to 7 ids on: the gap in the head.
+            let next = EntityUpdate { id: PlayerId(301 + mask + mask % 7), ..update };
+            let message = ServerMsg::Snapshot(delta(vec![update, next], vec![1, 299, 5000]));
             assert_eq!(decode_server(&encode_server(&message)), Ok(message), "mask {mask:#x}");
         }
     }
@@ -307,32 +381,45 @@ mod tests {
         };
         let next = EntityUpdate { id: PlayerId(901), ..turned };
         let bytes = encode_server(&ServerMsg::Snapshot(delta(vec![turned, next], vec![950])));
-        // Per update: gap 1 (3 for the first, id 900) + mask 1 + pos 2 + vel 2 + aim 1; removal 3.
-        assert_eq!(bytes.len() - empty, 9 + 7 + 3, "packed sizes");
+        // Per update: head 1 (+ gap 3 for the first, id 900) + pos 2 + vel 2 + aim 1; removal 3.
+        assert_eq!(bytes.len() - empty, 9 + 6 + 3, "packed sizes");
+        // A kill changes score and deaths: the head says a mask follows.
+        let scored = EntityUpdate { score: Some(3), ..next };
+        let bytes = encode_server(&ServerMsg::Snapshot(delta(vec![turned, scored], vec![950])));
+        assert_eq!(bytes.len() - empty, 9 + 8 + 3, "head, mask, fields and score");
     }
 
     #[test]
     fn decoding_rejects_what_the_packing_rules_out() {
-        let good = encode_server(&ServerMsg::Snapshot(delta(
+        use super::{HEAD_HEALTH, HEAD_MASK, HEAD_POS, HEALTH, POS, RECKON};
+        let message = ServerMsg::Snapshot(delta(
             vec![EntityUpdate { id: PlayerId(4), health: Some(1), ..EntityUpdate::default() }],
             vec![2, 9],
-        )));
-        // The lists sit at the end: [.., removed len 2, gap 2, gap 7, updates len 1, gap 4,
-        // mask HEALTH, 1].
+        ));
+        let good = encode_server(&message);
+        // The lists sit at the end: [.., removed len 2, gap 2, gap 7, updates len 1, head
+        // (gap 4, health), 1].
         let n = good.len();
-        assert_eq!(&good[n - 7..], &[2, 2, 7, 1, 4, 8, 1]);
+        assert_eq!(&good[n - 6..], &[2, 2, 7, 1, 4 | HEAD_HEALTH, 1]);
+        let with_update = |update: &[u8]| [&good[..n - 2], update].concat();
 
         let mut repeated = good.clone();
-        repeated[n - 5] = 0; // removed: 2, then 2 again
+        repeated[n - 4] = 0; // removed: 2, then 2 again
         assert!(decode_server(&repeated).is_err(), "a zero gap repeats an id");
 
-        let mut stray = good.clone();
-        stray[n - 2] = 8 | super::POS | super::RECKON; // a reckoning and a position
+        let long_gap = with_update(&[HEAD_HEALTH, 4, 1]);
+        assert_eq!(decode_server(&long_gap), Ok(message.clone()), "a gap may follow the head");
+
+        let masked = with_update(&[4 | HEAD_MASK, HEALTH, 1]);
+        assert_eq!(decode_server(&masked), Ok(message), "a mask may say what the head would");
+        let both = with_update(&[4 | HEAD_MASK | HEAD_HEALTH, HEALTH, 1]);
+        assert!(decode_server(&both).is_err(), "a mask, and field bits in the head too");
+
+        let stray = with_update(&[4 | HEAD_MASK, POS | RECKON, 0, 0, 5]);
         assert!(decode_server(&stray).is_err(), "a position or its reckoning, never both");
 
-        let mut short = good.clone();
-        short[n - 2] = 8 | super::POS; // says a position follows, but the message ends
-        assert!(decode_server(&short).is_err(), "fields the mask names must be present");
+        let short = with_update(&[4 | HEAD_POS | HEAD_HEALTH, 1]);
+        assert!(decode_server(&short).is_err(), "fields the head names must be present");
 
         let wrapping = SnapshotDelta {
             removed: vec![PlayerId(u32::MAX), PlayerId(1)],
