@@ -12,8 +12,8 @@
 
 use crate::ids::PlayerId;
 use crate::protocol::packing::{
-    AIM, ALIVE, ALIVE_VALUE, DEATHS, HEAD_AIM, HEAD_GAP, HEAD_HEALTH, HEAD_VEL, HEALTH, POS,
-    RECKON, SCORE, VEL, mask_of_head, next_id,
+    AIM, ALIVE, ALIVE_VALUE, DEATHS, HEAD_GAP, HEALTH, POS, RECKON, SCORE, VEL, mask_of_head,
+    next_id,
 };
 use crate::protocol::{DeltaBase, EntityUpdate, Reckon, SnapshotDelta};
 use crate::tick::Tick;
@@ -102,9 +102,8 @@ impl Reader<'_> {
 
     /// One packed update after its head (`head`) and id: the mask and the fields they name.
     fn update(&mut self, id: PlayerId, head: u8) -> Option<EntityUpdate> {
-        let mask = match mask_of_head(head) {
+        let mask = match mask_of_head(head).ok()? {
             Some(mask) => mask,
-            None if head & (HEAD_VEL | HEAD_AIM | HEAD_HEALTH) != 0 => return None,
             None => self.byte()?,
         };
         let has = |bit: u8| mask & bit != 0;

@@ -247,22 +247,21 @@ impl serde::Serialize for Packed<'_> {
     }
 }
 
-/// The field mask an update's head stands for (see [`HEAD_KIND`]), or `None` when the head
-/// says a mask byte follows.
-pub(crate) fn mask_of_head(head: u8) -> Option<u8> {
+/// The field mask an update's head stands for (see [`HEAD_KIND`]); `Ok(None)` when the head
+/// says a mask byte follows, and an error for a head that also names fields itself.
+pub(crate) fn mask_of_head(head: u8) -> Result<Option<u8>, &'static str> {
     let kind = match head & HEAD_KIND {
         HEAD_POS => POS,
         HEAD_RECKON => RECKON,
-        HEAD_MASK => return None,
+        HEAD_MASK if head & (HEAD_VEL | HEAD_AIM | HEAD_HEALTH) != 0 => {
+            return Err("a field mask and field bits in the head");
+        }
+        HEAD_MASK => return Ok(None),
         _ => 0,
     };
     let fields = [(HEAD_VEL, VEL), (HEAD_AIM, AIM), (HEAD_HEALTH, HEALTH)];
-    Some(
-        fields
-            .iter()
-            .filter(|(bit, _)| head & bit != 0)
-            .fold(kind, |mask, (_, field)| mask | field),
-    )
+    let named = fields.iter().filter(|(bit, _)| head & bit != 0);
+    Ok(Some(named.fold(kind, |mask, (_, field)| mask | field)))
 }
 
 /// Reads one packed update: (id gap, the update with a placeholder id).
@@ -302,11 +301,8 @@ impl<'de> Visitor<'de> for Unpack {
             0 => seq.next_element()?.ok_or_else(missing)?,
             short => u32::from(short),
         };
-        let mask: u8 = match mask_of_head(head) {
+        let mask: u8 = match mask_of_head(head).map_err(de::Error::custom)? {
             Some(mask) => mask,
-            None if head & (HEAD_VEL | HEAD_AIM | HEAD_HEALTH) != 0 => {
-                return Err(de::Error::custom("a field mask and field bits in the head"));
-            }
             None => seq.next_element()?.ok_or_else(missing)?,
         };
         let reckoned = mask & RECKON != 0 && mask & ALIVE == 0;
