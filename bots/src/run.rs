@@ -92,11 +92,10 @@ struct BotResult {
     failed: bool,
     dropped: bool,
     reconnects: u64,
-    rx_bytes: u64,
+    /// Bytes received over whole connections.
+    rx: Traffic,
     tx_bytes: u64,
-    rx_snapshot_bytes: u64,
-    rx_event_bytes: u64,
-    /// The same three over the run's steady part, and the seconds connected in it.
+    /// The same over the run's steady part, and the seconds connected in it.
     steady: Traffic,
     steady_secs: f64,
     /// The counters of the connection in play when the steady part began (or when it
@@ -139,6 +138,13 @@ impl Traffic {
             events: client.rx_event_bytes,
         }
     }
+
+    /// Adds what came between `from` and `to` (counters of one connection).
+    fn add_between(&mut self, from: Traffic, to: Traffic) {
+        self.rx += to.rx - from.rx;
+        self.snapshots += to.snapshots - from.snapshots;
+        self.events += to.events - from.events;
+    }
 }
 
 /// The run's steady part: from the end of the ramp (every bot and spectator joined) to the end.
@@ -153,6 +159,12 @@ struct Window {
 struct Mark {
     at: Instant,
     traffic: Traffic,
+}
+
+impl Mark {
+    fn now(client: &BotClient) -> Mark {
+        Mark { at: Instant::now(), traffic: Traffic::of(client) }
+    }
 }
 
 /// Why a bot leaves before the end of the run.
@@ -309,13 +321,13 @@ fn report(
         failed: results.iter().filter(|r| r.failed).count(),
         dropped: results.iter().filter(|r| r.dropped).count(),
         reconnects: results.iter().map(|r| r.reconnects).sum(),
-        rx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.rx_bytes).sum()),
+        rx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.rx.rx).sum()),
         tx_bytes_per_client_per_s: per_client_per_s(results.iter().map(|r| r.tx_bytes).sum()),
         rx_snapshot_bytes_per_client_per_s: per_client_per_s(
-            results.iter().map(|r| r.rx_snapshot_bytes).sum(),
+            results.iter().map(|r| r.rx.snapshots).sum(),
         ),
         rx_event_bytes_per_client_per_s: per_client_per_s(
-            results.iter().map(|r| r.rx_event_bytes).sum(),
+            results.iter().map(|r| r.rx.events).sum(),
         ),
         steady_rx_bytes_per_client_per_s: per_steady_s(results.iter().map(|r| r.steady.rx).sum()),
         steady_rx_snapshot_bytes_per_client_per_s: per_steady_s(
@@ -513,15 +525,11 @@ impl BotResult {
 
     /// Adds a finished connection's traffic and prediction figures.
     fn disconnected(&mut self, client: &BotClient) {
-        self.rx_bytes += client.rx_bytes;
+        let now = Traffic::of(client);
+        self.rx.add_between(Traffic::default(), now);
         self.tx_bytes += client.tx_bytes;
-        self.rx_snapshot_bytes += client.rx_snapshot_bytes;
-        self.rx_event_bytes += client.rx_event_bytes;
         if let Some(mark) = self.mark.take() {
-            let now = Traffic::of(client);
-            self.steady.rx += now.rx - mark.traffic.rx;
-            self.steady.snapshots += now.snapshots - mark.traffic.snapshots;
-            self.steady.events += now.events - mark.traffic.events;
+            self.steady.add_between(mark.traffic, now);
             self.steady_secs += mark.at.elapsed().as_secs_f64();
         }
         self.corrections += client.core.corrections;
@@ -559,7 +567,7 @@ async fn play_connection(
     let steady = sleep_until(window.steady);
     tokio::pin!(steady);
     if Instant::now() >= window.steady {
-        result.mark = Some(Mark { at: Instant::now(), traffic: Traffic::of(client) });
+        result.mark = Some(Mark::now(client));
     }
     let mut sample_counter = 0u32;
     loop {
@@ -571,7 +579,7 @@ async fn play_connection(
                 };
             }
             () = &mut steady, if result.mark.is_none() => {
-                result.mark = Some(Mark { at: Instant::now(), traffic: Traffic::of(client) });
+                result.mark = Some(Mark::now(client));
             }
             _ = inputs.tick() => {
                 if config.behavior == Behavior::Chase {
