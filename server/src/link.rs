@@ -252,13 +252,16 @@ impl Link {
         let mut newest = None;
         let mut inbound = lock(&self.inbound);
         let Inbound { inputs, pacer, .. } = &mut *inbound;
-        let trimmed = pacer.tick(inputs, |cmd| {
+        let paced = pacer.tick(inputs, |cmd| {
             newest = Some(cmd.seq);
             apply(cmd);
         });
         drop(inbound);
-        if trimmed > 0 {
-            add(&self.metrics.inputs_trimmed, trimmed as u64);
+        if paced.trimmed > 0 {
+            add(&self.metrics.inputs_trimmed, paced.trimmed as u64);
+        }
+        if paced.repeated {
+            add(&self.metrics.inputs_repeated, 1);
         }
         newest
     }

@@ -157,6 +157,8 @@ pub(crate) struct Metrics {
     pub(crate) snapshots_replaced: AtomicU64,
     pub(crate) inputs_dropped: AtomicU64,
     pub(crate) inputs_trimmed: AtomicU64,
+    /// Ticks that repeated a player's last command, its own not having come (see `pacing`).
+    pub(crate) inputs_repeated: AtomicU64,
     pub(crate) chat_dropped: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
     /// Spectators watching, in all rooms (a gauge).
@@ -285,7 +287,7 @@ const STORE_PENDING: Named = ("skirmish_store_pending", "Records queued and not 
 /// The figures kept by [`Metrics`] itself, one sample each: name, type, help, value.
 type Counter = (&'static str, &'static str, &'static str, fn(&Metrics) -> f64);
 
-const COUNTERS: [Counter; 14] = [
+const COUNTERS: [Counter; 15] = [
     ("skirmish_tick_duration_max_seconds", "gauge", "Longest tick since start.", |m| {
         load(&m.ticks.max_ns) as f64 / 1e9
     }),
@@ -331,6 +333,12 @@ const COUNTERS: [Counter; 14] = [
         "counter",
         "Input commands dropped because they stood queued for half a second (a client sending faster than the tick rate).",
         |m| load(&m.inputs_trimmed) as f64,
+    ),
+    (
+        "skirmish_inputs_repeated_total",
+        "counter",
+        "Ticks that repeated a player's last command because its own came late (the late one is then dropped).",
+        |m| load(&m.inputs_repeated) as f64,
     ),
     (
         "skirmish_chat_dropped_total",

@@ -6,7 +6,9 @@
 //! the caller sends), sequence numbers and the resend window (each `Input` message repeats the
 //! newest unacknowledged commands), prediction of the local ship, the snapshot decoder with its
 //! baselines, the acknowledgement of the newest snapshot, and the interpolation buffer whose
-//! render time is the `view_tick` lag compensation rewinds to.
+//! render time is the `view_tick` lag compensation rewinds to. A snapshot that acknowledges
+//! commands the client has not issued yet (the server repeated the last one for ticks whose
+//! own were late) moves its numbering and input clock past them.
 //!
 //! Light mode (`Fidelity::Light`, for load-generating bots) keeps what the server needs from a
 //! client — every snapshot decoded and acknowledged, commands numbered, redundant and paced —
@@ -200,6 +202,7 @@ impl ClientCore {
         let snapshot = self.decoder.decode_ref(delta)?;
         self.newest_tick = self.newest_tick.max(snapshot.tick);
         let ack = snapshot.ack_input;
+        follow_guesses(ack, self.tick_hz, &mut self.next_seq, &mut self.input_clock_ms);
         match self.fidelity {
             Fidelity::Light => {
                 while self.unacked.front().is_some_and(|cmd| cmd.seq <= ack) {
@@ -225,6 +228,23 @@ impl ClientCore {
     /// The newest decoded snapshot.
     pub fn latest(&self) -> Option<&Snapshot> {
         self.decoder.latest()
+    }
+}
+
+/// A snapshot acknowledged commands up to `ack`, some of which this client has not issued yet:
+/// the server's pacing stood in for them, repeating the last command, because they were not
+/// there on time (see the server's `pacing`). Those ticks are played; the client numbers its
+/// next command after them and moves its input clock on by as many ticks (at most a quarter
+/// second's worth), so its commands reach the server on time again instead of queueing behind.
+fn follow_guesses(ack: u32, tick_hz: u16, next_seq: &mut u32, input_clock_ms: &mut Option<f64>) {
+    if ack < *next_seq {
+        return;
+    }
+    let guessed = ack - *next_seq + 1;
+    *next_seq = ack + 1;
+    if let Some(clock) = input_clock_ms.as_mut() {
+        let most = (u32::from(tick_hz) / 4).max(MAX_CATCH_UP_COMMANDS);
+        *clock += 1000.0 / f64::from(tick_hz) * f64::from(guessed.min(most));
     }
 }
 

@@ -5,7 +5,8 @@
 //! last and where that left the ship; the predictor restarts from there and replays the inputs
 //! the server has not applied yet. With no loss the replay lands exactly where the prediction
 //! already was (positions are quantized inside the simulation, so both sides compute the same
-//! bits). A real correction is smoothed away over a few frames when small, and snapped when large.
+//! bits). An acknowledgement past the newest command predicted (the server repeated it for
+//! ticks whose commands were late) is held against that command repeated. A real correction is smoothed away over a few frames when small, and snapped when large.
 
 use std::collections::VecDeque;
 
@@ -21,10 +22,14 @@ pub const SNAP_DISTANCE: f32 = 64.0;
 pub const SMOOTHING_RATE: f32 = 12.0;
 /// Unacknowledged inputs kept; beyond this the oldest are forgotten.
 const MAX_PENDING: usize = 256;
+/// The most ticks a server repeats a command for (a quarter second at 60 Hz is 15).
+const MAX_GUESSED: u32 = 64;
 
 #[derive(Debug, Default, Clone)]
 pub struct Predictor {
     pending: VecDeque<InputCmd>,
+    /// The newest command predicted (what the server repeats for a tick whose command is late).
+    last: Option<InputCmd>,
     /// Where the ship is after every pending input: the exact prediction.
     pos: Vec2,
     /// Added to `pos` when drawing: the part of the last correction not yet smoothed away.
@@ -44,6 +49,7 @@ impl Predictor {
         if self.known && self.alive {
             self.pos = move_player(map, self.pos, move_vector(&cmd), dt);
         }
+        self.last = Some(cmd);
         if self.pending.len() == MAX_PENDING {
             self.pending.pop_front();
         }
@@ -76,7 +82,17 @@ impl Predictor {
             .pending
             .iter()
             .fold(server_pos, |pos, cmd| move_player(map, pos, move_vector(cmd), dt));
-        let error = replayed.distance(self.pos);
+        // Acknowledged past the newest command predicted: the server repeated that command for
+        // ticks whose own had not reached it (see the server's `pacing`), so that is what the
+        // prediction is held against.
+        let expected = match self.last.filter(|last| ack > last.seq) {
+            Some(last) => {
+                let guessed = (ack - last.seq).min(MAX_GUESSED);
+                (0..guessed).fold(self.pos, |pos, _| move_player(map, pos, move_vector(&last), dt))
+            }
+            None => self.pos,
+        };
+        let error = replayed.distance(expected);
         self.pos = replayed;
         self.offset = if was_tracking && drawn.distance(replayed) <= SNAP_DISTANCE {
             drawn - replayed

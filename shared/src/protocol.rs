@@ -12,8 +12,9 @@ use crate::ids::PlayerId;
 use crate::map::Map;
 use crate::tick::Tick;
 
-/// Bumped on every incompatible change to the messages below.
-pub const PROTOCOL_VERSION: u16 = 11;
+/// Bumped on every incompatible change to the messages below or to what they mean (12: a
+/// snapshot may acknowledge commands the client has not sent, which the server stood in for).
+pub const PROTOCOL_VERSION: u16 = 12;
 
 /// Largest encoded client message the server accepts. A full `Input` with
 /// [`MAX_INPUTS_PER_MSG`] commands is about 100 bytes and a chat line at most 4 × [`MAX_CHAT_CHARS`].

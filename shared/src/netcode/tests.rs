@@ -206,3 +206,33 @@ fn a_room_and_client_cores_agree_without_sockets() {
         assert!(remote.core.render_tick(6000.0).is_some(), "the buffer has a render time");
     }
 }
+
+/// A snapshot acknowledging commands this client has not issued (the server stood in for them
+/// with repeats: they were late) moves its numbering past them and its input clock on by as
+/// many ticks, so the commands it issues next are the ones the server waits for.
+#[test]
+fn commands_the_server_stood_in_for_are_not_issued_again() {
+    for fidelity in [Fidelity::Full, Fidelity::Light] {
+        let hz = 60;
+        let mut core = ClientCore::new(&welcome(1, hz, 20), fidelity);
+        let period = 1000.0 / f64::from(hz);
+        core.commands_due(0.0);
+        let issued = core.commands_due(3.0 * period);
+        assert_eq!(issued, 3);
+        core.input_message((0..1 + issued).map(|_| InputCmd::default()), 3.0 * period);
+        assert_eq!(core.next_seq(), 5, "commands 1–4 issued");
+        // The server has played ticks up to command 6: 5 and 6 were repeats of 4.
+        follow_guesses(6, hz, &mut core.next_seq, &mut core.input_clock_ms);
+        assert_eq!(core.next_seq(), 7, "the next command is 7");
+        assert_eq!(core.commands_due(5.0 * period), 0, "ticks 5 and 6 are played already");
+        assert_eq!(core.commands_due(6.0 * period), 1, "then one a tick again");
+        // An acknowledgement of commands it did issue changes nothing.
+        follow_guesses(3, hz, &mut core.next_seq, &mut core.input_clock_ms);
+        assert_eq!(core.next_seq(), 7);
+        // However far ahead a server claims to be, the clock moves a quarter second at most.
+        follow_guesses(1_000_000, hz, &mut core.next_seq, &mut core.input_clock_ms);
+        assert_eq!(core.next_seq(), 1_000_001);
+        assert_eq!(core.commands_due(6.0 * period + 250.0), 0);
+        assert_eq!(core.commands_due(7.0 * period + 250.0), 1);
+    }
+}

@@ -107,3 +107,36 @@ fn acknowledged_inputs_are_forgotten() {
     let left: Vec<u32> = predictor.unacked().map(|cmd| cmd.seq).collect();
     assert_eq!(left, vec![8, 9, 10], "only inputs after the ack remain");
 }
+
+/// The server repeated the newest command for ticks whose own commands had not reached it (its
+/// pacing), and acknowledged them: where that left the ship is no correction when the owner
+/// kept steering the same way, and is one when the owner had turned.
+#[test]
+fn an_acknowledgement_past_the_newest_command_is_held_against_its_repeats() {
+    let map = arena();
+    let dt = 1.0 / f32::from(HZ);
+    let start = Vec2::new(400.0, 400.0);
+    let east = InputCmd { move_x: 127, ..InputCmd::default() };
+    for (turned, expect_error) in [(false, false), (true, true)] {
+        let mut predictor = Predictor::new();
+        predictor.reconcile(&map, start, true, 0, dt);
+        for seq in 1..=3 {
+            predictor.predict(&map, InputCmd { seq, ..east }, dt);
+        }
+        let at_three = predictor.position().expect("placed");
+        // The server applied 1–3 and repeated 3 for 4 and 5; the owner meant 4 to go north.
+        let repeat = |pos| move_player(&map, pos, move_vector(&east), dt);
+        let server = repeat(repeat(at_three));
+        let error = predictor.reconcile(&map, server, true, 5, dt);
+        assert_eq!(error, 0.0, "the repeats are what the prediction expects");
+        assert_eq!(predictor.position(), Some(server), "and the ship is where the server has it");
+        let north = InputCmd { seq: 6, move_y: -127, ..InputCmd::default() };
+        let next = if turned { north } else { InputCmd { seq: 6, ..east } };
+        predictor.predict(&map, next, dt);
+        let predicted = predictor.position().expect("placed");
+        // The server repeats 5 for 6 as well: right unless the owner turned.
+        let error = predictor.reconcile(&map, repeat(server), true, 6, dt);
+        assert_eq!(error > 0.0, expect_error, "turned {turned}: error {error}");
+        assert_eq!(predicted == repeat(server), !expect_error);
+    }
+}
