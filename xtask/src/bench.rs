@@ -13,6 +13,8 @@
 //! players and prints the server's CPU both ways (`--only spectators` runs just that pair).
 //! The replays row runs N=200 with the recorder off (`--replay-keep 0`) and prints what the
 //! recorder adds per tick and the bytes it writes per player-minute (`--only replays`).
+//! The floor rows (`floor_bench`, `--only floor`) run the arena-default and arena-full message
+//! patterns with nothing else: what the syscalls and task wake-ups alone cost per client.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -26,20 +28,21 @@ struct Options {
     counts: Vec<usize>,
     duration: f64,
     full_at: usize,
-    /// `--only cluster`, `spectators` or `replays`: just that row (with its baseline).
+    /// `--only cluster`, `spectators`, `replays` or `floor`: just that row (with its baseline).
     only: Option<String>,
 }
 
 /// What `cargo xtask bench --help` prints.
 const USAGE: &str = "\
 usage: cargo xtask bench [--counts 100,250,500,1000] [--duration 20] [--full-at 200]
-                         [--only cluster|spectators|replays]
+                         [--only cluster|spectators|replays|floor]
 
   --counts N,N,...  players in the arena-default rows (one room, bots wandering and firing)
   --duration S      seconds of play after the ramp (the bots join at N/5 a second)
   --full-at N       players in the arena-full row (60 Hz, everyone sees everyone) and the
                     full-world row (no interest management, no deltas)
-  --only ROW        just the cluster, spectators or replays row, with its baseline
+  --only ROW        just the cluster, spectators or replays row, with its baseline, or
+                    the floor rows (the message pattern alone: raw TCP, no game)
 
 Release builds; the server runs on core 0 and the bots on core 1. The table goes to stdout,
 each row's JSON report to bench-results/.
@@ -65,11 +68,11 @@ fn parse(args: &[String]) -> anyhow::Result<Option<Options>> {
             }
             "--duration" => options.duration = value.parse().context("--duration: seconds")?,
             "--full-at" => options.full_at = value.parse().context("--full-at: a player count")?,
-            "--only" if ["cluster", "spectators", "replays"].contains(&value.as_str()) => {
+            "--only" if ["cluster", "spectators", "replays", "floor"].contains(&value.as_str()) => {
                 options.only = Some(value.clone());
             }
             other => bail!(
-                "unknown flag {other} {value} (--counts, --duration, --full-at, --only cluster|spectators|replays)"
+                "unknown flag {other} {value} (--counts, --duration, --full-at, --only cluster|spectators|replays|floor)"
             ),
         }
     }
@@ -174,29 +177,7 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
     let results_path = format!("bench-results/bench-{stamp}.jsonl");
     let mut results_file = std::fs::File::create(&results_path)?;
     let mut rows = Vec::new();
-    let mut runs: Vec<(&str, usize)> =
-        options.counts.iter().map(|n| ("arena-default", *n)).collect();
-    if !options.counts.contains(&options.full_at) {
-        runs.push(("arena-default", options.full_at));
-    }
-    runs.push(("arena-full", options.full_at));
-    runs.push(("full-world", options.full_at));
-    if !options.counts.contains(&PER_ROOM) {
-        runs.push(("arena-default", PER_ROOM));
-    }
-    runs.push(("4-rooms", ROOMS * PER_ROOM));
-    if !options.counts.contains(&SPECTATED) && options.full_at != SPECTATED {
-        runs.push(("arena-default", SPECTATED));
-    }
-    runs.push(("spectators", SPECTATED));
-    runs.push(("no-replays", SPECTATED));
-    match options.only.as_deref() {
-        Some("cluster") => runs.clear(),
-        Some("replays") => runs = vec![("arena-default", SPECTATED), ("no-replays", SPECTATED)],
-        Some(_) => runs = vec![("arena-default", SPECTATED), ("spectators", SPECTATED)],
-        None => {}
-    }
-    for (name, count) in runs {
+    for (name, count) in runs(&options) {
         let workload = match name {
             "arena-full" => arena_full(),
             "full-world" => full_world(),
@@ -214,10 +195,24 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
         println!("results: {results_path}");
         return Ok(());
     }
+    let floors = match options.only.as_deref() {
+        None | Some("floor") => {
+            let largest = options.counts.iter().copied().max().unwrap_or(options.full_at);
+            let patterns = crate::floor_bench::patterns(largest, options.full_at);
+            crate::floor_bench::run_rows(patterns, options.duration, pin, &mut results_file)?
+        }
+        _ => Vec::new(),
+    };
+    if options.only.as_deref() == Some("floor") {
+        crate::floor_bench::print(&floors);
+        println!("results: {results_path}");
+        return Ok(());
+    }
     let cluster = crate::cluster_bench::run(options.duration, pin)?;
     writeln!(results_file, "{}", serde_line("cluster-3x300", 900, &cluster))?;
     rows.push(("cluster-3x300", 900, cluster.clone()));
     print_table(&rows, options.duration);
+    crate::floor_bench::print(&floors);
     println!(
         "cluster (3 processes x {}, quick play through one lobby): join p50 {:.1} ms, p99 {:.1} ms; per join {:.1} round trips to Redis, {:.1} commands run there (heartbeats apart: {:.1} commands/s idle); srv cpu is the first process's",
         crate::cluster_bench::PER_PROCESS,
@@ -231,7 +226,36 @@ pub(crate) fn bench(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serde_line(workload: &str, count: usize, report: &str) -> String {
+/// The rows to run, in order: arena-default at each count (and at the arena-full count, one
+/// room's 250 and the spectators' 200 for comparison), then arena-full, full-world, 4 rooms,
+/// spectators and no-replays; or just what `--only` asks for.
+fn runs(options: &Options) -> Vec<(&'static str, usize)> {
+    let mut runs: Vec<(&'static str, usize)> =
+        options.counts.iter().map(|n| ("arena-default", *n)).collect();
+    if !options.counts.contains(&options.full_at) {
+        runs.push(("arena-default", options.full_at));
+    }
+    runs.push(("arena-full", options.full_at));
+    runs.push(("full-world", options.full_at));
+    if !options.counts.contains(&PER_ROOM) {
+        runs.push(("arena-default", PER_ROOM));
+    }
+    runs.push(("4-rooms", ROOMS * PER_ROOM));
+    if !options.counts.contains(&SPECTATED) && options.full_at != SPECTATED {
+        runs.push(("arena-default", SPECTATED));
+    }
+    runs.push(("spectators", SPECTATED));
+    runs.push(("no-replays", SPECTATED));
+    match options.only.as_deref() {
+        Some("cluster" | "floor") => runs.clear(),
+        Some("replays") => runs = vec![("arena-default", SPECTATED), ("no-replays", SPECTATED)],
+        Some(_) => runs = vec![("arena-default", SPECTATED), ("spectators", SPECTATED)],
+        None => {}
+    }
+    runs
+}
+
+pub(crate) fn serde_line(workload: &str, count: usize, report: &str) -> String {
     format!("{{\"workload\":\"{workload}\",\"n\":{count},\"report\":{report}}}")
 }
 
@@ -296,7 +320,7 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
 }
 
 /// Pulls a number out of the report line by JSON path (e.g. `input_latency_ms.p99`).
-fn field(report: &str, path: &str) -> f64 {
+pub(crate) fn field(report: &str, path: &str) -> f64 {
     let mut value: serde_json::Value = serde_json::from_str(report).unwrap_or_default();
     for key in path.split('.') {
         value = value.get(key).cloned().unwrap_or_default();

@@ -20,6 +20,7 @@
 mod bench;
 mod cluster_bench;
 mod cmd;
+mod floor_bench;
 mod procs;
 mod tasks;
 mod tools;
