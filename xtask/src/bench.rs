@@ -23,6 +23,7 @@ use anyhow::{Context, bail};
 
 use crate::cmd::run as sh;
 use crate::procs::{PORT, ServerProcess, pinned, wait_for_port};
+use crate::report::{field, serde_line};
 
 struct Options {
     counts: Vec<usize>,
@@ -255,10 +256,6 @@ fn runs(options: &Options) -> Vec<(&'static str, usize)> {
     runs
 }
 
-pub(crate) fn serde_line(workload: &str, count: usize, report: &str) -> String {
-    format!("{{\"workload\":\"{workload}\",\"n\":{count},\"report\":{report}}}")
-}
-
 fn run_one(workload: &Workload, count: usize, duration: f64, pin: bool) -> anyhow::Result<String> {
     println!("\n== {} with {count} bots for {duration} s", workload.name);
     let mut server = pinned(pin, "0", "target/release/skirmish-server");
@@ -317,15 +314,6 @@ fn folder_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
         .unwrap_or(0)
-}
-
-/// Pulls a number out of the report line by JSON path (e.g. `input_latency_ms.p99`).
-pub(crate) fn field(report: &str, path: &str) -> f64 {
-    let mut value: serde_json::Value = serde_json::from_str(report).unwrap_or_default();
-    for key in path.split('.') {
-        value = value.get(key).cloned().unwrap_or_default();
-    }
-    value.as_f64().unwrap_or(f64::NAN)
 }
 
 fn print_table(rows: &[(&str, usize, String)], duration: f64) {

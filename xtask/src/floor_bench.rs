@@ -10,8 +10,8 @@ use std::process::Stdio;
 
 use anyhow::{Context, bail};
 
-use crate::bench::{field, serde_line};
 use crate::procs::{PORT, pinned};
+use crate::report::{field, serde_line};
 
 /// One pattern: connections, messages a second each way, bytes of an input message and of a
 /// send tick's downstream (the byte bars over the send rate).

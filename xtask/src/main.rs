@@ -22,6 +22,7 @@ mod cluster_bench;
 mod cmd;
 mod floor_bench;
 mod procs;
+mod report;
 mod tasks;
 mod tools;
 
