@@ -137,7 +137,9 @@ impl Pacer {
                         // The repeat stands in for the command due now and is acknowledged
                         // as it: the client compares its prediction of that command with
                         // where the repeat left the ship, equal unless the owner turned.
-                        let due = u32::try_from(now - offset).unwrap_or(0).max(self.acked + 1);
+                        let due = u32::try_from(now - offset)
+                            .unwrap_or(0)
+                            .max(self.acked.saturating_add(1));
                         apply(InputCmd {
                             seq: due,
                             buttons: last.buttons & !buttons::FIRE,
@@ -184,8 +186,9 @@ impl Pacer {
             }
             break;
         }
-        // A gap in the numbering (only a broken or hostile client skips numbers): the schedule
-        // moves to the command that came, rather than wait for it.
+        // A gap in the numbering beyond what the queue explains (a client that skipped more
+        // numbers than the repeats it followed, or a broken one): the schedule moves to the
+        // command that came, rather than wait for it.
         if let Some(cmd) = pending.front() {
             let due = i64::from(cmd.seq) + self.offset.unwrap_or(0);
             if due > now + pending.len() as i64 {
@@ -372,6 +375,20 @@ mod tests {
             assert_eq!(run.applied[100], applied, "its next command at once");
             assert_eq!(run.covered, 17 - next as usize, "the repeated ones dropped");
         }
+    }
+
+    /// A client numbering from the top of the range gets its ship moved and then stood, and
+    /// nothing wraps around (a room would stop on an overflow in a debug build).
+    #[test]
+    fn the_last_sequence_number_is_repeated_without_wrapping() {
+        let mut pacer = Pacer::new(30);
+        let mut pending = VecDeque::from([InputCmd { seq: u32::MAX, ..InputCmd::default() }]);
+        let mut acks = Vec::new();
+        for _ in 0..20 {
+            pacer.tick(&mut pending, |cmd| acks.push(cmd.seq));
+        }
+        assert!(acks.iter().all(|&seq| seq == u32::MAX), "{acks:?}");
+        assert!(acks.len() <= 1 + pacer.max_repeats as usize, "then the ship stands");
     }
 
     /// However late or early commands come, no sequence number is acknowledged twice or out of

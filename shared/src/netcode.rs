@@ -240,8 +240,8 @@ fn follow_guesses(ack: u32, tick_hz: u16, next_seq: &mut u32, input_clock_ms: &m
     if ack < *next_seq {
         return;
     }
-    let guessed = ack - *next_seq + 1;
-    *next_seq = ack + 1;
+    let guessed = (ack - *next_seq).saturating_add(1);
+    *next_seq = ack.saturating_add(1);
     if let Some(clock) = input_clock_ms.as_mut() {
         let most = (u32::from(tick_hz) / 4).max(MAX_CATCH_UP_COMMANDS);
         *clock += 1000.0 / f64::from(tick_hz) * f64::from(guessed.min(most));

@@ -234,5 +234,8 @@ fn commands_the_server_stood_in_for_are_not_issued_again() {
         assert_eq!(core.next_seq(), 1_000_001);
         assert_eq!(core.commands_due(6.0 * period + 250.0), 0);
         assert_eq!(core.commands_due(7.0 * period + 250.0), 1);
+        // Nor does the numbering wrap around at the top of the range.
+        follow_guesses(u32::MAX, hz, &mut core.next_seq, &mut core.input_clock_ms);
+        assert_eq!(core.next_seq(), u32::MAX);
     }
 }
