@@ -166,7 +166,7 @@ impl ClientCore {
             any = true;
             cmd.seq = self.next_seq;
             cmd.view_tick = view_tick;
-            self.next_seq += 1;
+            self.next_seq = self.next_seq.saturating_add(1);
             match self.fidelity {
                 Fidelity::Full => self.predictor.predict(&self.map, cmd, self.dt()),
                 Fidelity::Light => {
