@@ -14,8 +14,9 @@
 //! owner's reconciliation holds its prediction of that very command against it (equal unless
 //! the owner turned on that tick) and a client that had not issued it yet numbers its next
 //! command after it (`shared::netcode`). When the late commands come, those the repeats stood
-//! in for are **covered**: dropped, as already acknowledged; so a late message costs no stop,
-//! no jump and no delay to the messages after it. Past the repeats the ship stands, and the
+//! in for are **covered**: dropped, as already acknowledged (a shot one of them asked for goes
+//! with the next command applied); so a late message costs no stop, no jump, no shot and no
+//! delay to the messages after it. Past the repeats the ship stands, and the
 //! schedule moves to the commands when they come.
 //!
 //! The schedule follows the client's rhythm, once a second: a client late again and again (its
@@ -79,6 +80,8 @@ pub(crate) struct Pacer {
     floor: usize,
     /// The schedule moves a tick later at the next tick (a still tick).
     later: bool,
+    /// A covered command asked to fire: the next command applied does (see `with_owed_fire`).
+    owed_fire: bool,
 }
 
 impl Pacer {
@@ -99,6 +102,7 @@ impl Pacer {
             calm_seconds: 0,
             floor: usize::MAX,
             later: false,
+            owed_fire: false,
         }
     }
 
@@ -126,7 +130,7 @@ impl Pacer {
             match pending.front() {
                 Some(cmd) if i64::from(cmd.seq) + offset == now => {
                     let cmd = pending.pop_front().expect("there is a front");
-                    apply(cmd);
+                    apply(self.with_owed_fire(cmd));
                     self.last = Some(cmd);
                     self.acked = cmd.seq;
                     self.repeats = 0;
@@ -140,11 +144,9 @@ impl Pacer {
                         let due = u32::try_from(now - offset)
                             .unwrap_or(0)
                             .max(self.acked.saturating_add(1));
-                        apply(InputCmd {
-                            seq: due,
-                            buttons: last.buttons & !buttons::FIRE,
-                            ..last
-                        });
+                        let repeat =
+                            InputCmd { seq: due, buttons: last.buttons & !buttons::FIRE, ..last };
+                        apply(self.with_owed_fire(repeat));
                         self.acked = due;
                         self.repeats += 1;
                         paced.repeated = true;
@@ -163,6 +165,16 @@ impl Pacer {
         paced
     }
 
+    /// `cmd`, firing if a covered command asked to: a late message loses no shot, it goes
+    /// with the first command applied after it (lag compensation still rewinds to what that
+    /// command's owner saw).
+    fn with_owed_fire(&mut self, cmd: InputCmd) -> InputCmd {
+        match std::mem::take(&mut self.owed_fire) {
+            true => InputCmd { buttons: cmd.buttons | buttons::FIRE, ..cmd },
+            false => cmd,
+        }
+    }
+
     /// A still tick: nothing applied, one tick of credit saved.
     fn stand(&mut self) {
         self.credit = (self.credit + 1).min(self.max_credit);
@@ -176,6 +188,7 @@ impl Pacer {
         while let Some(&cmd) = pending.front() {
             if cmd.seq <= self.acked {
                 pending.pop_front();
+                self.owed_fire |= cmd.buttons & buttons::FIRE != 0;
                 self.last = Some(cmd);
                 came_late = true;
                 continue;
@@ -220,7 +233,7 @@ impl Pacer {
         let caught_up = waited.min(self.credit as usize);
         self.credit -= caught_up as u32;
         for cmd in pending.drain(..caught_up) {
-            apply(cmd);
+            apply(self.with_owed_fire(cmd));
             self.last = Some(cmd);
             self.acked = cmd.seq;
         }
@@ -375,6 +388,29 @@ mod tests {
             assert_eq!(run.applied[100], applied, "its next command at once");
             assert_eq!(run.covered, 17 - next as usize, "the repeated ones dropped");
         }
+    }
+
+    /// A shot asked for by a command a repeat stood in for is not lost: the next command
+    /// applied fires, once.
+    #[test]
+    fn a_late_shot_goes_with_the_next_command() {
+        let mut pacer = Pacer::new(60);
+        let mut pending = cmds(1..=3);
+        let mut fired = Vec::new();
+        let mut tick = |pacer: &mut Pacer, pending: &mut VecDeque<InputCmd>| {
+            pacer.tick(pending, |cmd| fired.push((cmd.seq, cmd.buttons & buttons::FIRE != 0)));
+        };
+        for _ in 0..4 {
+            tick(&mut pacer, &mut pending); // 1, 2, 3, then a repeat standing in for 4.
+        }
+        // Command 4 (a click) comes late with 5 and 6.
+        pending.push_back(InputCmd { seq: 4, buttons: buttons::FIRE, ..InputCmd::default() });
+        pending.extend(cmds(5..=6));
+        tick(&mut pacer, &mut pending);
+        tick(&mut pacer, &mut pending);
+        let shots: Vec<u32> = fired.iter().filter(|(_, fire)| *fire).map(|(seq, _)| *seq).collect();
+        assert_eq!(fired.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(shots, vec![5], "the shot goes with command 5, once");
     }
 
     /// A client numbering from the top of the range gets its ship moved and then stood, and
