@@ -356,14 +356,7 @@ fn report(
             p50: scrape::answer_percentile_ms(before, after, 50.0),
             p99: scrape::answer_percentile_ms(before, after, 99.0),
         },
-        server_room_tick_p99_ms: after
-            .rooms
-            .iter()
-            .map(|(name, room)| {
-                let earlier = before.rooms.get(name).cloned().unwrap_or_default();
-                (name.clone(), scrape::tick_percentile_ms(&earlier, room, 99.0))
-            })
-            .collect(),
+        server_room_tick_p99_ms: room_tick_p99s(before, after),
         server_cpu_per_s: (after.cpu_seconds - before.cpu_seconds) / steady_secs,
         server_rss_mb: after.rss_bytes / (1024.0 * 1024.0),
         server_players: before.players,
@@ -375,6 +368,9 @@ fn report(
         spectator_rx_bytes_per_s: 0.0,
         spectator_snapshot_delivery: 0.0,
         prediction_corrections: results.iter().map(|r| r.corrections).sum(),
+        prediction_corrections_per_client_s: corrections_per_client_s(
+            &results[..config.full_netcode.min(results.len())],
+        ),
         resumes: results.iter().map(|r| r.resumes).sum(),
         resume_failures: results.iter().map(|r| r.resume_failures).sum(),
         rejoins: results.iter().map(|r| r.rejoins).sum(),
@@ -385,6 +381,28 @@ fn report(
             .map(|r| f64::from(r.max_correction))
             .fold(0.0, f64::max),
     }
+}
+
+/// Each room's tick p99 between two scrapes of the server, by room name.
+fn room_tick_p99s(
+    before: &ServerFigures,
+    after: &ServerFigures,
+) -> std::collections::BTreeMap<String, f64> {
+    after
+        .rooms
+        .iter()
+        .map(|(name, room)| {
+            let earlier = before.rooms.get(name).cloned().unwrap_or_default();
+            (name.clone(), scrape::tick_percentile_ms(&earlier, room, 99.0))
+        })
+        .collect()
+}
+
+/// Corrections per second connected of the bots that predict (the first `full_netcode`).
+fn corrections_per_client_s(predicting: &[BotResult]) -> f64 {
+    let secs: f64 = predicting.iter().map(|r| r.connected_secs).sum();
+    let corrections: u64 = predicting.iter().map(|r| r.corrections).sum();
+    if secs > 0.0 { corrections as f64 / secs } else { 0.0 }
 }
 
 async fn play_bot(

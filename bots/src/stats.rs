@@ -121,6 +121,8 @@ pub struct Report {
     /// correction in world units (0 when prediction always matched the server).
     pub prediction_corrections: u64,
     pub max_prediction_error: f64,
+    /// The corrections per second of play of a full-netcode bot (those that predict).
+    pub prediction_corrections_per_client_s: f64,
     /// Reconnects after a storm that took back the same player, and those that did not.
     pub resumes: u64,
     pub resume_failures: u64,

@@ -377,7 +377,7 @@ type Verdict = (usize, String, String);
 /// The table itself; returns the arena-default rows' verdicts.
 fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
     println!(
-        "\n{:<14} {:>6} {:>9} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
+        "\n{:<14} {:>6} {:>9} {:>10} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8} {:>9}",
         "workload",
         "N",
         "delivery",
@@ -389,6 +389,8 @@ fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
         "lat p99",
         // The server's own part: from reading an input to writing its acknowledgement.
         "srv ans99",
+        // Prediction corrections per second of a bot that predicts (the full-netcode ones).
+        "corr/s",
         "tick p99",
         "srv cpu",
         "rss MB",
@@ -407,7 +409,7 @@ fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
         let server_cpu = field(report, "server_cpu_per_s");
         let bots_cpu = field(report, "bots_cpu_per_s");
         println!(
-            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
+            "{:<14} {:>6} {:>8.1}% {:>10.0} {:>10.0} {:>9.1} {:>9.1} {:>9.1} {:>8.3} {:>9.2} {:>9.2} {:>8.1} {:>8.3} {:>8.2} {:>8.0} {:>9.0}",
             name,
             count,
             delivery * 100.0,
@@ -416,6 +418,7 @@ fn print_rows(rows: &[(&str, usize, String)]) -> Vec<Verdict> {
             field(report, "input_latency_ms.p50"),
             p99,
             field(report, "server_answer_ms.p99"),
+            field(report, "prediction_corrections_per_client_s"),
             field(report, "server_tick_ms.p99"),
             server_cpu,
             rss,

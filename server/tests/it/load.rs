@@ -59,6 +59,13 @@ async fn twenty_bots_play_for_a_few_seconds() {
                     + steady("steady_rx_event_bytes_per_client_per_s"),
         "the steady part is counted too, snapshots and events within the whole: {json}"
     );
+    // Every bot predicts here: the rate is the count over 20 bots' seconds of play.
+    let corrections = json["prediction_corrections"].as_u64().expect("number");
+    let per_client_s = steady("prediction_corrections_per_client_s");
+    assert!(
+        (corrections == 0) == (per_client_s == 0.0) && per_client_s <= corrections as f64 / 20.0,
+        "corrections per client-second follow the count: {json}"
+    );
     assert!(json["server_rss_mb"].as_f64().expect("number") > 1.0, "server RSS read from /metrics");
     assert!(
         json["server_tick_hz"].as_f64().expect("number") > 25.0,
