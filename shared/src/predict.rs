@@ -6,7 +6,8 @@
 //! the server has not applied yet. With no loss the replay lands exactly where the prediction
 //! already was (positions are quantized inside the simulation, so both sides compute the same
 //! bits). An acknowledgement past the newest command predicted (the server repeated it for
-//! ticks whose commands were late) is held against that command repeated. A real correction is smoothed away over a few frames when small, and snapped when large.
+//! ticks whose commands were late) is held against that command repeated. A real correction is
+//! smoothed away over a few frames when small, and snapped when large.
 
 use std::collections::VecDeque;
 
