@@ -106,6 +106,8 @@ struct BotResult {
     expected_hz: f64,
     latencies: Vec<f32>,
     rtts: Vec<f32>,
+    /// Runs the full netcode (predicts): its corrections count.
+    predicting: bool,
     corrections: u64,
     max_correction: f32,
     resumes: u64,
@@ -368,9 +370,7 @@ fn report(
         spectator_rx_bytes_per_s: 0.0,
         spectator_snapshot_delivery: 0.0,
         prediction_corrections: results.iter().map(|r| r.corrections).sum(),
-        prediction_corrections_per_client_s: corrections_per_client_s(
-            &results[..config.full_netcode.min(results.len())],
-        ),
+        prediction_corrections_per_client_s: corrections_per_client_s(&results),
         resumes: results.iter().map(|r| r.resumes).sum(),
         resume_failures: results.iter().map(|r| r.resume_failures).sum(),
         rejoins: results.iter().map(|r| r.rejoins).sum(),
@@ -398,10 +398,11 @@ fn room_tick_p99s(
         .collect()
 }
 
-/// Corrections per second connected of the bots that predict (the first `full_netcode`).
-fn corrections_per_client_s(predicting: &[BotResult]) -> f64 {
-    let secs: f64 = predicting.iter().map(|r| r.connected_secs).sum();
-    let corrections: u64 = predicting.iter().map(|r| r.corrections).sum();
+/// Corrections per second connected of the bots that predict.
+fn corrections_per_client_s(results: &[BotResult]) -> f64 {
+    let predicting = || results.iter().filter(|r| r.predicting);
+    let secs: f64 = predicting().map(|r| r.connected_secs).sum();
+    let corrections: u64 = predicting().map(|r| r.corrections).sum();
     if secs > 0.0 { corrections as f64 / secs } else { 0.0 }
 }
 
@@ -421,6 +422,7 @@ async fn play_bot(
     sleep_until(join_at).await;
     let name = format!("bot{index}");
     let fidelity = if index < config.full_netcode { Fidelity::Full } else { Fidelity::Light };
+    result.predicting = fidelity == Fidelity::Full;
     // The room this bot plays in (a quick-play seat names it when granted).
     let mut room = match &config.placement {
         Placement::Default | Placement::QuickPlay => String::new(),

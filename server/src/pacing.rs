@@ -130,10 +130,7 @@ impl Pacer {
             match pending.front() {
                 Some(cmd) if i64::from(cmd.seq) + offset == now => {
                     let cmd = pending.pop_front().expect("there is a front");
-                    apply(self.with_owed_fire(cmd));
-                    self.last = Some(cmd);
-                    self.acked = cmd.seq;
-                    self.repeats = 0;
+                    self.apply_own(cmd, &mut apply);
                 }
                 // Not come yet (or, from a client skipping numbers, not due yet).
                 _ => match self.last.filter(|_| self.repeats < self.max_repeats) {
@@ -163,6 +160,15 @@ impl Pacer {
             paced.trimmed = self.judge(pending, &mut apply);
         }
         paced
+    }
+
+    /// Applies a player's own command (not a repeat): it is what repeats repeat from now on,
+    /// and the newest acknowledged.
+    fn apply_own(&mut self, cmd: InputCmd, apply: &mut impl FnMut(InputCmd)) {
+        apply(self.with_owed_fire(cmd));
+        self.last = Some(cmd);
+        self.acked = cmd.seq;
+        self.repeats = 0;
     }
 
     /// `cmd`, firing if a covered command asked to: a late message loses no shot, it goes
@@ -233,9 +239,7 @@ impl Pacer {
         let caught_up = waited.min(self.credit as usize);
         self.credit -= caught_up as u32;
         for cmd in pending.drain(..caught_up) {
-            apply(self.with_owed_fire(cmd));
-            self.last = Some(cmd);
-            self.acked = cmd.seq;
+            self.apply_own(cmd, apply);
         }
         let trimmed = pending.drain(..waited - caught_up).count();
         self.offset = self.offset.map(|offset| offset - waited as i64);

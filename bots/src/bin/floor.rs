@@ -119,22 +119,22 @@ async fn serve(bind: &str, pattern: &Pattern, down: usize) -> anyhow::Result<()>
     Ok(())
 }
 
-/// One server-side connection: reads input messages as they come, writes one message each time
-/// the ticker wakes it.
+/// One server-side connection, one task as a game session is: reads input messages as they
+/// come, writes one message each time the ticker wakes it.
 async fn session(stream: TcpStream, wake: Arc<Notify>, message: Vec<u8>, counts: Arc<Counts>) {
     let (mut reader, mut writer) = stream.into_split();
-    let read_counts = counts.clone();
-    tokio::spawn(async move {
-        let mut inbox = Inbox::new();
-        while inbox.read(&mut reader, &read_counts).await.is_ok() {}
-    });
+    let mut inbox = Inbox::new();
     let framed = frame(&message);
     loop {
-        wake.notified().await;
-        if writer.write_all(&framed).await.is_err() {
-            return;
+        tokio::select! {
+            () = wake.notified() => {
+                if writer.write_all(&framed).await.is_err() {
+                    return;
+                }
+                counts.written.fetch_add(1, Ordering::Relaxed);
+            }
+            read = inbox.read(&mut reader, &counts) => if read.is_err() { return },
         }
-        counts.written.fetch_add(1, Ordering::Relaxed);
     }
 }
 
